@@ -1,0 +1,1 @@
+"""Scrapy project: discovery and fetching of news article pages, plus pure page parsers."""

@@ -1,0 +1,41 @@
+"""Time rules of architecture.md: a run covers one logical day of the site's timezone, derived from
+the run's data interval and never from "now"."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+
+def day_window(day: date, tz: str) -> tuple[datetime, datetime]:
+    """``[day 00:00, day+1 00:00)`` in the site's timezone, returned as aware UTC datetimes."""
+    zone = ZoneInfo(tz)
+    start = datetime.combine(day, time(0), tzinfo=zone)
+    end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
+    return start.astimezone(timezone.utc), end.astimezone(timezone.utc)
+
+
+def logical_day(data_interval_start: datetime, data_interval_end: datetime, tz: str) -> date:
+    """The site-local day a run covers, from its data interval.
+
+    The interval must be exactly one local day starting at local midnight (what the DAG's
+    timetable produces); anything else is a wiring error and raises rather than guessing.
+    """
+    if data_interval_start.tzinfo is None or data_interval_end.tzinfo is None:
+        raise ValueError("data interval bounds must be timezone-aware")
+    zone = ZoneInfo(tz)
+    start = data_interval_start.astimezone(zone)
+    end = data_interval_end.astimezone(zone)
+    if start.time() != time(0) or end.time() != time(0) or end.date() - start.date() != timedelta(days=1):
+        raise ValueError(
+            f"data interval {data_interval_start.isoformat()} → {data_interval_end.isoformat()} is not one "
+            f"whole day of {tz}"
+        )
+    return start.date()
+
+
+def parse_day(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"expected a day as YYYY-MM-DD, got {value!r}") from None

@@ -1,0 +1,1 @@
+"""Storage: the only layer that builds storage paths and writes them."""
