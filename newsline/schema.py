@@ -52,7 +52,8 @@ ARTICLES_SCHEMA = pa.schema(
         pa.field("fetched_at", UTC_TS, nullable=False),
         pa.field("first_seen_at", UTC_TS),
         pa.field("run_id", pa.string(), nullable=False),
-        pa.field("near_duplicate_of", pa.string()),
+        pa.field("simhash", pa.int64()),  # 64-bit SimHash of title+body (signed), for near-duplicate detection
+        pa.field("near_duplicate_of", pa.string()),  # article_id of the earliest article of its near-duplicate cluster
         pa.field("schema_version", pa.int16(), nullable=False),
     ],
     metadata={"newsline.schema_version": str(SCHEMA_VERSION)},

@@ -1,0 +1,325 @@
+"""The steps of one daily run: crawl → transform → load → summarise.
+
+The command-line interface and the Airflow DAG call these very functions; each step takes a
+``RunSpec`` (small, JSON-serialisable, passed through XCom) and returns a small summary dict.
+Data moves between steps as files in the run's staging folder, never through XCom.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from newsline.config import REPO_ROOT, Settings, load_settings
+from newsline.sites import Site, get_site
+from newsline.timeutil import parse_day
+
+log = logging.getLogger(__name__)
+
+CRAWL_DIR = "crawl"  # inside the run folder: items.jsonl, rejections.jsonl, crawl.json, archive.warc.gz
+CLEAN_FILE = "clean.parquet"
+QUARANTINE_FILE = "quarantine.parquet"
+SUMMARY_FILE = "summary.json"
+
+#: Fields whose coverage (share of stored articles with a value) is reported and guarded.
+COVERAGE_FIELDS = ("title", "body", "published_at", "modified_at", "section", "subsection", "url", "byline",
+                   "dateline", "image_url", "summary", "keywords")
+REQUIRED_COVERAGE = {"title": 1.0, "body": 1.0, "published_at": 1.0, "section": 1.0, "url": 1.0}
+
+
+class RunFailed(RuntimeError):
+    """A run finished its work but must fail loudly (anomaly, blocking, broken crawl)."""
+
+
+def sanitize_run_id(raw: str) -> str:
+    """Make any run id (Airflow's contain ':' and '+') safe to name a folder."""
+    cleaned = re.sub(r"[^A-Za-z0-9_.-]+", "-", raw).strip("-.")
+    return cleaned[:128] or "run"
+
+
+def new_run_id(prefix: str = "cli") -> str:
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")  # names the run only; never decides coverage
+    return f"{prefix}-{stamp}-{uuid.uuid4().hex[:6]}"
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """Everything a step needs to find its run: JSON-friendly so it can travel through XCom."""
+
+    site: str
+    day: str  # YYYY-MM-DD, the logical day in the site's timezone
+    run_id: str
+    overrides: dict[str, Any] = field(default_factory=dict)  # Settings overrides (CLI flags / Airflow params)
+
+    @property
+    def settings(self) -> Settings:
+        return load_settings(**self.overrides)
+
+    @property
+    def site_config(self) -> Site:
+        return get_site(self.site)
+
+    @property
+    def logical_day(self) -> date:
+        return parse_day(self.day)
+
+    @property
+    def run_dir(self) -> Path:
+        from warehouse.paths import run_dir
+
+        return run_dir(self.settings.staging, self.site, self.logical_day, self.run_id)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunSpec:
+        return cls(**data)
+
+
+def _crawl_command(spec: RunSpec, out_dir: Path, known_index: Path | None) -> list[str]:
+    s = spec.settings
+    cmd = [
+        sys.executable, "-m", "crawler.run",
+        "--site", spec.site,
+        "--date", spec.day,
+        "--base-url", s.base_url,
+        "--out", str(out_dir),
+        "--run-id", spec.run_id,
+        "--concurrency", str(s.concurrency_per_domain),
+        "--delay", str(s.download_delay),
+        "--page-budget", str(s.page_budget),
+        "--time-budget", str(s.time_budget_s),
+        "--user-agent", s.user_agent,
+        "--blocked-threshold", str(s.blocked_threshold),
+    ]
+    if known_index is not None:
+        cmd += ["--known-index", str(known_index)]
+    return cmd
+
+
+def crawl(spec: RunSpec, *, incremental: bool = True) -> dict[str, Any]:
+    """Run the site's spider for the day in its own process (Twisted can't restart in a worker).
+
+    The crawl writes into a fresh private folder that is renamed into place only when the process
+    ends, so a retry running beside a zombie attempt never mixes their files.
+    """
+    run_dir = spec.run_dir
+    run_dir.mkdir(parents=True, exist_ok=True)
+    work = run_dir / f".crawl-{uuid.uuid4().hex[:8]}"
+    work.mkdir()
+    known_index = None
+    if incremental:
+        known_index = _write_known_index(spec, work)
+    cmd = _crawl_command(spec, work, known_index)
+    log.info("crawling %s day %s from %s (run %s)", spec.site, spec.day, spec.settings.base_url, spec.run_id)
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH", "")]))
+    proc = subprocess.run(cmd, env=env, cwd=str(REPO_ROOT), capture_output=True, text=True)
+    for line in proc.stderr.splitlines()[-40:]:
+        log.info("crawler: %s", line)
+    final = run_dir / CRAWL_DIR
+    if final.exists():
+        shutil.rmtree(final)
+    os.replace(work, final)
+    stats = _read_json(final / "crawl.json")
+    if proc.returncode != 0:
+        tail = "\n".join(proc.stderr.strip().splitlines()[-8:])
+        raise RunFailed(f"crawl of {spec.site} {spec.day} failed (exit {proc.returncode}): {tail}")
+    if stats is None:
+        raise RunFailed(f"crawl of {spec.site} {spec.day} left no crawl.json in {final}")
+    return {"run_dir": str(run_dir), **_small(stats)}
+
+
+def _write_known_index(spec: RunSpec, work: Path) -> Path | None:
+    """What the warehouse already holds, so the crawler skips pages that did not change."""
+    from warehouse.reader import stored_index
+
+    index = stored_index(spec.settings.warehouse, site=spec.site)
+    if not index:
+        return None
+    path = work / "known_index.json"
+    path.write_text(json.dumps(index), encoding="utf-8")
+    return path
+
+
+def transform(spec: RunSpec) -> dict[str, Any]:
+    """Clean and validate the staged items; bad rows and crawl rejections go to quarantine."""
+    from transforms.articles import clean_articles, items_frame, quarantine_frame
+    from warehouse.staging import read_jsonl, write_frame
+
+    crawl_dir = spec.run_dir / CRAWL_DIR
+    items = read_jsonl(crawl_dir / "items.jsonl")
+    rejections = read_jsonl(crawl_dir / "rejections.jsonl")
+    result = clean_articles(items_frame(items), site=spec.site_config, run_id=spec.run_id)
+    crawl_rows = [
+        {
+            "site": spec.site,
+            "url": r.get("url"),
+            "reason": f"{r.get('kind', 'failed')}: {r.get('reason', '')}".strip(),
+            "raw": r,
+            "at": r.get("at"),
+        }
+        for r in rejections
+    ]
+    crawl_q = quarantine_frame(crawl_rows, run_id=spec.run_id, stage="crawl")
+    import pandas as pd
+
+    quarantine = pd.concat([q for q in (crawl_q, result.quarantine) if len(q)], ignore_index=True) \
+        if len(crawl_q) or len(result.quarantine) else result.quarantine
+    write_frame(spec.run_dir / CLEAN_FILE, result.articles, kind="articles")
+    write_frame(spec.run_dir / QUARANTINE_FILE, quarantine, kind="quarantine")
+    return {
+        "run_dir": str(spec.run_dir),
+        "items": len(items),
+        "articles_clean": len(result.articles),
+        "articles_quarantined": len(result.quarantine),
+        "crawl_rejections": len(crawl_q),
+        "duplicates_collapsed": int(getattr(result, "duplicates_collapsed", 0)),
+        "field_coverage": field_coverage(result.articles),
+        "per_section": {str(k): int(v) for k, v in result.articles["section"].value_counts().sort_index().items()}
+        if len(result.articles) else {},
+        "quarantine_reasons": reason_counts(quarantine),
+    }
+
+
+def load(spec: RunSpec) -> dict[str, Any]:
+    """Merge the run's clean articles into the warehouse; write its quarantine beside it."""
+    from warehouse.articles import merge_articles
+    from warehouse.quarantine import write_quarantine
+    from warehouse.staging import read_table
+
+    table = read_table(spec.run_dir / CLEAN_FILE)
+    result = merge_articles(spec.settings.warehouse, table, run_id=spec.run_id)
+    quarantine = read_table(spec.run_dir / QUARANTINE_FILE)
+    qpath = write_quarantine(spec.settings.warehouse, quarantine, run_id=spec.run_id, day=spec.logical_day)
+    out = {k: v for k, v in asdict(result).items() if not isinstance(v, (list, dict))}
+    out["partitions_written"] = len(result.partitions_written)
+    out["quarantine_path"] = qpath
+    return out
+
+
+def summarize(spec: RunSpec, crawl_stats: dict[str, Any], transform_stats: dict[str, Any],
+              load_stats: dict[str, Any], *, started_at: float | None = None) -> dict[str, Any]:
+    """Write the run summary (JSON in the run folder) and fail loudly on anomalies."""
+    s = spec.settings
+    summary: dict[str, Any] = {
+        "site": spec.site,
+        "day": spec.day,
+        "run_id": spec.run_id,
+        "base_url": s.base_url,
+        "warehouse": s.warehouse,
+        "articles_discovered": int(crawl_stats.get("articles_discovered", 0)),
+        "discovered_by_source": crawl_stats.get("discovered_by_source", {}),
+        "pages_fetched": int(crawl_stats.get("pages_fetched", 0)),
+        "pages_failed": int(crawl_stats.get("pages_failed", 0)),
+        "pages_blocked": int(crawl_stats.get("pages_blocked", 0)),
+        "pages_skipped_unchanged": int(crawl_stats.get("pages_skipped_unchanged", 0)),
+        "articles_new": int(load_stats.get("new", 0)),
+        "articles_updated": int(load_stats.get("updated", 0)),
+        "articles_unchanged": int(load_stats.get("unchanged", 0)),
+        "articles_stale": int(load_stats.get("stale", 0)),
+        "articles_quarantined": int(transform_stats.get("articles_quarantined", 0))
+        + int(transform_stats.get("crawl_rejections", 0)),
+        "per_section": transform_stats.get("per_section", {}),
+        "field_coverage": transform_stats.get("field_coverage", {}),
+        "quarantine_reasons": transform_stats.get("quarantine_reasons", {}),
+        "finish_reason": crawl_stats.get("finish_reason"),
+        "crawl_duration_s": crawl_stats.get("duration_s"),
+    }
+    if started_at is not None:
+        summary["duration_s"] = round(time.time() - started_at, 3)
+    summary["anomalies"] = anomalies(summary, transform_stats)
+    summary["status"] = "failed" if summary["anomalies"] else "ok"
+    path = spec.run_dir / SUMMARY_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:6]}")
+    tmp.write_text(json.dumps(summary, indent=2, sort_keys=True, default=str), encoding="utf-8")
+    os.replace(tmp, path)
+    summary["summary_path"] = str(path)
+    log.info("run summary %s", json.dumps(summary, sort_keys=True, default=str))
+    if summary["anomalies"]:
+        raise RunFailed(f"run {spec.run_id} for {spec.site} {spec.day} failed its checks: "
+                        + "; ".join(summary["anomalies"]) + f" (summary: {path})")
+    return summary
+
+
+def anomalies(summary: dict[str, Any], transform_stats: dict[str, Any]) -> list[str]:
+    """The checks that turn a quiet hole into a failed run."""
+    problems: list[str] = []
+    fetched_ok = summary["pages_fetched"] - summary["pages_failed"]
+    stored = summary["articles_new"] + summary["articles_updated"] + summary["articles_unchanged"]
+    skipped = summary["pages_skipped_unchanged"]
+    if summary["articles_discovered"] == 0:
+        problems.append("no_articles_discovered: discovery found no article for the day")
+    elif stored == 0 and skipped == 0:
+        problems.append(f"zero_articles: {summary['articles_discovered']} discovered, none stored")
+    clean = int(transform_stats.get("articles_clean", 0))
+    quarantined = int(transform_stats.get("articles_quarantined", 0))
+    if clean + quarantined and quarantined / (clean + quarantined) > 0.2:
+        problems.append(f"mass_quarantine: {quarantined} of {clean + quarantined} parsed articles failed validation")
+    if fetched_ok > 0 and summary["pages_blocked"] / max(fetched_ok, 1) > float(load_settings().blocked_threshold):
+        problems.append(f"site_blocking: {summary['pages_blocked']} of {fetched_ok} pages were empty or challenges")
+    if clean:
+        for name, floor in REQUIRED_COVERAGE.items():
+            share = summary["field_coverage"].get(name, 0.0)
+            if share < floor:
+                problems.append(f"coverage_collapse: {name} present in {share:.0%} of articles (floor {floor:.0%})")
+    return problems
+
+
+def field_coverage(frame: Any) -> dict[str, float]:
+    if frame is None or len(frame) == 0:
+        return {}
+    out: dict[str, float] = {}
+    for name in COVERAGE_FIELDS:
+        if name not in frame.columns:
+            continue
+        col = frame[name]
+        present = col.map(lambda v: v is not None and not (isinstance(v, float) and v != v)
+                          and (not hasattr(v, "__len__") or len(v) > 0))
+        out[name] = round(float(present.mean()), 4)
+    return out
+
+
+def reason_counts(quarantine: Any) -> dict[str, int]:
+    if quarantine is None or len(quarantine) == 0:
+        return {}
+    counts: dict[str, int] = {}
+    for reason in quarantine["reason"]:
+        for part in str(reason).split("; "):
+            code = part.split(":", 1)[0].strip() or "unknown"
+            counts[code] = counts.get(code, 0) + 1
+    return dict(sorted(counts.items()))
+
+
+def run_day(spec: RunSpec, *, incremental: bool = True) -> dict[str, Any]:
+    """One whole day outside Airflow: the same steps the DAG runs, in the same order."""
+    started = time.time()
+    crawl_stats = crawl(spec, incremental=incremental)
+    transform_stats = transform(spec)
+    load_stats = load(spec)
+    return summarize(spec, crawl_stats, transform_stats, load_stats, started_at=started)
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _small(stats: dict[str, Any]) -> dict[str, Any]:
+    """Drop the big lists (discovered URLs) so the dict fits in XCom."""
+    return {k: v for k, v in stats.items() if not (isinstance(v, list) and len(v) > 50)}

@@ -1,0 +1,129 @@
+"""Airflow's own example-DAG checks, applied to ours: imports cleanly, touches no database,
+Variable, Connection or network while parsed, imports nothing heavy, has owners/retries/tags."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+DAG_FILES = sorted((REPO / "dags").glob("*.py"))
+
+PARSE_PROBE = r"""
+import json, socket, sys, time, importlib.util
+def refuse(*a, **k):
+    raise AssertionError("DAG file touched the network or a database while being parsed")
+import airflow.sdk  # importing Airflow builds (but does not connect) its engine; patch after it
+import sqlalchemy.engine
+socket.socket.connect = refuse
+socket.create_connection = refuse
+sqlalchemy.engine.Engine.connect = refuse
+for name in ("Variable", "Connection"):
+    cls = getattr(airflow.sdk, name)
+    cls.get = classmethod(lambda *a, **k: refuse())
+    if hasattr(cls, "get_connection_from_secrets"):
+        cls.get_connection_from_secrets = classmethod(lambda *a, **k: refuse())
+before = set(sys.modules)
+t0 = time.perf_counter()
+spec = importlib.util.spec_from_file_location("dagfile", sys.argv[1])
+mod = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(mod)
+elapsed = time.perf_counter() - t0
+heavy = sorted(m for m in set(sys.modules) - before
+               if m.split(".")[0] in {"scrapy", "pandas", "pyarrow", "duckdb", "twisted", "polars", "transforms",
+                                      "warehouse", "crawler", "demo_site", "plotly"})
+print(json.dumps({"heavy": heavy, "seconds": elapsed}))
+"""
+
+
+@pytest.fixture(scope="module")
+def dagbag():
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(dag_folder=str(REPO / "dags"))
+
+
+def test_no_import_errors(dagbag) -> None:
+    assert dagbag.import_errors == {}
+    assert "japannews_daily" in dagbag.dags
+
+
+@pytest.mark.parametrize("path", DAG_FILES, ids=lambda p: p.name)
+def test_parsing_touches_no_database_network_or_heavy_module(path: Path) -> None:
+    env = dict(os.environ)
+    env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = "sqlite:////nonexistent/dir/airflow.db"
+    proc = subprocess.run([sys.executable, "-c", PARSE_PROBE, str(path)], capture_output=True, text=True, env=env,
+                          cwd=str(REPO), timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert result["heavy"] == [], f"{path.name} imports heavy modules at parse time: {result['heavy']}"
+
+
+def test_every_dag_has_owner_retries_tags_and_docs(dagbag) -> None:
+    for dag_id, dag in dagbag.dags.items():
+        assert dag.tags, dag_id
+        assert dag.doc_md, dag_id
+        for t in dag.tasks:
+            assert t.owner and t.owner != "airflow", (dag_id, t.task_id)
+            assert t.retries >= 1, (dag_id, t.task_id)
+            assert t.execution_timeout is not None, (dag_id, t.task_id)
+
+
+def test_daily_dag_shape(dagbag) -> None:
+    dag = dagbag.dags["japannews_daily"]
+    assert [t.task_id for t in dag.topological_sort()] == ["plan", "crawl", "transform", "load", "summarize"]
+    crawl = dag.get_task("crawl")
+    assert crawl.pool == "japannews"
+    assert dag.get_task("load").outlets, "load must update the articles asset"
+    tt = dag.timetable
+    assert type(tt).__name__ == "CronDataIntervalTimetable"
+
+
+def test_daily_interval_is_one_jst_day(dagbag) -> None:
+    """The scheduled data interval of a run is exactly one closed day of Asia/Tokyo."""
+    from datetime import datetime, timezone
+
+    from airflow.timetables.base import DataInterval, TimeRestriction
+
+    from newsline.timeutil import logical_day
+
+    from airflow.serialization.encoders import coerce_to_core_timetable
+
+    tt = coerce_to_core_timetable(dagbag.dags["japannews_daily"].timetable)
+    last = DataInterval(datetime(2024, 9, 4, 15, tzinfo=timezone.utc), datetime(2024, 9, 5, 15, tzinfo=timezone.utc))
+    info = tt.next_dagrun_info(last_automated_data_interval=last,
+                               restriction=TimeRestriction(earliest=None, latest=None, catchup=True))
+    assert info is not None
+    assert logical_day(info.data_interval.start, info.data_interval.end, "Asia/Tokyo").isoformat() == "2024-09-06"
+    assert info.run_after == info.data_interval.end  # it runs once the day has closed
+
+
+def test_ruff_airflow3_rules_clean() -> None:
+    ruff = Path(sys.executable).with_name("ruff")
+    proc = subprocess.run([str(ruff), "check", "--select", "AIR3", "--preview", str(REPO / "dags")],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "from airflow.sdk import Variable\nVariable.get('x')\n",
+        "import sqlite3, airflow.settings\nfrom sqlalchemy import text\nairflow.settings.engine.connect()\n",
+        "import pandas\n",
+    ],
+    ids=["variable", "database", "heavy-import"],
+)
+def test_the_parse_probe_catches_bad_dag_files(tmp_path: Path, body: str) -> None:
+    """The probe above must be able to fail: a DAG file that misbehaves is caught."""
+    bad = tmp_path / "bad_dag.py"
+    bad.write_text(body)
+    proc = subprocess.run([sys.executable, "-c", PARSE_PROBE, str(bad)], capture_output=True, text=True,
+                          cwd=str(REPO), timeout=120)
+    heavy = proc.returncode == 0 and json.loads(proc.stdout.strip().splitlines()[-1])["heavy"]
+    assert proc.returncode != 0 or heavy

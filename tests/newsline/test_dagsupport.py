@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from newsline.dagsupport import plan_run, settings_overrides
+from newsline.pipeline import sanitize_run_id
+
+
+def test_plan_run_takes_the_day_from_the_data_interval_not_the_clock() -> None:
+    # Airflow stores intervals in UTC: [2024-09-05 15:00Z, 2024-09-06 15:00Z) is the JST day 2024-09-06.
+    ctx = {
+        "data_interval_start": datetime(2024, 9, 5, 15, tzinfo=timezone.utc),
+        "data_interval_end": datetime(2024, 9, 6, 15, tzinfo=timezone.utc),
+        "run_id": "scheduled__2024-09-05T15:00:00+00:00",
+        "params": {"base_url": "http://127.0.0.1:9/", "warehouse": "", "page_budget": None, "incremental": True},
+    }
+    spec = plan_run("japannews", ctx)
+    assert spec["day"] == "2024-09-06"
+    assert spec["site"] == "japannews"
+    assert spec["run_id"] == "scheduled__2024-09-05T15-00-00-00-00"
+    assert spec["overrides"] == {"base_url": "http://127.0.0.1:9/"}
+
+
+def test_plan_run_without_interval_explains_how_to_trigger() -> None:
+    with pytest.raises(ValueError, match="logical date"):
+        plan_run("japannews", {"data_interval_start": None, "data_interval_end": None})
+
+
+def test_sanitize_run_id_is_path_safe() -> None:
+    assert sanitize_run_id("manual__2024-09-06T00:00:00+09:00") == "manual__2024-09-06T00-00-00-09-00"
+    assert "/" not in sanitize_run_id("../../etc/passwd")
+    assert not sanitize_run_id("../../etc/passwd").startswith(".")
+
+
+def test_settings_overrides_ignore_empty_values() -> None:
+    assert settings_overrides({"base_url": "", "page_budget": 10, "other": 1}) == {"page_budget": 10}
