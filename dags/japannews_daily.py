@@ -8,14 +8,21 @@ time, and nothing touches a database, Variable or Connection while the file is p
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import Asset, CronDataIntervalTimetable, Param, dag, task
+from airflow.sdk import CronDataIntervalTimetable, Param, dag, task
+
+from newsline.assets import ARTICLES_ASSET
+from newsline.notify import on_failure
 
 SITE = "japannews"
 TIMEZONE = "Asia/Tokyo"
-ARTICLES_ASSET = Asset(name="newsline_articles", uri="file://newsline/warehouse/articles", group="newsline")
+# Deployment knobs read from the environment (never from the metadata database) at parse time.
+START = pendulum.parse(os.environ.get("NEWSLINE_DAG_START", "2024-09-01"), tz=TIMEZONE)
+END = pendulum.parse(os.environ["NEWSLINE_DAG_END"], tz=TIMEZONE) if os.environ.get("NEWSLINE_DAG_END") else None
+CATCHUP = os.environ.get("NEWSLINE_DAG_CATCHUP", "false").lower() in ("1", "true", "yes")
 
 default_args = {
     "owner": "newsline",
@@ -24,6 +31,7 @@ default_args = {
     "retry_exponential_backoff": True,
     "max_retry_delay": timedelta(minutes=30),
     "execution_timeout": timedelta(hours=2),
+    "on_failure_callback": on_failure,
 }
 
 
@@ -31,8 +39,9 @@ default_args = {
     dag_id="japannews_daily",
     description="Crawl one closed JST day of The Japan News, clean it, merge it into the Parquet warehouse.",
     schedule=CronDataIntervalTimetable("0 0 * * *", timezone=TIMEZONE),
-    start_date=pendulum.datetime(2024, 9, 1, tz=TIMEZONE),
-    catchup=False,
+    start_date=START,
+    end_date=END,
+    catchup=CATCHUP,
     max_active_runs=2,
     default_args=default_args,
     tags=["newsline", "crawl", SITE],
@@ -68,11 +77,14 @@ def japannews_daily() -> None:
         return transform(RunSpec.from_dict(spec))
 
     @task(outlets=[ARTICLES_ASSET])
-    def load(spec: dict, transform_stats: dict) -> dict:
+    def load(spec: dict, transform_stats: dict, **context) -> dict:
         """Merge the clean articles into articles/date=…/section=… atomically and idempotently."""
+        from newsline.dagsupport import record_load_event
         from newsline.pipeline import RunSpec, load
 
-        return load(RunSpec.from_dict(spec))
+        stats = load(RunSpec.from_dict(spec))
+        record_load_event(context, spec, stats)
+        return stats
 
     @task
     def summarize(spec: dict, crawl_stats: dict, transform_stats: dict, load_stats: dict) -> dict:

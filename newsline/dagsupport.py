@@ -30,3 +30,76 @@ def plan_run(site_key: str, context: Mapping[str, Any]) -> dict[str, Any]:
     run_id = sanitize_run_id(f"{context.get('run_id') or 'airflow'}")
     return RunSpec(site=site.key, day=day.isoformat(), run_id=run_id,
                    overrides=settings_overrides(context.get("params"))).to_dict()
+
+
+def record_load_event(context: Mapping[str, Any], spec: dict[str, Any], load_stats: dict[str, Any]) -> None:
+    """Attach what was loaded to the articles asset event, for the quality DAG downstream."""
+    from newsline.assets import ARTICLES_ASSET
+
+    events = context.get("outlet_events")
+    if events is None:
+        return
+    events[ARTICLES_ASSET].extra = {
+        "site": spec["site"], "day": spec["day"], "run_id": spec["run_id"],
+        "warehouse": RunSpec.from_dict(spec).settings.warehouse,
+        "new": load_stats.get("new", 0), "updated": load_stats.get("updated", 0),
+    }
+
+
+def loaded_days_from_events(context: Mapping[str, Any]) -> list[dict[str, Any]]:
+    events = context.get("triggering_asset_events") or {}
+    out: list[dict[str, Any]] = []
+    for _asset, evs in dict(events).items():
+        for ev in evs:
+            extra = dict(getattr(ev, "extra", None) or {})
+            if extra.get("day") and extra not in out:
+                out.append(extra)
+    params = context.get("params") or {}
+    if not out and params.get("day"):  # a manual run: check the given day
+        from newsline.config import load_settings
+
+        out.append({"site": params.get("site", "japannews"), "day": params["day"],
+                    "warehouse": params.get("warehouse") or load_settings().warehouse})
+    return out
+
+
+def check_and_report(days: list[dict[str, Any]], context: Mapping[str, Any]) -> list[dict[str, Any]]:
+    from pathlib import Path
+
+    from newsline.config import load_settings
+    from newsline.notify import send_alert
+    from newsline.quality import check_day
+    from newsline.report import build_daily_report
+    from newsline.timeutil import parse_day
+
+    results, failures = [], []
+    settings = load_settings()
+    for entry in days:
+        day = parse_day(entry["day"])
+        root = entry.get("warehouse") or settings.warehouse
+        report = check_day(root, day)
+        summary = _find_summary(settings.staging, entry)
+        out = Path(settings.staging) / "reports" / f"{entry.get('site', 'japannews')}-{day.isoformat()}.html"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        build_daily_report(root, day, summary, str(out))
+        results.append({**report.to_dict(), "report": str(out)})
+        if not report.ok:
+            reason = "; ".join(report.problems)
+            send_alert(context, kind="quality_failed", reason=reason, day=day.isoformat())
+            failures.append(f"{day}: {reason}")
+    if failures:
+        raise RuntimeError("quality checks failed: " + " | ".join(failures))
+    return results
+
+
+def _find_summary(staging: str, entry: Mapping[str, Any]) -> dict[str, Any] | None:
+    import json
+    from pathlib import Path
+
+    if not entry.get("run_id"):
+        return None
+    path = Path(staging) / entry.get("site", "japannews") / entry["day"] / entry["run_id"] / "summary.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None

@@ -1,0 +1,56 @@
+"""Data-quality checks and the daily HTML report, run whenever a load updates the articles table.
+
+Scheduled on the ``newsline_articles`` asset: each load task records the day it loaded in the
+asset event, and this DAG checks those days (volume against the trailing 28-day median, field
+coverage, quarantine share) and writes the day's report. A failed check fails the run and alerts.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import dag, task
+
+from newsline.assets import ARTICLES_ASSET
+from newsline.notify import on_failure
+
+default_args = {
+    "owner": "newsline",
+    "retries": 1,
+    "retry_delay": timedelta(minutes=1),
+    "retry_exponential_backoff": True,
+    "execution_timeout": timedelta(minutes=30),
+    "on_failure_callback": on_failure,
+}
+
+
+@dag(
+    dag_id="newsline_quality",
+    description="Quality checks and the daily report for each loaded day.",
+    schedule=[ARTICLES_ASSET],
+    start_date=pendulum.datetime(2024, 9, 1, tz="UTC"),
+    catchup=False,
+    default_args=default_args,
+    tags=["newsline", "quality"],
+    doc_md=__doc__,
+)
+def newsline_quality() -> None:
+    @task
+    def loaded_days(**context) -> list[dict]:
+        """The (site, day, run) triples the triggering loads reported."""
+        from newsline.dagsupport import loaded_days_from_events
+
+        return loaded_days_from_events(context)
+
+    @task
+    def check_and_report(days: list[dict], **context) -> list[dict]:
+        """Check each loaded day and write its report; fail (and alert) when a check breaks."""
+        from newsline.dagsupport import check_and_report
+
+        return check_and_report(days, context)
+
+    check_and_report(loaded_days())
+
+
+newsline_quality()
