@@ -43,3 +43,75 @@ def partition_dir(root: str, dataset: str, day: date, section: str) -> str:
 def run_dir(staging_root: str, site: str, day: date, run_id: str) -> Path:
     """Local working folder of one run: staged items, the WARC archive, the run summary."""
     return Path(staging_root) / check_slug(site, "site") / day.isoformat() / check_run_id(run_id)
+
+
+# --- dataset layout -------------------------------------------------------------------------------
+
+ARTICLES = "articles"
+REVISIONS = "article_revisions"
+QUARANTINE = "quarantine"
+
+#: The one file of a partition. A fixed name means a rewrite replaces it in a single atomic step.
+PART_FILE = "part-0.parquet"
+
+#: Prefix and suffix of in-flight files: readers skip dot-prefixed names (pyarrow's default
+#: ``ignore_prefixes``) and ``*.parquet`` globs (DuckDB, Polars) never match the suffix.
+TEMP_PREFIX = "."
+TEMP_SUFFIX = ".tmp"
+
+
+def partition_file(root: str, dataset: str, day: date, section: str) -> str:
+    """``<root>/<dataset>/date=YYYY-MM-DD/section=<slug>/part-0.parquet``."""
+    return join(partition_dir(root, dataset, day, section), PART_FILE)
+
+
+def articles_file(root: str, day: date, section: str) -> str:
+    return partition_file(root, ARTICLES, day, section)
+
+
+def parse_partition_dir(path: str) -> tuple[date, str] | None:
+    """``(day, section)`` of a ``…/date=YYYY-MM-DD/section=<slug>`` path, or None if it is not one."""
+    parts = path.rstrip("/").split("/")
+    if len(parts) < 2 or not parts[-2].startswith("date=") or not parts[-1].startswith("section="):
+        return None
+    try:
+        day = date.fromisoformat(parts[-2][len("date=") :])
+    except ValueError:
+        return None
+    section = parts[-1][len("section=") :]
+    return (day, section) if is_slug(section) else None
+
+
+def index_file(root: str, dataset: str = ARTICLES) -> str:
+    """Where each article lives: ``<root>/_index/<dataset>.parquet`` (outside every dataset)."""
+    return join(root, "_index", f"{dataset}.parquet")
+
+
+def journal_file(root: str, dataset: str = ARTICLES) -> str:
+    """The rows a merge is about to apply; present only while (or after a crash in) a merge."""
+    return join(root, "_index", f"{dataset}.pending.parquet")
+
+
+def lock_file(root: str, dataset: str = ARTICLES) -> str:
+    return join(root, "_locks", f"{dataset}.lock")
+
+
+def quarantine_file(root: str, day: date, run_id: str) -> str:
+    """``<root>/quarantine/date=YYYY-MM-DD/run=<run_id>.parquet``: one file per run, replaced on re-run."""
+    if not isinstance(day, date):
+        raise InvalidPartitionValue(f"date {day!r} is not a date")
+    return join(root, QUARANTINE, f"date={day.isoformat()}", f"run={check_run_id(run_id)}.parquet")
+
+
+def temp_path(path: str, token: str) -> str:
+    """A sibling name for writing ``path`` before the atomic rename: ``.<name>.<token>.tmp``."""
+    head, _, name = path.rpartition("/")
+    return f"{head}/{TEMP_PREFIX}{name}.{token}{TEMP_SUFFIX}"
+
+
+def is_temp_name(name: str) -> bool:
+    return name.startswith(TEMP_PREFIX) and name.endswith(TEMP_SUFFIX)
+
+
+def is_remote(root: str) -> bool:
+    return "://" in root and not root.startswith("file://")

@@ -1,0 +1,311 @@
+"""The warehouse on S3, against a real S3 API (a moto server on 127.0.0.1)."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date, timedelta
+
+import boto3
+import duckdb
+import pandas as pd
+import polars as pl
+import pyarrow.dataset as ds
+import pyarrow.fs as pafs
+import pytest
+import s3fs
+from moto.server import ThreadedMotoServer
+
+from tests.warehouse import merge_worker
+from tests.warehouse.conftest import article, table_of
+from warehouse import paths, storage
+from warehouse.articles import merge_articles, rebuild_index
+from warehouse.maintenance import compact
+from warehouse.paths import InvalidPartitionValue
+from warehouse.quarantine import write_quarantine
+from warehouse.query import main_query
+from warehouse.reader import read_articles, read_revisions, stored_index
+from warehouse.s3 import LOCK_TTL_ENV
+from warehouse.staging import read_table, write_table
+from warehouse.storage import LockTimeout
+
+BUCKET = "newsline-test"
+DAY = date(2024, 9, 6)
+
+
+@pytest.fixture(scope="module")
+def s3_env():
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    env = {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": f"http://{host}:{port}",
+    }
+    with pytest.MonkeyPatch.context() as mp:
+        for key, value in env.items():
+            mp.setenv(key, value)
+        mp.delenv("AWS_PROFILE", raising=False)
+        boto3.client("s3").create_bucket(Bucket=BUCKET)
+        yield env
+    server.stop()
+
+
+@pytest.fixture
+def s3root(s3_env) -> str:
+    return f"s3://{BUCKET}/{uuid.uuid4().hex[:10]}"
+
+
+def objects(root: str) -> dict[str, tuple[str, object, bytes]]:
+    """Every object under the root: key -> (ETag, LastModified, body)."""
+    client = boto3.client("s3")
+    prefix = root.removeprefix(f"s3://{BUCKET}/") + "/"
+    out = {}
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=prefix):
+        for obj in page.get("Contents", []):
+            body = client.get_object(Bucket=BUCKET, Key=obj["Key"])["Body"].read()
+            out[obj["Key"][len(prefix) :]] = (obj["ETag"], obj["LastModified"], body)
+    return out
+
+
+def test_merge_accounting_and_idempotent_rerun(s3root):
+    rows = [article(i) for i in range(1, 5)] + [article(9, section="world", day=date(2024, 9, 5))]
+    first = merge_articles(s3root, table_of(rows), run_id="r1")
+    assert (first.new, first.rows_total) == (5, 5)
+    assert first.partitions_written[0].startswith(s3root + "/articles/date=")
+    before = objects(s3root)
+    assert "articles/date=2024-09-06/section=politics/part-0.parquet" in before
+    assert "_index/articles.parquet" in before
+    assert not any(k.startswith("_locks/") for k in before)  # released
+
+    time.sleep(1.1)  # LastModified has one-second resolution
+    again = merge_articles(s3root, table_of(rows), run_id="r2")
+    assert (again.unchanged, again.partitions_written) == (5, [])
+    assert objects(s3root) == before
+
+    update = article(2, revision=1, body="Updated.", modified_delta=timedelta(hours=1))
+    result = merge_articles(s3root, table_of([update, article(5)]), run_id="r3")
+    assert (result.new, result.updated) == (1, 1)
+    after = objects(s3root)
+    assert (
+        after["articles/date=2024-09-05/section=world/part-0.parquet"]
+        == before["articles/date=2024-09-05/section=world/part-0.parquet"]
+    )
+
+
+def test_out_of_order_and_moves(s3root):
+    v2 = article(1, revision=2, section="world", body="Two.", modified_delta=timedelta(hours=2))
+    merge_articles(s3root, table_of([article(1), article(2)]), run_id="r1")
+    assert merge_articles(s3root, table_of([v2]), run_id="r2").moved == 1
+    assert (
+        merge_articles(s3root, table_of([article(1, revision=1, modified_delta=timedelta(hours=1))]), run_id="r3").stale
+        == 1
+    )
+    df = read_articles(s3root)
+    assert sorted(zip(df["article_id"], df["section"], df["revision"], strict=True)) == [
+        ("japannews:1", "world", 2),
+        ("japannews:2", "politics", 0),
+    ]
+    assert len(read_revisions(s3root)) == 4  # the stale version is still a version
+
+
+@pytest.mark.parametrize("section", ["..", "Politics", "a/b"])
+def test_invalid_slug_writes_nothing(s3root, section):
+    with pytest.raises(InvalidPartitionValue):
+        merge_articles(s3root, table_of([article(1, section=section)]), run_id="r1")
+    assert objects(s3root) == {}
+
+
+def test_quarantine_on_s3(s3root):
+    rows = pd.DataFrame(
+        {"url": ["http://127.0.0.1/a/"], "reason": ["empty body"], "stage": ["transform"], "raw": [{"title": "x"}]}
+    )
+    path = write_quarantine(s3root, rows, run_id="r1", day=DAY)
+    assert path == f"{s3root}/quarantine/date=2024-09-06/run=r1.parquet"
+    back = pd.read_parquet(path)
+    assert back["reason"].tolist() == ["empty body"] and back["run_id"].tolist() == ["r1"]
+
+
+def test_every_reader_on_s3(s3root, s3_env):
+    rows = [article(1), article(2, section="world"), article(3, day=date(2024, 9, 5))]
+    merge_articles(s3root, table_of(rows), run_id="r1")
+    expected = [
+        ("japannews:1", "2024-09-06", "politics"),
+        ("japannews:2", "2024-09-06", "world"),
+        ("japannews:3", "2024-09-05", "politics"),
+    ]
+    key = lambda ids, days, sections: sorted(zip(ids, map(str, days), sections, strict=True))  # noqa: E731
+
+    df = pd.read_parquet(s3root + "/articles")
+    assert key(df["article_id"], df["date"], df["section"]) == sorted(expected)
+
+    endpoint = s3_env["AWS_ENDPOINT_URL"]
+    fs = pafs.S3FileSystem(
+        endpoint_override=endpoint, scheme="http", region="us-east-1", access_key="testing", secret_key="testing"
+    )
+    table = ds.dataset(s3root.removeprefix("s3://") + "/articles", filesystem=fs, partitioning="hive").to_table()
+    assert key(table["article_id"].to_pylist(), table["date"].to_pylist(), table["section"].to_pylist()) == sorted(
+        expected
+    )
+
+    con = duckdb.connect()
+    con.register_filesystem(s3fs.S3FileSystem(skip_instance_cache=True))
+    rows_db = con.sql(
+        f"SELECT article_id, date, section FROM read_parquet('{s3root}/articles/**/*.parquet', hive_partitioning=true)"
+    ).fetchall()
+    assert key(*zip(*rows_db, strict=True)) == sorted(expected)
+
+    frame = pl.read_parquet(
+        s3root + "/articles/**/*.parquet",
+        hive_partitioning=True,
+        storage_options={
+            "aws_endpoint_url": endpoint,
+            "aws_allow_http": "true",
+            "aws_region": "us-east-1",
+            "aws_access_key_id": "testing",
+            "aws_secret_access_key": "testing",
+        },
+    )
+    assert key(frame["article_id"].to_list(), frame["date"].to_list(), frame["section"].to_list()) == sorted(expected)
+
+    ours = read_articles(s3root, days=[date(2024, 9, 6)])
+    assert ours["article_id"].tolist() == ["japannews:1", "japannews:2"]
+
+
+def test_stale_index_converges_on_s3(s3root):
+    merge_articles(s3root, table_of([article(1), article(2)]), run_id="r1")
+    index_key = paths.index_file(s3root).removeprefix("s3://")
+    fs = s3fs.S3FileSystem(skip_instance_cache=True)
+    old = fs.cat_file(index_key)
+    moved = article(1, section="world", revision=1, modified_delta=timedelta(hours=1))
+    merge_articles(s3root, table_of([moved]), run_id="r2")
+    fs.pipe_file(index_key, old)
+    again = merge_articles(s3root, table_of([moved, article(3)]), run_id="r2")
+    assert (again.unchanged, again.new, again.rows_total) == (1, 1, 3)
+    fs.pipe_file(index_key, old)
+    assert rebuild_index(s3root).rows == 3
+    assert stored_index(s3root)["japannews:1"]["url"] == moved["url"]
+
+
+def test_lock_object_excludes_and_expires(s3root):
+    fs = s3fs.S3FileSystem(skip_instance_cache=True)
+    lock_key = paths.lock_file(s3root).removeprefix("s3://")
+    held = {"owner": "someone", "host": "elsewhere", "pid": 1, "expires_at": time.time() + 3600}
+    fs.pipe_file(lock_key, json.dumps(held).encode())
+    with pytest.raises(LockTimeout):
+        merge_articles(s3root, table_of([article(1)]), run_id="r1", lock_timeout=0.5)
+    assert not fs.exists(paths.index_file(s3root).removeprefix("s3://"))
+
+    held["expires_at"] = time.time() - 1  # its holder died long ago
+    fs.pipe_file(lock_key, json.dumps(held).encode())
+    assert merge_articles(s3root, table_of([article(1)]), run_id="r1", lock_timeout=5).new == 1
+    assert not fs.exists(lock_key)
+
+
+def test_two_writers_on_s3_lose_no_rows(s3root, s3_env, tmp_path):
+    ctx = merge_worker.context()
+    start = ctx.Event()
+    procs = []
+    for name, first in (("x", 100), ("y", 200)):
+        files = []
+        for b in range(4):
+            path = tmp_path / f"{name}-{b}.parquet"
+            write_table(
+                path, table_of([article(first + b * 3 + j, section=("politics", "world")[j % 2]) for j in range(3)])
+            )
+            files.append(str(path))
+        ready = ctx.Event()
+        proc = ctx.Process(target=merge_worker.merge_batches, args=(s3root, files, None, ready, start, s3_env))
+        proc.start()
+        assert ready.wait(60)
+        procs.append(proc)
+    start.set()
+    for proc in procs:
+        proc.join(120)
+        assert proc.exitcode == 0
+    ids = sorted(read_articles(s3root)["article_id"])
+    assert ids == sorted(f"japannews:{first + i}" for first in (100, 200) for i in range(12))
+
+
+def etags(root: str) -> dict[str, str]:
+    """key -> ETag (the MD5 of a single-PUT body) of every object under the root: one LIST call."""
+    prefix = root.removeprefix(f"s3://{BUCKET}/") + "/"
+    listing = boto3.client("s3").list_objects_v2(Bucket=BUCKET, Prefix=prefix).get("Contents", [])
+    return {o["Key"][len(prefix) :]: o["ETag"] for o in listing}
+
+
+def test_kill_at_every_checkpoint_on_s3(s3root, s3_env, tmp_path, monkeypatch):
+    """A smaller version of test_crash's scenario (an update, a move, a new partition), on S3."""
+    batch_a = [article(i, section=("politics", "world")[i % 2]) for i in range(1, 5)]
+    batch_b = [
+        article(1, section="world", revision=1, body="Updated.", modified_delta=timedelta(hours=1)),
+        article(3, section="politics", revision=1, modified_delta=timedelta(hours=1)),  # world -> politics
+        article(5, section="culture", day=date(2024, 9, 7)),
+    ]
+    b = str(tmp_path / "b.parquet")
+    write_table(b, table_of(batch_b))
+    base, reference = s3root + "/after-a", s3root + "/reference"
+    for root in (base, reference):
+        merge_articles(root, table_of(batch_a), run_id="a")
+    after_a = etags(base)
+    merge_articles(reference, table_of(batch_b), run_id="b")
+    after_b = etags(reference)
+    base_prefix = base.removeprefix(f"s3://{BUCKET}/")
+    monkeypatch.setenv(LOCK_TTL_ENV, "0")  # the killed writer's lock is stale at once: take it over
+
+    total = count_checkpoints(f"{s3root}/count", base_prefix, after_a, b)
+    assert total >= 20
+
+    def crash_at(k: int) -> None:
+        root = f"{s3root}/kill-{k}"
+        copy_objects(base_prefix, root, after_a)
+        proc = merge_worker.context().Process(
+            target=merge_worker.merge_batches, args=(root, [b], k, None, None, {**s3_env, LOCK_TTL_ENV: "0"})
+        )
+        proc.start()
+        proc.join(120)
+        assert proc.exitcode == -signal.SIGKILL, f"checkpoint {k}: exit {proc.exitcode}"
+        now = etags(root)
+        for name in set(now) | set(after_a) | set(after_b):
+            if name.startswith(("_locks/", "_index/articles.pending")):
+                continue
+            assert now.get(name) in {after_a.get(name), after_b.get(name)}, f"checkpoint {k}: {name}"
+        assert len(pd.read_parquet(root + "/articles")) >= 3
+        merge_articles(root, table_of(batch_b), run_id="b")
+        assert etags(root) == after_b, f"checkpoint {k} did not converge"
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        list(pool.map(crash_at, range(1, total + 1)))
+
+
+def copy_objects(source_prefix: str, root: str, names) -> None:
+    """Server-side copies of a state into a fresh root."""
+    client = boto3.client("s3")
+    prefix = root.removeprefix(f"s3://{BUCKET}/")
+    for name in names:
+        client.copy_object(Bucket=BUCKET, Key=f"{prefix}/{name}", CopySource=f"{BUCKET}/{source_prefix}/{name}")
+
+
+def count_checkpoints(root: str, source_prefix: str, names, batch: str) -> int:
+    copy_objects(source_prefix, root, names)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(storage.CRASH_ENV, str(10**9))
+        mp.setattr(storage, "_checkpoints_passed", 0)
+        merge_articles(root, read_table(batch), run_id="b")
+        return storage._checkpoints_passed
+
+
+def test_compact_and_query_on_s3(s3root):
+    merge_articles(s3root, table_of([article(1), article(2, section="world")]), run_id="r1")
+    before = etags(s3root)
+    result = compact(s3root)
+    assert (result.partitions, result.rewritten) == (4, [])  # already in today's layout
+    assert etags(s3root) == before
+    assert main_query(s3root, "SELECT section, count(*) AS n FROM articles GROUP BY 1 ORDER BY 1", "json") == (
+        '{"section": "politics", "n": 1}\n{"section": "world", "n": 1}'
+    )

@@ -1,0 +1,368 @@
+"""Merge clean articles into ``<root>/articles/date=YYYY-MM-DD/section=<slug>/part-0.parquet``.
+
+The storage invariants of architecture.md, and how this module keeps them:
+
+* one file per partition with a fixed name, replaced atomically (``storage.write_atomic``), so a
+  reader sees each partition before or after a merge, never half of it or two versions of it;
+* ``article_id`` unique across the table, the latest version kept by ``(modified_at, revision,
+  fetched_at)`` (then ``content_hash``, only to make ties deterministic);
+* an incoming row with the stored ``content_hash`` changes nothing, and a partition whose rows did
+  not change is not rewritten, so re-running a day leaves the files untouched;
+* one writer at a time: the whole read-modify-write runs under an exclusive lock;
+* crash safety across partitions: before touching any partition the merge saves the resolved rows it
+  is about to apply (``first_seen_at`` settled) in a journal, ``_index/articles.pending.parquet``.
+  A merge (or ``rebuild_index``) that finds a journal re-applies it first; merging is idempotent, so
+  a crash at any point converges on the next merge. Each partition file is written once per merge,
+  straight to its final state. Between two partition commits (and after a crash there, until the
+  journal is replayed) an article being *moved* to another partition can be seen in both, or, when
+  two partitions swap articles, in neither; every other article is always exactly once.
+
+The index (``warehouse.index``) finds the stored copy of an article without listing the history;
+it is written last and verified against the partitions each merge reads.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from newsline.schema import ARTICLES_SCHEMA, SCHEMA_VERSION, file_schema
+from warehouse import paths
+from warehouse.index import IndexEntry, Partition, entries_of, load_index, write_index
+from warehouse.revisions import merge_revisions
+from warehouse.storage import Storage, checkpoint, conform, parquet_bytes, read_parquet_bytes, storage_for
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+log = logging.getLogger(__name__)
+
+#: Order of versions of one article: the greatest is kept.
+VERSION_KEY: tuple[str, ...] = ("modified_at", "revision", "fetched_at", "content_hash")
+
+#: Row order inside a partition file, for deterministic files.
+ROW_ORDER = [("published_at", "ascending"), ("article_id", "ascending")]
+
+DEFAULT_LOCK_TIMEOUT = 600.0
+
+
+@dataclass
+class LoadResult:
+    """What one merge did. Every distinct incoming article is exactly one of new / updated /
+    unchanged / stale; ``moved`` counts the updated ones that changed partition."""
+
+    run_id: str
+    rows_in: int = 0
+    duplicates_in_batch: int = 0  # extra rows of the same article_id in the input (older ones dropped)
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    stale: int = 0  # incoming older than the stored version: the stored one was kept
+    moved: int = 0
+    partitions_written: list[str] = field(default_factory=list)
+    rows_total: int = 0
+    revisions_added: int = 0  # distinct versions new to article_revisions (stale ones included)
+    recovered: bool = False  # a crashed merge's journal was re-applied first
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class IndexRebuild:
+    """What ``rebuild_index`` found: rows indexed, partitions read, stray duplicate copies removed."""
+
+    rows: int
+    partitions: int
+    duplicates_removed: int
+
+
+# --- input ----------------------------------------------------------------------------------------
+
+
+def prepare_incoming(table: pa.Table | pd.DataFrame, run_id: str) -> pa.Table:
+    """The input as an ``ARTICLES_SCHEMA`` table stamped with the load's ``run_id``.
+
+    Raises before any path is built if a partition value is not a slug, or a required value is null.
+    """
+    paths.check_run_id(run_id)
+    if not isinstance(table, pa.Table):  # a DataFrame; pandas stays unimported for table callers
+        table = pa.Table.from_pandas(table, preserve_index=False)
+    n = table.num_rows
+    if "run_id" in table.column_names:
+        table = table.drop_columns(["run_id"])
+    table = table.append_column("run_id", pa.array([run_id] * n, pa.string()))
+    version = pa.array([SCHEMA_VERSION] * n, pa.int16())
+    if "schema_version" in table.column_names:
+        version = pc.coalesce(table["schema_version"].cast(pa.int16()), version)
+        table = table.drop_columns(["schema_version"])
+    table = table.append_column("schema_version", version)
+    table = conform(table, ARTICLES_SCHEMA)
+    missing = [f.name for f in ARTICLES_SCHEMA if not f.nullable and table[f.name].null_count]
+    if missing:
+        raise ValueError(f"required columns have nulls: {', '.join(missing)}")
+    for section in pc.unique(table["section"]).to_pylist():
+        paths.check_slug(section, "section")
+    return table
+
+
+def _version(row: dict[str, Any]) -> tuple[Any, ...]:
+    return tuple(row[k] for k in VERSION_KEY)
+
+
+def _key_rows(table: pa.Table, extra: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    cols = ("article_id", *VERSION_KEY, *extra)
+    return table.select(list(cols)).to_pylist()
+
+
+def latest_per_article(table: pa.Table) -> tuple[pa.Table, int]:
+    """Keep one row per ``article_id`` (the latest version); returns the table and how many rows went."""
+    best: dict[str, tuple[tuple[Any, ...], int]] = {}
+    for i, row in enumerate(_key_rows(table)):
+        key = _version(row)
+        current = best.get(row["article_id"])
+        if current is None or key > current[0]:
+            best[row["article_id"]] = (key, i)
+    if len(best) == table.num_rows:
+        return table, 0
+    keep = sorted(i for _, i in best.values())
+    return table.take(keep), table.num_rows - len(keep)
+
+
+# --- partitions -----------------------------------------------------------------------------------
+
+
+def _partition_file(root: str, part: Partition) -> str:
+    return paths.articles_file(root, part[0], part[1])
+
+
+def read_partition(store: Storage, root: str, part: Partition) -> pa.Table:
+    data = store.read_bytes(_partition_file(root, part))
+    if data is None:
+        return file_schema().empty_table()
+    return conform(read_parquet_bytes(data), file_schema())
+
+
+def _file_rows(table: pa.Table) -> pa.Table:
+    return conform(table.select(file_schema().names), file_schema())
+
+
+def _encode_partition(table: pa.Table) -> bytes:
+    return parquet_bytes(table.sort_by(ROW_ORDER).combine_chunks())
+
+
+# --- the merge ------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Plan:
+    index: dict[str, IndexEntry]
+    tables: dict[Partition, pa.Table]  # every partition read, as stored
+    resolved: pa.Table  # incoming rows with first_seen_at settled
+    drop: dict[Partition, set[str]] = field(default_factory=lambda: defaultdict(set))
+    add: dict[Partition, list[int]] = field(default_factory=lambda: defaultdict(list))
+    counts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+    @property
+    def changed(self) -> list[Partition]:
+        """Partitions to rewrite: those gaining rows first, then those only losing rows."""
+        gaining = sorted(p for p, rows in self.add.items() if rows)
+        losing = sorted(p for p, ids in self.drop.items() if ids and p not in gaining)
+        return gaining + losing
+
+
+def _plan(store: Storage, root: str, incoming: pa.Table) -> _Plan:
+    """Decide, for every incoming article, what happens; reads only the partitions involved."""
+    index = load_index(store, root)
+    rows = _key_rows(incoming, ("date", "section", "fetched_at", "first_seen_at"))
+    targets = [(r["date"], r["section"]) for r in rows]
+    parts = set(targets) | {index[r["article_id"]].partition for r in rows if r["article_id"] in index}
+    tables = {p: read_partition(store, root, p) for p in sorted(parts)}
+
+    copies: dict[str, list[tuple[Partition, dict[str, Any]]]] = defaultdict(list)
+    for part, table in tables.items():
+        for stored in _key_rows(table, ("first_seen_at",)):
+            copies[stored["article_id"]].append((part, stored))
+
+    plan = _Plan(index=index, tables=tables, resolved=incoming)
+    first_seen: list[datetime | None] = []
+    seen_incoming: set[str] = set()
+    for i, row in enumerate(rows):
+        aid = row["article_id"]
+        seen_incoming.add(aid)
+        stored_part, stored = _keep_latest(plan, aid, copies.get(aid, []))
+        first_seen.append(row["first_seen_at"] or row["fetched_at"])
+        if stored is None:
+            plan.counts["new"] += 1
+            plan.add[targets[i]].append(i)
+        elif stored["content_hash"] == row["content_hash"] and stored_part == targets[i]:
+            plan.counts["unchanged"] += 1
+        elif _version(row) < _version(stored):
+            plan.counts["stale"] += 1
+        else:
+            plan.counts["updated"] += 1
+            if stored_part != targets[i]:
+                plan.counts["moved"] += 1
+            plan.drop[stored_part].add(aid)
+            plan.add[targets[i]].append(i)
+            first_seen[i] = stored["first_seen_at"] or stored["fetched_at"]
+    for aid, found in copies.items():
+        if aid not in seen_incoming and len(found) > 1:
+            _keep_latest(plan, aid, found)
+    plan.resolved = incoming.set_column(
+        incoming.schema.get_field_index("first_seen_at"),
+        ARTICLES_SCHEMA.field("first_seen_at"),
+        pa.array(first_seen, ARTICLES_SCHEMA.field("first_seen_at").type),
+    )
+    return plan
+
+
+def _keep_latest(
+    plan: _Plan, aid: str, found: list[tuple[Partition, dict[str, Any]]]
+) -> tuple[Partition | None, dict[str, Any] | None]:
+    """The latest stored copy of an article; other copies (left by a crash) are scheduled for removal."""
+    if not found:
+        return None, None
+    part, best = max(found, key=lambda c: (_version(c[1]), c[0]))
+    for other_part, other in found:
+        if other is not best:
+            plan.drop[other_part].add(aid)
+            plan.counts["duplicates_removed"] += 1
+    return part, best
+
+
+def _apply(store: Storage, root: str, plan: _Plan, *, journal: bool) -> tuple[list[str], int]:
+    """Write the changed partitions, then the index; returns (partitions written, rows in table)."""
+    changed = plan.changed
+    final = dict(plan.tables)
+    if changed and journal:
+        pending = plan.resolved.take(sorted(i for rows in plan.add.values() for i in rows))
+        store.write_atomic(paths.journal_file(root), parquet_bytes(pending.combine_chunks()))
+        checkpoint("journal written")
+    for part in plan.tables:  # under the lock, any temporary file is a crashed writer's leftover
+        store.sweep_temps(paths.partition_dir(root, paths.ARTICLES, part[0], part[1]))
+    written: list[str] = []
+    for part in changed:
+        table = plan.tables[part]
+        drop = plan.drop.get(part)
+        if drop:
+            table = table.filter(pc.invert(pc.is_in(table["article_id"], value_set=pa.array(sorted(drop)))))
+        if plan.add.get(part):
+            table = pa.concat_tables([table, _file_rows(plan.resolved.take(plan.add[part]))])
+        final[part] = table
+        if table.num_rows:
+            store.write_atomic(_partition_file(root, part), _encode_partition(table))
+        else:
+            store.delete(_partition_file(root, part))
+        checkpoint(f"partition {part} committed")
+        written.append(paths.partition_dir(root, paths.ARTICLES, part[0], part[1]))
+
+    read = set(plan.tables)
+    entries = {aid: e for aid, e in plan.index.items() if e.partition not in read}
+    for part in sorted(read):
+        entries.update(entries_of(part, final[part]))
+    if entries != plan.index:
+        write_index(store, root, entries)
+        checkpoint("index written")
+    if changed and journal:
+        store.delete(paths.journal_file(root))
+    return written, len(entries)
+
+
+def _replay_journal(store: Storage, root: str) -> bool:
+    """Finish a merge that crashed: re-apply its saved rows (idempotent), then drop the journal."""
+    data = store.read_bytes(paths.journal_file(root))
+    if data is None:
+        return False
+    pending = conform(read_parquet_bytes(data), ARTICLES_SCHEMA)
+    log.warning("found the journal of an interrupted merge (%d rows): re-applying it", pending.num_rows)
+    plan = _plan(store, root, pending)
+    _apply(store, root, plan, journal=False)
+    store.delete(paths.journal_file(root))
+    checkpoint("journal replayed")
+    return True
+
+
+def merge_articles(
+    root: str, table: pa.Table | pd.DataFrame, *, run_id: str, lock_timeout: float = DEFAULT_LOCK_TIMEOUT
+) -> LoadResult:
+    """Merge a batch of clean articles into the table (idempotent; see the module docstring)."""
+    batch = prepare_incoming(table, run_id)
+    incoming, duplicates = latest_per_article(batch)
+    store = storage_for(root)
+    with store.lock(paths.lock_file(root), lock_timeout):
+        checkpoint("lock taken")
+        store.sweep_temps(paths.join(root, "_index"))
+        recovered = _replay_journal(store, root)
+        revisions_added, _ = merge_revisions(store, root, batch)
+        plan = _plan(store, root, incoming)
+        written, total = _apply(store, root, plan, journal=True)
+    result = LoadResult(
+        run_id=run_id,
+        rows_in=batch.num_rows,
+        duplicates_in_batch=duplicates,
+        new=plan.counts["new"],
+        updated=plan.counts["updated"],
+        unchanged=plan.counts["unchanged"],
+        stale=plan.counts["stale"],
+        moved=plan.counts["moved"],
+        partitions_written=written,
+        rows_total=total,
+        revisions_added=revisions_added,
+        recovered=recovered,
+    )
+    log.info(
+        "merged run %s: %d new, %d updated (%d moved), %d unchanged, %d stale; %d partitions written; %d rows",
+        run_id,
+        result.new,
+        result.updated,
+        result.moved,
+        result.unchanged,
+        result.stale,
+        len(written),
+        total,
+    )
+    return result
+
+
+def list_partitions(store: Storage, root: str) -> list[Partition]:
+    """Every partition that has a committed file (temporary files are not partitions)."""
+    found = []
+    for path in store.list_files(paths.join(root, paths.ARTICLES)):
+        head, _, name = path.rpartition("/")
+        if name != paths.PART_FILE:
+            continue
+        part = paths.parse_partition_dir(head)
+        if part is not None:
+            found.append(part)
+    return sorted(set(found))
+
+
+def rebuild_index(root: str, *, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> IndexRebuild:
+    """Recreate the index from the partitions alone (and remove duplicate copies a crash left).
+
+    Reads the whole table: a repair tool, not part of a daily run.
+    """
+    store = storage_for(root)
+    with store.lock(paths.lock_file(root), lock_timeout):
+        store.sweep_temps(paths.join(root, "_index"))
+        _replay_journal(store, root)
+        tables = {p: read_partition(store, root, p) for p in list_partitions(store, root)}
+        plan = _Plan(index={}, tables=tables, resolved=ARTICLES_SCHEMA.empty_table())
+        copies: dict[str, list[tuple[Partition, dict[str, Any]]]] = defaultdict(list)
+        for part, table in tables.items():
+            for stored in _key_rows(table):
+                copies[stored["article_id"]].append((part, stored))
+        for aid, found in copies.items():
+            if len(found) > 1:
+                _keep_latest(plan, aid, found)
+        _, total = _apply(store, root, plan, journal=False)
+        if total == 0:
+            store.delete(paths.index_file(root))
+    return IndexRebuild(rows=total, partitions=len(tables), duplicates_removed=plan.counts["duplicates_removed"])

@@ -1,0 +1,125 @@
+"""Reading the warehouse back: the articles table (partition columns restored) and the index."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
+import pyarrow.fs as pafs
+
+from newsline.schema import ARTICLES_SCHEMA, PARTITION_COLUMNS
+from warehouse import paths
+from warehouse.index import read_index_table
+from warehouse.revisions import REVISIONS_SCHEMA
+from warehouse.storage import storage_for
+
+#: Types of the Hive partition columns, so every reader agrees on them.
+PARTITION_SCHEMA = pa.schema([ARTICLES_SCHEMA.field(name) for name in PARTITION_COLUMNS])
+
+
+def articles_dataset(
+    root: str, dataset: str = paths.ARTICLES, schema: pa.Schema = ARTICLES_SCHEMA
+) -> ds.Dataset | None:
+    """The dataset as a ``pyarrow.dataset`` with typed ``date``/``section``; None if nothing is stored.
+
+    The explicit schema lets partitions written before a nullable column was added read as nulls.
+    """
+    fs, base = storage_for(root).arrow_fs()
+    directory = f"{base.rstrip('/')}/{dataset}"
+    if fs.get_file_info(directory).type != pafs.FileType.Directory:
+        return None
+    partitioning = ds.partitioning(PARTITION_SCHEMA, flavor="hive")
+    return ds.dataset(directory, filesystem=fs, format="parquet", partitioning=partitioning, schema=schema)
+
+
+def _filter(days: Iterable[date] | None, sections: Iterable[str] | None) -> ds.Expression | None:
+    expr = None
+    if days is not None:
+        expr = ds.field("date").isin(pa.array(list(days), pa.date32()))
+    if sections is not None:
+        cond = ds.field("section").isin(pa.array(list(sections), pa.string()))
+        expr = cond if expr is None else expr & cond
+    return expr
+
+
+def read_articles_table(
+    root: str,
+    days: Iterable[date] | None = None,
+    sections: Iterable[str] | None = None,
+    columns: list[str] | None = None,
+) -> pa.Table:
+    """The articles (``ARTICLES_SCHEMA``), ordered by date, section, published_at, article_id."""
+    dataset = articles_dataset(root)
+    if dataset is None:
+        table = ARTICLES_SCHEMA.empty_table()
+    else:
+        table = dataset.to_table(filter=_filter(days, sections))
+    order = [c for c in ("date", "section", "published_at", "article_id") if c in table.column_names]
+    if table.num_rows:
+        table = table.sort_by([(c, "ascending") for c in order])
+    return table.select(columns) if columns is not None else table
+
+
+#: date32 stays a date (not object); int64 stays exact when nulls occur (simhash would lose bits as float).
+_PANDAS_TYPES = {pa.date32(): pd.ArrowDtype(pa.date32()), pa.int64(): pd.Int64Dtype()}
+
+
+def read_articles(
+    root: str,
+    days: Iterable[date] | None = None,
+    sections: Iterable[str] | None = None,
+    columns: list[str] | None = None,
+) -> pd.DataFrame:
+    """The articles as a DataFrame with ``date`` (Arrow date32) and ``section`` (str) back as columns."""
+    table = read_articles_table(root, days, sections, columns)
+    frame = table.to_pandas(types_mapper=_PANDAS_TYPES.get)
+    return frame.reset_index(drop=True)
+
+
+def read_revisions(
+    root: str, days: Iterable[date] | None = None, sections: Iterable[str] | None = None
+) -> pd.DataFrame:
+    """Every stored version (``article_revisions``), ordered by date, section, article, modification."""
+    dataset = articles_dataset(root, paths.REVISIONS, REVISIONS_SCHEMA)
+    if dataset is None:
+        table = REVISIONS_SCHEMA.empty_table()
+    else:
+        table = dataset.to_table(filter=_filter(days, sections))
+    if table.num_rows:
+        order = ("date", "section", "article_id", "modified_at", "revision", "fetched_at")
+        table = table.sort_by([(c, "ascending") for c in order])
+    return table.to_pandas(types_mapper=_PANDAS_TYPES.get).reset_index(drop=True)
+
+
+def stored_versions(root: str, article_ids: Iterable[str]) -> dict[str, tuple[datetime, str, str]]:
+    """``article_id -> (modified_at, content_hash, url)`` of the stored versions, from the index alone."""
+    wanted = pa.array(sorted(set(article_ids)), pa.string())
+    table = read_index_table(storage_for(root), root)
+    table = table.filter(pc.is_in(table["article_id"], value_set=wanted))
+    return {
+        row["article_id"]: (row["modified_at"], row["content_hash"], row["url"])
+        for row in table.select(["article_id", "modified_at", "content_hash", "url"]).to_pylist()
+    }
+
+
+def stored_index(root: str, site: str | None = None) -> dict[str, dict[str, Any]]:
+    """JSON-ready ``article_id -> {url, modified_at (ISO UTC), revision, content_hash}`` of every
+    stored article (of one site if given), for an incremental crawl to skip unchanged pages."""
+    table = read_index_table(storage_for(root), root)
+    if site is not None:
+        table = table.filter(pc.starts_with(table["article_id"], f"{site}:"))
+    out: dict[str, dict[str, Any]] = {}
+    for row in table.select(["article_id", "url", "modified_at", "revision", "content_hash"]).to_pylist():
+        modified = row["modified_at"]
+        out[row["article_id"]] = {
+            "url": row["url"],
+            "modified_at": modified.isoformat() if modified is not None else None,
+            "revision": row["revision"],
+            "content_hash": row["content_hash"],
+        }
+    return out

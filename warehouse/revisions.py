@@ -1,0 +1,92 @@
+"""The ``article_revisions`` dataset: every distinct version of every article ever loaded.
+
+A version is identified by ``(article_id, content_hash)``; the first observation of it is kept
+(earliest ``fetched_at``), so re-loading a day adds nothing and leaves the files untouched. A version
+lives in the partition of its own date/section, so finding whether it is already stored means
+reading only the incoming rows' partitions. The articles merge calls ``merge_revisions`` under its
+lock, *before* it journals the article changes: once a journal exists, the batch's revisions are
+complete.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from newsline.schema import ARTICLES_SCHEMA, PARTITION_COLUMNS
+from warehouse import paths
+from warehouse.storage import Storage, checkpoint, conform, parquet_bytes, read_parquet_bytes
+
+#: The articles columns that describe one version (table-level bookkeeping left out).
+REVISIONS_SCHEMA = pa.schema(
+    [f for f in ARTICLES_SCHEMA if f.name not in ("first_seen_at", "near_duplicate_of")],
+    metadata=ARTICLES_SCHEMA.metadata,
+)
+REVISIONS_FILE_SCHEMA = pa.schema(
+    [f for f in REVISIONS_SCHEMA if f.name not in PARTITION_COLUMNS], metadata=REVISIONS_SCHEMA.metadata
+)
+ROW_ORDER = [
+    ("article_id", "ascending"),
+    ("modified_at", "ascending"),
+    ("revision", "ascending"),
+    ("fetched_at", "ascending"),
+    ("content_hash", "ascending"),
+]
+
+Partition = tuple[Any, str]
+
+
+def _file(root: str, part: Partition) -> str:
+    return paths.partition_file(root, paths.REVISIONS, part[0], part[1])
+
+
+def read_revision_partition(store: Storage, root: str, part: Partition) -> pa.Table:
+    data = store.read_bytes(_file(root, part))
+    if data is None:
+        return REVISIONS_FILE_SCHEMA.empty_table()
+    return conform(read_parquet_bytes(data), REVISIONS_FILE_SCHEMA)
+
+
+def encode_revisions(table: pa.Table) -> bytes:
+    return parquet_bytes(table.sort_by(ROW_ORDER).combine_chunks())
+
+
+def merge_revisions(store: Storage, root: str, incoming: pa.Table) -> tuple[int, list[str]]:
+    """Add the versions not stored yet; returns (versions added, partitions written).
+
+    ``incoming`` is an ``ARTICLES_SCHEMA`` table whose partition values were already validated.
+    """
+    keys = incoming.select(["article_id", "content_hash", "fetched_at", "run_id", "date", "section"]).to_pylist()
+    first: dict[tuple[str, str], int] = {}
+    for i, row in enumerate(keys):
+        key = (row["article_id"], row["content_hash"])
+        seen = first.get(key)
+        if seen is None or (row["fetched_at"], row["run_id"]) < (keys[seen]["fetched_at"], keys[seen]["run_id"]):
+            first[key] = i
+    by_part: dict[Partition, list[int]] = defaultdict(list)
+    for i in first.values():
+        by_part[(keys[i]["date"], keys[i]["section"])].append(i)
+
+    added = 0
+    written: list[str] = []
+    for part in sorted(by_part):
+        stored = read_revision_partition(store, root, part)
+        stored_keys = set(zip(stored["article_id"].to_pylist(), stored["content_hash"].to_pylist(), strict=True))
+        fresh = sorted(i for i in by_part[part] if (keys[i]["article_id"], keys[i]["content_hash"]) not in stored_keys)
+        if not fresh:
+            continue
+        rows = conform(incoming.take(fresh).select(REVISIONS_FILE_SCHEMA.names), REVISIONS_FILE_SCHEMA)
+        store.sweep_temps(paths.partition_dir(root, paths.REVISIONS, part[0], part[1]))
+        store.write_atomic(_file(root, part), encode_revisions(pa.concat_tables([stored, rows])))
+        checkpoint(f"revisions {part} committed")
+        added += len(fresh)
+        written.append(paths.partition_dir(root, paths.REVISIONS, part[0], part[1]))
+    return added, written
+
+
+def versions_of(table: pa.Table, article_id: str) -> pa.Table:
+    """The stored versions of one article, oldest first (a convenience for analysts and tests)."""
+    return table.filter(pc.equal(table["article_id"], article_id)).sort_by(ROW_ORDER)

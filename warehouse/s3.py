@@ -1,0 +1,165 @@
+"""The warehouse on S3 (or any S3-compatible store): ``s3://bucket/prefix`` roots.
+
+Commit = one PUT of the fixed key: S3 makes an object visible only when its upload completes, so a
+reader gets the old object or the new one, never a part, and no temporary objects exist to sweep.
+
+Connection settings come from the standard AWS environment (``AWS_ACCESS_KEY_ID``,
+``AWS_SECRET_ACCESS_KEY``, ``AWS_DEFAULT_REGION``, and ``AWS_ENDPOINT_URL`` for MinIO/moto/…), the
+same variables pandas, s3fs and botocore read, so every reader of the warehouse finds it too.
+
+The writer lock is a lock object (``_locks/articles.lock``) created with a conditional PUT
+(``If-None-Match: *``): S3 lets exactly one creator win. The object holds its owner and an expiry;
+a lock whose holder died (a SIGKILLed merge cannot delete it) is taken over after ``lock_ttl``
+seconds, by a PUT conditional on the stale object's ETag (``If-Match``), so two writers cannot both
+take it over. Consequence: ``lock_ttl`` must exceed the longest merge (default 15 minutes; a daily
+merge takes seconds). On a store without conditional writes, run the loads in a single-writer pool
+(Airflow ``pool`` with one slot) instead.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import logging
+import os
+import socket
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pyarrow.fs as pafs
+
+from warehouse.storage import LockTimeout, checkpoint
+
+log = logging.getLogger(__name__)
+
+DEFAULT_LOCK_TTL = 900.0
+#: Environment override of the lock lease, in seconds.
+LOCK_TTL_ENV = "NEWSLINE_S3_LOCK_TTL"
+
+
+def _key(path: str) -> str:
+    return path[len("s3://") :] if path.startswith("s3://") else path
+
+
+def _is_precondition_failure(exc: OSError) -> bool:
+    """s3fs reports a failed ``If-None-Match``/``If-Match`` as FileExistsError or EINVAL (HTTP 412)."""
+    return isinstance(exc, FileExistsError) or exc.errno == errno.EINVAL or "Precondition" in str(exc)
+
+
+_FS_BY_PID: dict[int, Any] = {}
+
+
+def _process_fs(s3fs: Any) -> Any:
+    """One S3 client per process (creating one costs ~0.5 s); none inherited across a fork, whose
+    connections belong to the parent. No listing cache: other processes change the bucket."""
+    pid = os.getpid()
+    fs = _FS_BY_PID.get(pid)
+    if fs is None:
+        _FS_BY_PID.clear()
+        fs = _FS_BY_PID[pid] = s3fs.S3FileSystem(skip_instance_cache=True, use_listings_cache=False)
+    return fs
+
+
+class S3Storage:
+    def __init__(self, root: str, *, lock_ttl: float | None = None, fs: Any = None) -> None:
+        import s3fs
+
+        self.root = root
+        self.lock_ttl = lock_ttl if lock_ttl is not None else float(os.environ.get(LOCK_TTL_ENV) or DEFAULT_LOCK_TTL)
+        self.fs = fs or _process_fs(s3fs)
+
+    def read_bytes(self, path: str) -> bytes | None:
+        try:
+            return self.fs.cat_file(_key(path))
+        except FileNotFoundError:
+            return None
+
+    def write_atomic(self, path: str, data: bytes) -> None:
+        checkpoint(f"before put {path}")
+        self.fs.pipe_file(_key(path), data)
+        checkpoint(f"after put {path}")
+
+    def delete(self, path: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self.fs.rm_file(_key(path))
+
+    def exists(self, path: str) -> bool:
+        return bool(self.fs.exists(_key(path)))
+
+    def list_files(self, prefix: str) -> list[str]:
+        try:
+            found = self.fs.find(_key(prefix).rstrip("/"))
+        except FileNotFoundError:
+            return []
+        return sorted(f"s3://{p}" for p in found)
+
+    def sweep_temps(self, directory: str, older_than: float = 0.0) -> int:
+        return 0  # a PUT leaves no temporary object behind
+
+    def _lock_body(self, token: str) -> bytes:
+        now = time.time()
+        return json.dumps(
+            {
+                "owner": token,
+                "host": socket.gethostname(),
+                "pid": os.getpid(),
+                "acquired_at": now,
+                "expires_at": now + self.lock_ttl,
+            }
+        ).encode()
+
+    def _try_take_over(self, key: str, token: str) -> bool:
+        """Replace an expired lock object, conditionally on it being the very object we read."""
+        try:
+            info = self.fs.info(key)
+            held = json.loads(self.fs.cat_file(key))
+        except (FileNotFoundError, ValueError):
+            return False
+        if float(held.get("expires_at", 0)) > time.time():
+            return False
+        try:
+            self.fs.pipe_file(key, self._lock_body(token), IfMatch=info["ETag"])
+        except OSError as exc:
+            if _is_precondition_failure(exc) or isinstance(exc, FileNotFoundError):
+                return False
+            raise
+        log.warning("took over the expired lock %s of %s (pid %s)", key, held.get("host"), held.get("pid"))
+        return True
+
+    @contextlib.contextmanager
+    def lock(self, path: str, timeout: float) -> Iterator[None]:
+        key = _key(path)
+        token = uuid.uuid4().hex
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self.fs.pipe_file(key, self._lock_body(token), mode="create")
+                break
+            except OSError as exc:
+                if not _is_precondition_failure(exc):
+                    raise
+            if self._try_take_over(key, token):
+                break
+            if time.monotonic() >= deadline:
+                raise LockTimeout(f"could not lock s3://{key} within {timeout:.0f}s")
+            time.sleep(0.05)
+        try:
+            yield
+        finally:
+            self._release(key, token)
+
+    def _release(self, key: str, token: str) -> None:
+        try:
+            held = json.loads(self.fs.cat_file(key))
+        except (FileNotFoundError, ValueError):
+            return
+        if held.get("owner") == token:
+            self.delete(f"s3://{key}")
+        else:
+            log.warning("lock s3://%s was taken over while held (merge outlived lock_ttl?)", key)
+
+    def arrow_fs(self) -> tuple[pafs.FileSystem, str]:
+        return pafs.PyFileSystem(pafs.FSSpecHandler(self.fs)), _key(self.root)

@@ -1,0 +1,229 @@
+"""Byte-level storage behind the warehouse: atomic whole-file writes, listing, and the writer lock.
+
+Every dataset file is small enough to be written in one piece, so "commit" means: write the bytes
+under a temporary sibling name, then atomically rename it over the fixed name (local disk), or one
+PUT of the fixed key (object stores, where a PUT is atomic). Readers therefore see the old file or
+the new one, never a half-written file and never both.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import io
+import logging
+import os
+import signal
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Protocol
+
+import pyarrow as pa
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
+
+from warehouse import paths
+
+log = logging.getLogger(__name__)
+
+#: Test hook for crash tests: when set to N, the process SIGKILLs itself at the N-th checkpoint it
+#: passes. Checkpoints sit between every step of a commit (see ``checkpoint``).
+CRASH_ENV = "NEWSLINE_WAREHOUSE_CRASH_AT"
+
+_checkpoints_passed = 0
+
+
+def checkpoint(label: str) -> None:
+    """Numbered point where a crash test may kill the process; a no-op unless CRASH_ENV is set."""
+    global _checkpoints_passed
+    target = os.environ.get(CRASH_ENV)
+    if not target:
+        return
+    _checkpoints_passed += 1
+    if _checkpoints_passed == int(target):
+        log.warning("crash hook: killing process at checkpoint %d (%s)", _checkpoints_passed, label)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+class LockTimeout(TimeoutError):
+    """Another writer held the dataset lock for longer than the caller was willing to wait."""
+
+
+class Storage(Protocol):
+    """What the warehouse needs from a filesystem; paths are the strings built by ``warehouse.paths``."""
+
+    def read_bytes(self, path: str) -> bytes | None: ...
+
+    def write_atomic(self, path: str, data: bytes) -> None: ...
+
+    def delete(self, path: str) -> None: ...
+
+    def exists(self, path: str) -> bool: ...
+
+    def list_files(self, prefix: str) -> list[str]: ...
+
+    def sweep_temps(self, directory: str, older_than: float = 0.0) -> int: ...
+
+    def lock(self, path: str, timeout: float) -> contextlib.AbstractContextManager[None]: ...
+
+    def arrow_fs(self) -> tuple[pafs.FileSystem, str]: ...
+
+
+def _local_path(path: str) -> str:
+    return path[len("file://") :] if path.startswith("file://") else path
+
+
+class LocalStorage:
+    """A local directory tree; commits are ``os.replace`` of a fsynced temporary sibling."""
+
+    def __init__(self, root: str) -> None:
+        self.root = _local_path(root)
+
+    def read_bytes(self, path: str) -> bytes | None:
+        try:
+            with open(_local_path(path), "rb") as fh:
+                return fh.read()
+        except FileNotFoundError:
+            return None
+
+    def write_atomic(self, path: str, data: bytes) -> None:
+        target = _local_path(path)
+        directory = os.path.dirname(target)
+        os.makedirs(directory, exist_ok=True)
+        tmp = paths.temp_path(target, uuid.uuid4().hex[:12])
+        checkpoint(f"before temp {target}")
+        try:
+            with open(tmp, "wb") as fh:
+                half = len(data) // 2
+                fh.write(data[:half])
+                checkpoint(f"half-written temp {target}")
+                fh.write(data[half:])
+                fh.flush()
+                os.fsync(fh.fileno())
+            checkpoint(f"before rename {target}")
+            os.replace(tmp, target)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+        _fsync_dir(directory)
+        checkpoint(f"after rename {target}")
+
+    def delete(self, path: str) -> None:
+        target = _local_path(path)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(target)
+            _fsync_dir(os.path.dirname(target))
+
+    def exists(self, path: str) -> bool:
+        return os.path.exists(_local_path(path))
+
+    def list_files(self, prefix: str) -> list[str]:
+        base = _local_path(prefix).rstrip("/")
+        out: list[str] = []
+        for dirpath, dirnames, filenames in os.walk(base):
+            dirnames.sort()
+            out.extend(f"{dirpath}/{name}" for name in sorted(filenames))
+        return out
+
+    def sweep_temps(self, directory: str, older_than: float = 0.0) -> int:
+        """Remove temporary files a killed writer left behind (older than ``older_than`` seconds).
+
+        With ``older_than=0`` call it only while holding the dataset lock, when no write is in flight.
+        """
+        base = _local_path(directory)
+        removed = 0
+        cutoff = time.time() - older_than
+        with contextlib.suppress(FileNotFoundError):
+            for name in os.listdir(base):
+                if not paths.is_temp_name(name):
+                    continue
+                path = os.path.join(base, name)
+                with contextlib.suppress(FileNotFoundError):
+                    if older_than <= 0 or os.stat(path).st_mtime < cutoff:
+                        os.unlink(path)
+                        removed += 1
+        return removed
+
+    @contextlib.contextmanager
+    def lock(self, path: str, timeout: float) -> Iterator[None]:
+        """Exclusive ``flock`` on a lock file; the kernel releases it if the holder dies."""
+        target = _local_path(path)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        fd = os.open(target, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            deadline = time.monotonic() + timeout
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except OSError as exc:
+                    if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                        raise
+                    if time.monotonic() >= deadline:
+                        raise LockTimeout(f"could not lock {target} within {timeout:.0f}s") from None
+                    time.sleep(0.02)
+            try:
+                yield
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
+
+    def arrow_fs(self) -> tuple[pafs.FileSystem, str]:
+        return pafs.LocalFileSystem(), self.root
+
+
+def _fsync_dir(directory: str) -> None:
+    """Make a rename durable: without this a power cut can forget the new directory entry."""
+    fd = os.open(directory or ".", os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def storage_for(root: str) -> Storage:
+    """The storage implementation for a warehouse root (a local path, ``file://`` or ``s3://`` URI)."""
+    if root.startswith("s3://"):
+        from warehouse.s3 import S3Storage
+
+        return S3Storage(root)
+    if paths.is_remote(root):
+        raise ValueError(f"unsupported warehouse URI {root!r}: use a local path or s3://bucket/prefix")
+    return LocalStorage(root)
+
+
+# --- Parquet encoding -----------------------------------------------------------------------------
+
+
+def parquet_bytes(table: pa.Table) -> bytes:
+    """Encode a table as one zstd Parquet file; the same table always gives the same bytes."""
+    sink = io.BytesIO()
+    pq.write_table(table, sink, compression="zstd", write_page_index=False)
+    return sink.getvalue()
+
+
+def read_parquet_bytes(data: bytes) -> pa.Table:
+    # ParquetFile, unlike pq.read_table, does not pull in pyarrow.dataset (and with it pandas), which
+    # keeps a writer process cheap to start.
+    return pq.ParquetFile(pa.BufferReader(data)).read()
+
+
+def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """``table`` with exactly ``schema``'s columns, in order and type; absent nullable columns become
+    nulls, so files written before a nullable column was added still read (schema evolution)."""
+    arrays = []
+    for field in schema:
+        if field.name in table.column_names:
+            column = table[field.name]
+            if column.type != field.type:
+                column = column.cast(field.type)
+            arrays.append(column)
+        elif field.nullable:
+            arrays.append(pa.nulls(table.num_rows, field.type))
+        else:
+            raise ValueError(f"column {field.name!r} is required but missing")
+    return pa.Table.from_arrays(arrays, schema=schema)
