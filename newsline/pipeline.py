@@ -127,12 +127,15 @@ def crawl(spec: RunSpec, *, incremental: bool = True) -> dict[str, Any]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH", "")]))
     proc = subprocess.run(cmd, env=env, cwd=str(REPO_ROOT), capture_output=True, text=True)
-    for line in proc.stderr.splitlines()[-40:]:
-        log.info("crawler: %s", line)
+    (work / "crawler.log").write_text(proc.stderr, encoding="utf-8")
+    for line in proc.stderr.splitlines():
+        if " ERROR: " in line or " WARNING: " in line or "[crawler.extensions]" in line:
+            log.info("crawler: %s", line)
     final = run_dir / CRAWL_DIR
     if final.exists():
         shutil.rmtree(final)
     os.replace(work, final)
+    log.info("crawler log: %s", final / "crawler.log")
     stats = _read_json(final / "crawl.json")
     if proc.returncode != 0:
         tail = "\n".join(proc.stderr.strip().splitlines()[-8:])

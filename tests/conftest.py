@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
 _TMP = Path(tempfile.mkdtemp(prefix="newsline-tests-"))
+atexit.register(shutil.rmtree, _TMP, ignore_errors=True)
 REPO = Path(__file__).resolve().parents[1]
 
 # Set before anything imports Airflow: its configuration is read once at import time.

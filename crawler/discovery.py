@@ -1,0 +1,212 @@
+"""Pure readers for the discovery documents: robots.txt, sitemaps, RSS feeds, listing pages.
+
+Spiders decide which URLs to follow; these functions only read documents. XML is parsed with
+defusedxml (no entity expansion, no DTD-declared entities, no external resources, no network), so
+a hostile sitemap becomes a ``DiscoveryError`` the spider counts, never a crash or a file read.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from email.utils import parsedate_to_datetime
+from urllib.parse import urljoin, urlsplit
+from xml.etree.ElementTree import Element, ParseError
+from zoneinfo import ZoneInfo
+
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import fromstring as safe_fromstring
+from parsel import Selector
+from scrapy.utils.gz import gunzip
+
+#: Decompressed sitemaps larger than this are refused (the sitemap protocol caps them at 50 MB).
+MAX_SITEMAP_BYTES = 50 * 1024 * 1024
+
+_SITEMAP_LINE_RE = re.compile(r"^\s*sitemap\s*:\s*(\S+)\s*$", re.IGNORECASE | re.MULTILINE)
+_POST_SITEMAP_RE = re.compile(r"sitemap-posttype-post\.(\d{4})(\d{1,2})\.xml(?:\.gz)?$")
+_NEWS_SITEMAP_RE = re.compile(r"sitemap-news\.xml(?:\.gz)?$")
+
+
+class DiscoveryError(Exception):
+    """A discovery document that could not be read (hostile, broken or not what it claims)."""
+
+
+@dataclass(frozen=True)
+class SitemapEntry:
+    loc: str
+    lastmod: datetime | None = None  # aware
+    published: datetime | None = None  # news:publication_date, aware
+
+
+@dataclass(frozen=True)
+class Sitemap:
+    kind: str  # "index" | "urlset"
+    entries: list[SitemapEntry]
+
+
+def robots_sitemaps(text: str, base_url: str) -> list[str]:
+    """The ``Sitemap:`` lines of a robots.txt, absolute, in order, without duplicates."""
+    seen: dict[str, None] = {}
+    for m in _SITEMAP_LINE_RE.finditer(text):
+        url = safe_join(base_url, m.group(1))
+        if url is not None:
+            seen.setdefault(url, None)
+    return list(seen)
+
+
+def safe_join(base: str, href: str) -> str | None:
+    """``urljoin`` that answers None for a URL too broken to parse (e.g. an unclosed "[")."""
+    try:
+        joined = urljoin(base, href.strip())
+        urlsplit(joined)
+    except ValueError:
+        return None
+    return joined
+
+
+def url_path(url: str) -> str:
+    try:
+        return urlsplit(url).path
+    except ValueError:
+        return ""
+
+
+def parse_w3c_datetime(value: str | None, tz: str = "UTC") -> datetime | None:
+    """A sitemap/ISO timestamp → aware datetime. A bare date or a zone-less time is read in ``tz``
+    (the site's zone); anything unreadable → None."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.endswith(("Z", "z")):
+        value = value[:-1] + "+00:00"
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=ZoneInfo(tz))
+    return parsed
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
+
+
+def _xml_root(body: bytes) -> Element:
+    if body[:2] == b"\x1f\x8b":
+        try:
+            body = gunzip(body, max_size=MAX_SITEMAP_BYTES)
+        except Exception as exc:  # noqa: BLE001 - any gzip failure is a broken document
+            raise DiscoveryError(f"bad gzip: {type(exc).__name__}: {exc}") from exc
+    if not body.strip():
+        raise DiscoveryError("empty document")
+    try:
+        return safe_fromstring(body, forbid_dtd=False, forbid_entities=True, forbid_external=True)
+    except DefusedXmlException as exc:
+        raise DiscoveryError(f"forbidden XML construct: {type(exc).__name__}") from exc
+    except (ParseError, ValueError, UnicodeError, RecursionError) as exc:
+        raise DiscoveryError(f"not well-formed XML: {exc}") from exc
+
+
+def _child_text(el: Element, name: str) -> str | None:
+    for child in el.iter():
+        if child is not el and _local(child.tag) == name:
+            text = (child.text or "").strip()
+            return text or None
+    return None
+
+
+def parse_sitemap(body: bytes, tz: str = "UTC") -> Sitemap:
+    """A sitemap index or urlset (gzipped or not; Google News extension read)."""
+    root = _xml_root(body)
+    kind = _local(root.tag)
+    if kind == "sitemapindex":
+        item_tag = "sitemap"
+    elif kind == "urlset":
+        item_tag = "url"
+    else:
+        raise DiscoveryError(f"not a sitemap (root element {kind!r})")
+    entries = []
+    for el in root:
+        if _local(el.tag) != item_tag:
+            continue
+        loc = _child_text(el, "loc")
+        if not loc:
+            continue
+        entries.append(
+            SitemapEntry(
+                loc=loc,
+                lastmod=parse_w3c_datetime(_child_text(el, "lastmod"), tz),
+                published=parse_w3c_datetime(_child_text(el, "publication_date"), tz),
+            )
+        )
+    return Sitemap(kind="index" if kind == "sitemapindex" else "urlset", entries=entries)
+
+
+def parse_feed(body: bytes, tz: str = "UTC") -> list[SitemapEntry]:
+    """RSS 2.0 (or Atom) items as (link, published) entries."""
+    root = _xml_root(body)
+    entries = []
+    for el in root.iter():
+        name = _local(el.tag)
+        if name not in ("item", "entry"):
+            continue
+        link = _child_text(el, "link")
+        if not link:
+            for child in el:
+                if _local(child.tag) == "link" and child.get("href"):
+                    link = child.get("href")
+                    break
+        if not link:
+            continue
+        published = _rss_date(_child_text(el, "pubDate")) or parse_w3c_datetime(
+            _child_text(el, "published") or _child_text(el, "updated"), tz
+        )
+        entries.append(SitemapEntry(loc=link.strip(), published=published))
+    return entries
+
+
+def _rss_date(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def listing_links(text: str, base_url: str) -> list[str]:
+    """Article links of a listing page (``li.clearfix a[href]``), absolute, in page order."""
+    try:
+        sel = Selector(text=text, type="html")
+    except (ValueError, TypeError):
+        return []
+    seen: dict[str, None] = {}
+    for href in sel.xpath("//li[contains(concat(' ', normalize-space(@class), ' '), ' clearfix ')]//a/@href").getall():
+        url = safe_join(base_url, href)
+        if url is not None:
+            seen.setdefault(url, None)
+    return list(seen)
+
+
+def post_sitemap_month(url: str) -> tuple[int, int] | None:
+    """(year, month) of a monthly post sitemap (``.202409.xml`` or unpadded ``.20249.xml``)."""
+    m = _POST_SITEMAP_RE.search(url_path(url))
+    if not m:
+        return None
+    year, month = int(m.group(1)), int(m.group(2))
+    return (year, month) if 1 <= month <= 12 else None
+
+
+def post_sitemap_names(day: date) -> list[str]:
+    """Both spellings of the monthly post sitemap that lists ``day``'s articles."""
+    names = [f"sitemap-posttype-post.{day.year}{day.month:02d}.xml"]
+    if day.month < 10:
+        names.append(f"sitemap-posttype-post.{day.year}{day.month}.xml")
+    return names
+
+
+def is_news_sitemap(url: str) -> bool:
+    return bool(_NEWS_SITEMAP_RE.search(url_path(url)))

@@ -1,0 +1,129 @@
+"""Crawl accounting: ``<out>/crawl.json`` with discovery, fetch and rejection counts of one run."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from scrapy import signals
+from scrapy.exceptions import NotConfigured
+
+if TYPE_CHECKING:
+    from typing import Self
+
+    from scrapy import Spider
+    from scrapy.crawler import Crawler
+
+log = logging.getLogger(__name__)
+
+DISCOVERY_SOURCES = ("sitemap", "news_sitemap", "feed", "listing")
+
+
+def blocked_message(blocked: int, fetched_ok: int) -> str:
+    return f"site is blocking: {blocked} of {fetched_ok} pages empty/challenge"
+
+
+class CrawlReport:
+    """Writes crawl.json when the spider closes, whatever the reason (finished, budget, shutdown).
+
+    The file is written atomically (temp file + rename) so a reader never sees half a report."""
+
+    def __init__(self, crawler: Crawler, out_dir: Path) -> None:
+        self.crawler = crawler
+        self.out_dir = out_dir
+        self.started_monotonic = 0.0
+        self.started_at = ""
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        out = crawler.settings.get("NEWSLINE_OUT_DIR")
+        if not out:
+            raise NotConfigured("no NEWSLINE_OUT_DIR")
+        ext = cls(crawler, Path(out))
+        crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
+        return ext
+
+    def spider_opened(self) -> None:
+        self.started_monotonic = time.monotonic()
+        self.started_at = datetime.now(UTC).isoformat()
+
+    def spider_closed(self, spider: Spider, reason: str) -> None:
+        report = self.build(spider, reason)
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        tmp = self.out_dir / ".crawl.json.tmp"
+        tmp.write_text(json.dumps(report, indent=2, ensure_ascii=False, sort_keys=True), encoding="utf-8")
+        os.replace(tmp, self.out_dir / "crawl.json")
+        log.info(
+            "crawl %s: discovered %d, fetched %d, items %d, failed %d, blocked %d, rejected %d (%s)",
+            report["day"], report["articles_discovered"], report["pages_fetched"], report["items_scraped"],
+            report["pages_failed"], report["pages_blocked"], report["pages_rejected"], reason,
+        )
+
+    def build(self, spider: Spider, reason: str) -> dict[str, Any]:
+        stats = self.crawler.stats.get_stats()
+        settings = self.crawler.settings
+
+        def n(key: str) -> int:
+            return int(stats.get(f"newsline/{key}", 0) or 0)
+
+        discovered: dict[str, set[str]] = getattr(spider, "discovered", {})
+        by_source = {s: sum(1 for srcs in discovered.values() if s in srcs) for s in DISCOVERY_SOURCES}
+        rejected_by_kind = {k: n(f"pages_rejected/{k}") for k in ("not_article", "malformed")}
+        status_counts = {
+            key.rsplit("/", 1)[-1]: int(value)
+            for key, value in stats.items()
+            if key.startswith("downloader/response_status_count/")
+        }
+        pages_ok = n("pages_ok")
+        blocked = n("pages_blocked")
+        threshold = settings.getfloat("NEWSLINE_BLOCKED_THRESHOLD", 0.2)
+        share = blocked / pages_ok if pages_ok else 0.0
+        blocking = pages_ok > 0 and share > threshold
+        day = getattr(spider, "day", None)
+        return {
+            "site": getattr(spider, "site_key", spider.name),
+            "spider": spider.name,
+            "day": day.isoformat() if day else None,
+            "base_url": getattr(spider, "base_url", None),
+            "run_id": settings.get("NEWSLINE_RUN_ID") or None,
+            "started_at": self.started_at,
+            "finished_at": datetime.now(UTC).isoformat(),
+            "duration_s": round(time.monotonic() - self.started_monotonic, 3),
+            "finish_reason": reason,
+            "articles_discovered": len(discovered),
+            "discovered_by_source": by_source,
+            "fallback_used": bool(getattr(spider, "fallback_used", False)),
+            "discovery_documents": getattr(spider, "discovery_docs", []),
+            "discovery_errors": n("discovery_errors"),
+            "sitemap_errors": n("sitemap_errors"),
+            "pages_requested": int(getattr(spider, "article_requests", 0)),
+            "pages_fetched": n("pages_fetched"),  # article pages with a final fetch outcome (failed included)
+            "pages_ok": pages_ok,
+            "pages_failed": n("pages_failed"),
+            "pages_blocked": blocked,
+            "pages_blocked_retried": n("blocked_retried"),
+            "pages_rejected": sum(rejected_by_kind.values()),
+            "rejected_by_kind": rejected_by_kind,
+            "pages_skipped_unchanged": n("skipped_unchanged"),
+            "pages_over_budget": n("over_budget"),
+            "pages_not_fetched": n("not_fetched"),
+            "page_budget": int(getattr(spider, "page_budget", 0)),
+            "items_scraped": n("items_scraped"),
+            "http_status_counts": dict(sorted(status_counts.items())),
+            "requests_total": int(stats.get("downloader/request_count", 0) or 0),
+            "retry_count": int(stats.get("retry/count", 0) or 0),
+            "retry_after_honoured": n("retry_after_honoured"),
+            "offsite_dropped": n("offsite_dropped"),
+            "warc_records": n("warc_records"),
+            "blocked_share": round(share, 4),
+            "blocked_threshold": threshold,
+            "blocking": blocking,
+            "blocking_message": blocked_message(blocked, pages_ok) if blocking else None,
+            "discovered_urls": sorted(discovered),
+        }

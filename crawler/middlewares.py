@@ -1,0 +1,233 @@
+"""Downloader middlewares: same-site guard, retries with backoff and Retry-After, WARC archive."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from http import HTTPStatus
+from io import BytesIO
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from scrapy import signals
+from scrapy.downloadermiddlewares.retry import RetryMiddleware
+from scrapy.exceptions import IgnoreRequest, NotConfigured
+from scrapy.utils.defer import maybe_deferred_to_future
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
+
+if TYPE_CHECKING:
+    from typing import Self
+
+    from scrapy.crawler import Crawler
+    from scrapy.http import Request, Response
+
+log = logging.getLogger(__name__)
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def origin_of(url: str) -> tuple[str, int] | None:
+    """(host, port) of a URL, default ports filled in; None when it has no host."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port or _DEFAULT_PORTS.get(parts.scheme)
+    except ValueError:
+        return None
+    if parts.scheme not in _DEFAULT_PORTS or not parts.hostname or port is None:
+        return None
+    return parts.hostname.lower(), port
+
+
+class SameSiteMiddleware:
+    """Drop every request (redirects and ``dont_filter`` ones included) that leaves the site.
+
+    Scrapy's own offsite filter compares host names only and lets ``dont_filter`` requests pass;
+    this one compares host and port against the spider's ``allowed_origins`` and has no exception.
+    An http↔https switch on the same host is allowed (the live site redirects to https).
+    """
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(crawler)
+
+    def process_request(self, request: Request) -> None:
+        allowed: set[tuple[str, int]] | None = getattr(self.crawler.spider, "allowed_origins", None)
+        if not allowed:
+            return None
+        origin = origin_of(request.url)
+        if origin is None:
+            self.crawler.stats.inc_value("newsline/offsite_dropped")
+            raise IgnoreRequest(f"offsite or unsupported URL {request.url}")
+        host, port = origin
+        if origin in allowed or any(h == host and {p, port} <= {80, 443} for h, p in allowed):
+            return None
+        self.crawler.stats.inc_value("newsline/offsite_dropped")
+        raise IgnoreRequest(f"offsite URL {request.url}")
+
+
+def retry_after_seconds(value: bytes | str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or HTTP date); None if absent/bad."""
+    if value is None:
+        return None
+    text = value.decode("latin-1") if isinstance(value, bytes) else value
+    text = text.strip()
+    if not text:
+        return None
+    if text.isdigit():
+        return float(text)
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+class BackoffRetryMiddleware(RetryMiddleware):
+    """Scrapy's retry, plus a wait before each retry: Retry-After when the server sends one (429/503),
+    else exponential backoff. Waiting happens outside the download slot, so other pages go on."""
+
+    def __init__(self, settings: Any) -> None:
+        super().__init__(settings)
+        self.base = settings.getfloat("NEWSLINE_RETRY_BACKOFF_BASE", 1.0)
+        self.cap = settings.getfloat("NEWSLINE_RETRY_BACKOFF_MAX", 60.0)
+        self.retry_after_cap = settings.getfloat("NEWSLINE_RETRY_AFTER_MAX", 120.0)
+
+    def backoff(self, attempt: int) -> float:
+        return min(self.cap, self.base * (2 ** max(0, attempt - 1)))
+
+    async def process_response(self, request: Request, response: Response) -> Request | Response:  # type: ignore[override]
+        if request.meta.get("dont_retry", False) or response.status not in self.retry_http_codes:
+            return response
+        new = self._retry(request, f"{response.status} {_reason(response.status)}")
+        if new is None:
+            return response
+        wait = retry_after_seconds(response.headers.get(b"Retry-After"))
+        if wait is not None:
+            self.crawler.stats.inc_value("newsline/retry_after_honoured")
+            wait = min(wait, self.retry_after_cap)
+        else:
+            wait = self.backoff(new.meta.get("retry_times", 1))
+        await self._sleep(wait)
+        return new
+
+    async def process_exception(self, request: Request, exception: Exception) -> Request | Response | None:  # type: ignore[override]
+        if not isinstance(exception, self.exceptions_to_retry) or request.meta.get("dont_retry", False):
+            return None
+        new = self._retry(request, exception)
+        if new is not None:
+            await self._sleep(self.backoff(new.meta.get("retry_times", 1)))
+        return new
+
+    @staticmethod
+    async def _sleep(seconds: float) -> None:
+        if seconds > 0:
+            from twisted.internet import reactor as _reactor  # the reactor Scrapy installed, never a default one
+            from twisted.internet import task
+
+            await maybe_deferred_to_future(task.deferLater(_reactor, seconds, lambda: None))
+
+
+def _reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Unknown"
+
+
+class WarcArchiveMiddleware:
+    """Every request/response pair as it crossed the wire (before decompression) into
+    ``<out>/archive.warc.gz``, so a crawl can be replayed and re-parsed without the site."""
+
+    def __init__(self, crawler: Crawler, path: Path) -> None:
+        self.crawler = crawler
+        self.path = path
+        self._fh: Any = None
+        self._writer: WARCWriter | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        out = crawler.settings.get("NEWSLINE_OUT_DIR")
+        if not out:
+            raise NotConfigured("no NEWSLINE_OUT_DIR")
+        mw = cls(crawler, Path(out) / "archive.warc.gz")
+        crawler.signals.connect(mw.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(mw.spider_closed, signal=signals.spider_closed)
+        return mw
+
+    def spider_opened(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._fh = open(self.path, "wb")  # noqa: SIM115 - closed in spider_closed
+        self._writer = WARCWriter(self._fh, gzip=True)
+        info = {
+            "software": "newsline crawler (Scrapy)",
+            "format": "WARC File Format 1.1",
+            "run-id": self.crawler.settings.get("NEWSLINE_RUN_ID", ""),
+            "http-header-user-agent": self.crawler.settings.get("USER_AGENT", ""),
+            "robots": "obey" if self.crawler.settings.getbool("ROBOTSTXT_OBEY") else "ignore",
+        }
+        self._writer.write_record(self._writer.create_warcinfo_record(self.path.name, info))
+
+    def spider_closed(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+            self._writer = None
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        if self._writer is not None:
+            try:
+                self._write_pair(request, response)
+            except Exception:  # noqa: BLE001 - archiving must never lose the page itself
+                log.exception("could not archive %s", response.url)
+                self.crawler.stats.inc_value("newsline/warc_errors")
+        return response
+
+    def _write_pair(self, request: Request, response: Response) -> None:
+        assert self._writer is not None
+        date = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        parts = urlsplit(request.url)
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        req_headers = [("Host", parts.netloc)] + _header_list(request.headers)
+        req_record = self._writer.create_warc_record(
+            request.url,
+            "request",
+            payload=BytesIO(request.body or b""),
+            http_headers=StatusAndHeaders(f"{request.method} {target} HTTP/1.1", req_headers, is_http_request=True),
+            warc_headers_dict={"WARC-Date": date},
+        )
+        body = response.body or b""
+        resp_headers = [
+            (k, v) for k, v in _header_list(response.headers)
+            if k.lower() not in ("transfer-encoding", "content-length")
+        ] + [("Content-Length", str(len(body)))]
+        protocol = getattr(response, "protocol", None) or "HTTP/1.1"
+        resp_record = self._writer.create_warc_record(
+            response.url,
+            "response",
+            payload=BytesIO(body),
+            http_headers=StatusAndHeaders(f"{response.status} {_reason(response.status)}", resp_headers,
+                                          protocol=protocol),
+            warc_headers_dict={"WARC-Date": date, "WARC-Record-ID": f"<urn:uuid:{uuid.uuid4()}>"},
+        )
+        req_record.rec_headers.add_header("WARC-Concurrent-To", resp_record.rec_headers.get_header("WARC-Record-ID"))
+        self._writer.write_record(resp_record)
+        self._writer.write_record(req_record)
+        self.crawler.stats.inc_value("newsline/warc_records", 2)
+
+
+def _header_list(headers: Any) -> list[tuple[str, str]]:
+    out = []
+    for key, values in headers.items():
+        name = key.decode("latin-1") if isinstance(key, bytes) else str(key)
+        for value in values:
+            out.append((name, value.decode("latin-1") if isinstance(value, bytes) else str(value)))
+    return out

@@ -1,0 +1,153 @@
+"""Process entry of one crawl: ``python -m crawler.run --site japannews --date 2024-09-06 ...``.
+
+Run in a subprocess by the pipeline (the Twisted reactor cannot restart inside a worker). Writes
+items.jsonl, rejections.jsonl, crawl.json and archive.warc.gz into ``--out`` and exits 0 on
+success; non-zero, with the reason on stderr, when arguments are wrong, discovery found no readable
+document, or the site is blocking (more than ``--blocked-threshold`` of pages empty/challenges).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from newsline.config import load_settings
+from newsline.sites import get_site
+from newsline.timeutil import parse_day
+
+log = logging.getLogger("crawler.run")
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+EXIT_CRAWL_FAILED = 3
+EXIT_BLOCKED = 4
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m crawler.run", description="Crawl one logical day of one site.")
+    p.add_argument("--site", required=True, help="site key from newsline.sites, e.g. japannews")
+    p.add_argument("--date", required=True, help="the logical day in the site's timezone, YYYY-MM-DD")
+    p.add_argument("--base-url", help="site root to crawl (default: NEWSLINE_BASE_URL)")
+    p.add_argument("--out", required=True, help="output folder for items.jsonl, rejections.jsonl, crawl.json, WARC")
+    p.add_argument("--run-id", required=True)
+    p.add_argument("--concurrency", type=int, help="concurrent requests per domain")
+    p.add_argument("--delay", type=float, help="download delay in seconds")
+    p.add_argument("--page-budget", type=int, help="max article pages to fetch (0 = no limit)")
+    p.add_argument("--time-budget", type=int, help="max crawl seconds (0 = no limit)")
+    p.add_argument("--user-agent")
+    p.add_argument("--blocked-threshold", type=float, help="fail when blocked/ok pages exceeds this share")
+    p.add_argument("--known-index", help="JSON {url or article_id: stored modified_at ISO} for incremental runs")
+    p.add_argument("--fallback", choices=("auto", "always", "never"), default="auto",
+                   help="feed/listing discovery: when the month's sitemap fails (auto), always, or never")
+    p.add_argument("--autothrottle", choices=("auto", "on", "off"), default="auto",
+                   help="auto: on for remote sites, off for loopback (demo) sites")
+    p.add_argument("--retry-backoff", type=float, help="base seconds of the exponential backoff between retries")
+    p.add_argument("--log-level", default="INFO")
+    return p
+
+
+def is_loopback(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def scrapy_settings(args: argparse.Namespace, base_url: str) -> Any:
+    """Project settings with this run's values on top (``cmdline`` priority)."""
+    from scrapy.settings import Settings
+
+    cfg = load_settings(
+        user_agent=args.user_agent,
+        concurrency_per_domain=args.concurrency,
+        download_delay=args.delay,
+        page_budget=args.page_budget,
+        time_budget_s=args.time_budget,
+        blocked_threshold=args.blocked_threshold,
+    )
+    settings = Settings()
+    settings.setmodule("crawler.settings", priority="project")
+    autothrottle = {"on": True, "off": False}.get(args.autothrottle, not is_loopback(base_url))
+    extra: dict[str, Any] = {}
+    if args.retry_backoff is not None:
+        extra["NEWSLINE_RETRY_BACKOFF_BASE"] = max(0.0, args.retry_backoff)
+    settings.setdict(
+        {
+            **extra,
+            "USER_AGENT": cfg.user_agent,
+            "CONCURRENT_REQUESTS_PER_DOMAIN": max(1, cfg.concurrency_per_domain),
+            "DOWNLOAD_DELAY": max(0.0, cfg.download_delay),
+            "AUTOTHROTTLE_ENABLED": autothrottle,
+            "CLOSESPIDER_TIMEOUT": max(0, cfg.time_budget_s),
+            "NEWSLINE_PAGE_BUDGET": max(0, cfg.page_budget),
+            "NEWSLINE_BLOCKED_THRESHOLD": cfg.blocked_threshold,
+            "NEWSLINE_OUT_DIR": str(Path(args.out).resolve()),
+            "NEWSLINE_RUN_ID": args.run_id,
+            "NEWSLINE_KNOWN_INDEX": args.known_index or "",
+            "LOG_LEVEL": args.log_level.upper(),
+        },
+        priority="cmdline",
+    )
+    return settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        site = get_site(args.site)
+        parse_day(args.date)
+        from crawler.spiders.japannews import validate_base_url
+
+        base_url = validate_base_url(args.base_url or load_settings().base_url)
+        if args.known_index and not Path(args.known_index).is_file():
+            raise ValueError(f"--known-index {args.known_index} is not a file")
+    except ValueError as exc:
+        print(f"crawler.run: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+    from scrapy.crawler import CrawlerProcess
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    report_path = out / "crawl.json"
+    if report_path.exists():
+        report_path.unlink()
+    process = CrawlerProcess(scrapy_settings(args, base_url))
+    process.crawl(site.spider, date=args.date, base_url=base_url, fallback=args.fallback)
+    process.start()
+    return verdict(report_path)
+
+
+def verdict(report_path: Path) -> int:
+    """Exit code from the crawl report: missing report, unreadable discovery, or blocking fail."""
+    try:
+        report = json.loads(report_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        print(f"crawler.run: the crawl wrote no report ({report_path}); see the log above", file=sys.stderr)
+        return EXIT_CRAWL_FAILED
+    if report.get("blocking"):
+        print(f"crawler.run: {report.get('blocking_message')}", file=sys.stderr)
+        return EXIT_BLOCKED
+    docs = report.get("discovery_documents") or []
+    if not any(d.get("outcome") == "ok" and d.get("source") != "robots" for d in docs):
+        print("crawler.run: discovery failed: no sitemap, feed or listing page could be read", file=sys.stderr)
+        return EXIT_CRAWL_FAILED
+    if report.get("finish_reason") not in ("finished", "closespider_timeout"):
+        print(f"crawler.run: crawl ended early: {report.get('finish_reason')}", file=sys.stderr)
+        return EXIT_CRAWL_FAILED
+    if report.get("finish_reason") == "closespider_timeout":
+        print("crawler.run: time budget reached; the crawl is partial (see crawl.json)", file=sys.stderr)
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

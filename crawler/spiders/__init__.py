@@ -1,0 +1,1 @@
+"""Spiders: which URLs to fetch for one logical day of one site (extraction lives in crawler.parsers)."""

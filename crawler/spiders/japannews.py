@@ -1,0 +1,533 @@
+"""The Japan News: discover one JST day's articles and fetch them.
+
+Discovery: robots.txt ``Sitemap:`` lines → sitemap index → the monthly post sitemaps (padded and
+unpadded month) and the Google News sitemap → article URLs published on the day (URL date) or
+modified in the day's window (``<lastmod>``). When the month's post sitemap cannot be read, the RSS
+feed and the paginated latest-news listing take over. Pages go through the site's pure parser.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, date, datetime
+from email.utils import format_datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import scrapy
+from scrapy import signals
+from scrapy.exceptions import DontCloseSpider, IgnoreRequest
+from scrapy.http import Response
+from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.python.failure import Failure
+
+from crawler.discovery import (
+    DiscoveryError,
+    SitemapEntry,
+    is_news_sitemap,
+    listing_links,
+    parse_feed,
+    parse_sitemap,
+    parse_w3c_datetime,
+    post_sitemap_month,
+    post_sitemap_names,
+    robots_sitemaps,
+    safe_join,
+    url_path,
+)
+from crawler.middlewares import origin_of
+from crawler.parsers import PageRejected, get_parser
+from crawler.parsers import japannews_selectors as S
+from crawler.records import Rejection
+from newsline.sites import get_site
+from newsline.timeutil import day_window, parse_day
+
+log = logging.getLogger(__name__)
+
+SOURCES = ("sitemap", "news_sitemap", "feed", "listing")
+FALLBACK_MODES = ("auto", "always", "never")
+#: Listing pages are newest first; stop after this many even if the day was never passed.
+MAX_LISTING_PAGES = 200
+#: An empty/challenge page is retried this many times before it counts as blocked.
+BLOCKED_RETRIES = 1
+
+
+def validate_base_url(value: str) -> str:
+    """An http(s) URL with a host, normalised to end in "/"; ValueError otherwise."""
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"base_url must be an http(s) URL with a host, got {value!r}")
+    if parts.query or parts.fragment:
+        raise ValueError(f"base_url must not carry a query or fragment, got {value!r}")
+    path = parts.path if parts.path.endswith("/") else parts.path + "/"
+    return f"{parts.scheme}://{parts.netloc}{path}"
+
+
+def article_url_info(url: str) -> tuple[date, str] | None:
+    """(publication day, post id) of an article URL; None for anything else."""
+    path = url_path(url)
+    if not path:
+        return None
+    if S.NON_ARTICLE_PATH_RE.search(path):
+        return None
+    m = S.ARTICLE_PATH_RE.match(path)
+    if not m:
+        return None
+    raw = m.group("date")
+    try:
+        day = date(int(raw[:4]), int(raw[4:6]), int(raw[6:]))
+    except ValueError:
+        return None
+    return day, m.group("id")
+
+
+def load_known_index(path: str | None) -> dict[str, datetime]:
+    """The stored articles' modification times, keyed by article_id and by URL.
+
+    Accepts ``{url or article_id: modified_at ISO}`` and the warehouse's richer
+    ``{article_id: {"url": ..., "modified_at": ISO, ...}}``. Unreadable → empty (a full crawl,
+    which is safe)."""
+    if not path:
+        return {}
+    try:
+        raw = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        log.warning("ignoring unreadable known index %s: %s", path, exc)
+        return {}
+    if not isinstance(raw, dict):
+        log.warning("ignoring known index %s: not a JSON object", path)
+        return {}
+    known: dict[str, datetime] = {}
+    for key, value in raw.items():
+        url = None
+        if isinstance(value, dict):
+            url = value.get("url") if isinstance(value.get("url"), str) else None
+            value = value.get("modified_at")
+        when = parse_w3c_datetime(value) if isinstance(value, str) else None
+        if when is None:
+            continue
+        known[str(key)] = when
+        if url:
+            known[url] = when
+    return known
+
+
+class JapanNewsSpider(scrapy.Spider):
+    name = "japannews"
+    site_key = "japannews"
+
+    def __init__(
+        self,
+        date: str | None = None,
+        base_url: str | None = None,
+        known_index: str | None = None,
+        page_budget: str | int | None = None,
+        fallback: str = "auto",
+        *args: Any,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        if not date:
+            raise ValueError("the japannews spider needs -a date=YYYY-MM-DD")
+        self.site = get_site(self.site_key)
+        self.day = parse_day(date)
+        self.base_url = validate_base_url(base_url or self.site.live_base_url)
+        if fallback not in FALLBACK_MODES:
+            raise ValueError(f"fallback must be one of {FALLBACK_MODES}, got {fallback!r}")
+        self.fallback_mode = fallback
+        self.window_start, self.window_end = day_window(self.day, self.site.timezone)
+        origin = origin_of(self.base_url)
+        assert origin is not None
+        self.allowed_origins: set[tuple[str, int]] = {origin}
+        self.allowed_domains = [origin[0]]
+        self.parse_page = get_parser(self.site_key)
+        self._known_index_arg = known_index
+        self._page_budget_arg = page_budget
+        self.known: dict[str, datetime] = {}
+        self.page_budget = 0
+
+        self.discovered: dict[str, set[str]] = {}  # article URL → sources that listed it
+        self.discovery_docs: list[dict[str, Any]] = []  # every discovery document and its outcome
+        self._followed_docs: set[str] = set()
+        self.month_sitemap_ok = False
+        self.fallback_used = False
+        self.lastmods: dict[str, datetime | None] = {}  # latest <lastmod> seen per candidate
+        self._handled: set[str] = set()  # candidates already requested or skipped
+        self._done: set[str] = set()  # candidates with an outcome (item, rejection, 304)
+        self.skipped_unchanged: list[str] = []
+        self.article_requests = 0
+        self.over_budget: list[str] = []
+
+    @classmethod
+    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> JapanNewsSpider:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        settings = crawler.settings
+        spider.known = load_known_index(spider._known_index_arg or settings.get("NEWSLINE_KNOWN_INDEX"))
+        budget = spider._page_budget_arg or settings.getint("NEWSLINE_PAGE_BUDGET", 0)
+        spider.page_budget = int(budget or 0)
+        crawler.signals.connect(spider.on_idle, signal=signals.spider_idle)
+        return spider
+
+    # --- accounting helpers ---------------------------------------------------------------------
+
+    def _inc(self, key: str, count: int = 1) -> None:
+        self.crawler.stats.inc_value(f"newsline/{key}", count)
+
+    def _doc(self, url: str, source: str, outcome: str, detail: str = "") -> None:
+        self.discovery_docs.append({"url": url, "source": source, "outcome": outcome, "detail": detail})
+        if outcome == "error":
+            self._inc("discovery_errors")
+            log.warning("discovery %s %s: %s", source, url, detail)
+
+    def _now(self) -> str:
+        return datetime.now(UTC).isoformat()
+
+    def _on_site(self, url: str) -> bool:
+        origin = origin_of(url)
+        return origin is not None and origin in self.allowed_origins
+
+    def _discovery_request(self, url: str, callback: Any, source: str, **meta: Any) -> scrapy.Request | None:
+        if url in self._followed_docs:
+            return None
+        if not self._on_site(url):
+            self._doc(url, source, "skipped", "offsite")
+            return None
+        self._followed_docs.add(url)
+        return scrapy.Request(
+            url,
+            callback=callback,
+            errback=self.discovery_failed,
+            dont_filter=True,
+            priority=10,
+            meta={"source": source, **meta},
+        )
+
+    # --- start: robots.txt ----------------------------------------------------------------------
+
+    async def start(self) -> AsyncIterator[scrapy.Request]:
+        """robots.txt first: its Sitemap lines say where discovery begins."""
+        yield scrapy.Request(
+            urljoin(self.base_url, "robots.txt"),
+            callback=self.parse_robots,
+            errback=self.robots_failed,
+            dont_filter=True,
+            priority=20,
+            meta={"source": "robots", "dont_obey_robotstxt": True},
+        )
+
+    def parse_robots(self, response: Response) -> Iterator[scrapy.Request]:
+        sitemaps: list[str] = []
+        if response.status == 200:
+            text = response.body.decode("utf-8", errors="replace")
+            sitemaps = [u for u in robots_sitemaps(text, response.url) if self._on_site(u)]
+            self._doc(response.url, "robots", "ok", f"{len(sitemaps)} sitemap line(s)")
+        else:
+            self._doc(response.url, "robots", "missing" if response.status == 404 else "error",
+                      f"HTTP {response.status}")
+        yield from self._start_sitemaps(sitemaps)
+
+    def robots_failed(self, failure: Failure) -> Iterator[scrapy.Request]:
+        self._doc(failure.request.url, "robots", "error", _failure_text(failure))
+        yield from self._start_sitemaps([])
+
+    def _start_sitemaps(self, sitemaps: list[str]) -> Iterator[scrapy.Request]:
+        if not sitemaps:
+            sitemaps = [urljoin(self.base_url, "sitemap.xml"), urljoin(self.base_url, "sitemap-news.xml")]
+        for url in sitemaps:
+            source = "news_sitemap" if is_news_sitemap(url) else "sitemap"
+            req = self._discovery_request(url, self.parse_sitemap, source, sitemap_depth=0)
+            if req is not None:
+                yield req
+        if self.fallback_mode == "always":
+            yield from self._start_fallback()
+
+    # --- sitemaps -------------------------------------------------------------------------------
+
+    def parse_sitemap(self, response: Response) -> Iterator[Any]:
+        source = response.meta["source"]
+        if response.status != 200:
+            outcome = "missing" if response.meta.get("guessed") and response.status == 404 else "error"
+            self._doc(response.url, source, outcome, f"HTTP {response.status}")
+            yield from self._after_index_failure(response.meta)
+            return
+        try:
+            sitemap = parse_sitemap(response.body, self.site.timezone)
+        except DiscoveryError as exc:
+            self._inc("sitemap_errors")
+            self._doc(response.url, source, "error", str(exc))
+            yield from self._after_index_failure(response.meta)
+            return
+        if sitemap.kind == "index":
+            self._doc(response.url, source, "ok", f"index of {len(sitemap.entries)}")
+            yield from self._follow_index(sitemap.entries, response.meta.get("sitemap_depth", 0))
+            return
+        month = post_sitemap_month(response.url)
+        if month == (self.day.year, self.day.month):
+            self.month_sitemap_ok = True
+        kept = sum(self._consider(entry, source) for entry in sitemap.entries)
+        self._doc(response.url, source, "ok", f"{len(sitemap.entries)} urls, {kept} for the day")
+
+    def _follow_index(self, entries: list[SitemapEntry], depth: int) -> Iterator[scrapy.Request]:
+        """Children worth reading for the day: its month, older months modified since the day began
+        (updates to older stories), the news sitemap. Root/taxonomy sitemaps hold no articles."""
+        target = (self.day.year, self.day.month)
+        month_listed = False
+        for entry in entries:
+            loc = entry.loc
+            if is_news_sitemap(loc):
+                req = self._discovery_request(loc, self.parse_sitemap, "news_sitemap", sitemap_depth=depth + 1)
+            elif (month := post_sitemap_month(loc)) is not None:
+                if month == target:
+                    month_listed = True
+                elif month > target or (entry.lastmod is not None and entry.lastmod < self.window_start):
+                    continue
+                req = self._discovery_request(loc, self.parse_sitemap, "sitemap", sitemap_depth=depth + 1)
+            elif depth < 1 and "sitemap" in loc and "index" in loc:
+                req = self._discovery_request(loc, self.parse_sitemap, "sitemap", sitemap_depth=depth + 1)
+            else:
+                continue
+            if req is not None:
+                yield req
+        if not month_listed:
+            yield from self._guess_month_sitemaps(depth + 1)
+
+    def _guess_month_sitemaps(self, depth: int) -> Iterator[scrapy.Request]:
+        """The month's post sitemap by name, both spellings, when no index listed it."""
+        for name in post_sitemap_names(self.day):
+            req = self._discovery_request(urljoin(self.base_url, name), self.parse_sitemap, "sitemap",
+                                          sitemap_depth=depth, guessed=True)
+            if req is not None:
+                yield req
+
+    def _after_index_failure(self, meta: dict[str, Any]) -> Iterator[scrapy.Request]:
+        """A root sitemap (from robots.txt) that failed may have been the index: go straight to the
+        month's post sitemap before falling back to feeds and listings."""
+        if meta.get("sitemap_depth", 0) == 0 and meta.get("source") == "sitemap":
+            yield from self._guess_month_sitemaps(1)
+
+    def _in_window(self, when: datetime | None) -> bool:
+        return when is not None and self.window_start <= when < self.window_end
+
+    def _consider(self, entry: SitemapEntry, source: str) -> bool:
+        """Keep an entry published on the day (URL date) or modified within the day's window."""
+        url = entry.loc.strip()
+        info = article_url_info(url)
+        if info is None:
+            return False
+        if not self._on_site(url):
+            self._inc("offsite_links")
+            return False
+        url_day, _ = info
+        if url_day > self.day:
+            return False
+        if url_day == self.day or self._in_window(entry.lastmod) or self._in_window(entry.published):
+            self._add_candidate(url, source, entry.lastmod)
+            return True
+        return False
+
+    # --- fallbacks: feed and listing pages ------------------------------------------------------
+
+    def on_idle(self) -> None:
+        """Discovery first, fetching second: when the discovery documents are all read, either fall
+        back to feed and listings (month sitemap unreadable) or fetch the candidates. Waiting for the
+        whole discovery means every URL's latest ``lastmod`` is known before the incremental check."""
+        requests: list[scrapy.Request] = []
+        if not self.fallback_used and self.fallback_mode != "never" and not self.month_sitemap_ok:
+            requests = list(self._start_fallback())
+            if requests:
+                log.warning("the %s post sitemap could not be read; falling back to feed and listing pages",
+                            self.day.strftime("%Y-%m"))
+        if not requests:
+            requests = list(self._article_requests())
+        if not requests:
+            return
+        for req in requests:
+            self.crawler.engine.crawl(req)
+        raise DontCloseSpider("more work scheduled")
+
+    def _start_fallback(self) -> Iterator[scrapy.Request]:
+        if self.fallback_used:
+            return
+        self.fallback_used = True
+        self._inc("fallback_used")
+        for url, callback, source in (
+            (urljoin(self.base_url, "feed/"), self.parse_feed, "feed"),
+            (urljoin(self.base_url, "latestnews/"), self.parse_listing, "listing"),
+        ):
+            req = self._discovery_request(url, callback, source, page=1)
+            if req is not None:
+                yield req
+
+    def parse_feed(self, response: Response) -> Iterator[Any]:
+        if response.status != 200:
+            self._doc(response.url, "feed", "error", f"HTTP {response.status}")
+            return
+        try:
+            entries = parse_feed(response.body, self.site.timezone)
+        except DiscoveryError as exc:
+            self._inc("feed_errors")
+            self._doc(response.url, "feed", "error", str(exc))
+            return
+        kept = 0
+        for entry in entries:
+            link = safe_join(response.url, entry.loc)
+            if link is not None:
+                kept += self._consider(SitemapEntry(loc=link, published=entry.published), "feed")
+        self._doc(response.url, "feed", "ok", f"{len(entries)} items, {kept} for the day")
+        return iter(())
+
+    def parse_listing(self, response: Response) -> Iterator[Any]:
+        page = int(response.meta.get("page", 1))
+        if response.status != 200:
+            self._doc(response.url, "listing", "error" if page == 1 else "end", f"HTTP {response.status}")
+            return
+        text = response.body.decode(getattr(response, "encoding", None) or "utf-8", errors="replace")
+        days = []
+        for link in listing_links(text, response.url):
+            info = article_url_info(link)
+            if info is None or not self._on_site(link):
+                continue
+            days.append(info[0])
+            if info[0] == self.day:
+                self._add_candidate(link, "listing", None)
+        self._doc(response.url, "listing", "ok", f"page {page}: {len(days)} article links")
+        if days and min(days) >= self.day and page < MAX_LISTING_PAGES:
+            next_url = urljoin(self.base_url, f"latestnews/page/{page + 1}/")
+            req = self._discovery_request(next_url, self.parse_listing, "listing", page=page + 1)
+            if req is not None:
+                yield req
+
+    # --- articles -------------------------------------------------------------------------------
+
+    def _known_modified(self, url: str) -> datetime | None:
+        info = article_url_info(url)
+        keys = [url]
+        if info is not None:
+            keys.append(f"{self.site_key}:{info[1]}")
+        for key in keys:
+            if key in self.known:
+                return self.known[key]
+        return None
+
+    def _add_candidate(self, url: str, source: str, lastmod: datetime | None) -> None:
+        self.discovered.setdefault(url, set()).add(source)
+        if lastmod is not None:
+            current = self.lastmods.get(url)
+            self.lastmods[url] = lastmod if current is None or lastmod > current else current
+        else:
+            self.lastmods.setdefault(url, None)
+
+    def _article_requests(self) -> Iterator[scrapy.Request]:
+        """Requests for candidates not handled yet: unchanged ones skipped, the budget applied in
+        URL order so two runs of the same day fetch the same pages."""
+        for url in sorted(self.discovered):
+            if url in self._handled:
+                continue
+            self._handled.add(url)
+            lastmod = self.lastmods.get(url)
+            known = self._known_modified(url)
+            headers: dict[str, str] = {}
+            if known is not None:
+                # article:modified_time is minute-precise while <lastmod> has seconds: compare minutes
+                if lastmod is not None and _minute(lastmod) <= _minute(known):
+                    self.skipped_unchanged.append(url)
+                    self._inc("skipped_unchanged")
+                    continue
+                if lastmod is None:
+                    headers["If-Modified-Since"] = format_datetime(known.astimezone(UTC), usegmt=True)
+            if self.page_budget and self.article_requests >= self.page_budget:
+                self.over_budget.append(url)
+                self._inc("over_budget")
+                continue
+            self.article_requests += 1
+            yield scrapy.Request(
+                url,
+                callback=self.parse_article,
+                errback=self.article_failed,
+                headers=headers or None,
+                meta={"article_url": url, "lastmod": lastmod.isoformat() if lastmod else None},
+            )
+
+    def unfinished(self) -> list[tuple[str, str]]:
+        """Discovered pages that never got an outcome, with why: the pipeline records them as
+        rejections so no discovered article disappears silently."""
+        out = [(u, "not fetched: page budget exhausted") for u in self.over_budget]
+        skipped = set(self.skipped_unchanged) | set(self.over_budget) | self._done
+        out += [(u, "not fetched: the crawl stopped first (time budget or shutdown)")
+                for u in sorted(self.discovered) if u not in skipped]
+        return out
+
+    def parse_article(self, response: Response) -> Iterator[Any]:
+        url = response.meta.get("article_url", response.url)
+        self._inc("pages_fetched")
+        if response.status == 304:
+            self._done.add(url)
+            self.skipped_unchanged.append(url)
+            self._inc("skipped_unchanged")
+            return
+        if response.status != 200:
+            self._done.add(url)
+            self._inc("pages_failed")
+            yield Rejection(url=url, kind="failed", reason=f"HTTP {response.status}",
+                            http_status=response.status, at=self._now())
+            return
+        self._inc("pages_ok")
+        try:
+            item = self.parse_page(response.body, response.url, encoding=_declared_charset(response))
+        except PageRejected as exc:
+            if exc.kind == "blocked" and response.meta.get("blocked_retries", 0) < BLOCKED_RETRIES:
+                self._inc("blocked_retried")
+                self._inc("pages_ok", -1)
+                self._inc("pages_fetched", -1)  # counted once, on the final attempt
+                retry = response.request.replace(dont_filter=True)
+                retry.meta["blocked_retries"] = response.meta.get("blocked_retries", 0) + 1
+                yield retry
+                return
+            self._done.add(url)
+            self._inc("pages_blocked" if exc.kind == "blocked" else f"pages_rejected/{exc.kind}")
+            yield Rejection(url=url, kind=exc.kind, reason=exc.reason, http_status=response.status, at=self._now())
+            return
+        self._done.add(url)
+        item.fetched_at = self._now()
+        item.http_status = response.status
+        item.run_id = self.crawler.settings.get("NEWSLINE_RUN_ID") or None
+        self._inc("items_scraped")
+        yield item
+
+    def article_failed(self, failure: Failure) -> Iterator[Any]:
+        request = failure.request
+        url = request.meta.get("article_url", request.url)
+        status = failure.value.response.status if failure.check(HttpError) else None
+        reason = _failure_text(failure)
+        if failure.check(IgnoreRequest) and "robots" in reason.lower():
+            reason = "forbidden by robots.txt"
+        self._done.add(url)
+        self._inc("pages_fetched")  # attempted: pages_failed is a subset of pages_fetched
+        self._inc("pages_failed")
+        yield Rejection(url=url, kind="failed", reason=reason, http_status=status, at=self._now())
+
+    def discovery_failed(self, failure: Failure) -> Iterator[Any]:
+        request = failure.request
+        self._doc(request.url, request.meta.get("source", "?"), "error", _failure_text(failure))
+        yield from self._after_index_failure(request.meta)
+
+
+def _minute(when: datetime) -> datetime:
+    return when.astimezone(UTC).replace(second=0, microsecond=0)
+
+
+def _declared_charset(response: Response) -> str | None:
+    """The charset the HTTP header declares (the parser falls back to <meta> and BOM itself)."""
+    content_type = response.headers.get(b"Content-Type") or b""
+    text = content_type.decode("latin-1").lower()
+    if "charset=" not in text:
+        return None
+    return text.split("charset=", 1)[1].split(";", 1)[0].strip().strip("\"'") or None
+
+
+def _failure_text(failure: Failure) -> str:
+    value = failure.value
+    return f"{type(value).__name__}: {value}".strip().rstrip(":")

@@ -1,0 +1,471 @@
+"""HTTP server for the demo site: 127.0.0.1 only, a background thread, time movable at runtime.
+
+``DemoServer`` wraps a ``ThreadingHTTPServer``; every request is answered by ``pages.route`` at the
+server's current ``as_of``. Control endpoints live under ``/_newsline/`` (disallowed in robots.txt):
+``truth.json`` (ground truth at the current as_of, ISO strings; ``?date=`` and ``?as_of=`` filter), ``as-of?value=ISO`` (read or move
+time), ``requests.json`` (every request path served, so a test can prove what a crawler touched),
+``faults.json`` (fault decisions). ``main(argv)`` is the command line (``python -m demo_site``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import gzip
+import json
+import logging
+import os
+import signal
+import socket
+import struct
+import threading
+import time
+from datetime import date, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from demo_site import faults as F
+from demo_site.faults import FaultConfig, FaultEvent, FaultPlan
+from demo_site.generator import DEFAULT_ARTICLES_PER_DAY, DEFAULT_DAYS, DEFAULT_SEED, JST, DemoSite
+from demo_site.pages import Page, Renderer, route
+
+log = logging.getLogger(__name__)
+
+CONTROL_PREFIX = "/_newsline/"
+#: Where off-site redirects point: a reserved name that never resolves.
+OFFSITE_BASE = "http://offsite.example.invalid/"
+FAULTS_ENV = "NEWSLINE_DEMO_FAULTS"
+#: How often the serving loop checks for stop(): short, so tests that start many servers stay fast.
+POLL_INTERVAL = 0.05
+ALLOWED_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def parse_as_of(value: str) -> datetime:
+    """ISO 8601; a naive value is read as JST (the site's own clock)."""
+    parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=JST)
+
+
+def parse_days(value: str) -> list[date]:
+    """``2024-09-04..2024-09-08`` (inclusive range) or a comma-separated list of days."""
+    value = value.strip()
+    if ".." in value:
+        first, last = (date.fromisoformat(v.strip()) for v in value.split("..", 1))
+        if last < first:
+            raise ValueError(f"empty day range {value!r}")
+        return [first + timedelta(days=k) for k in range((last - first).days + 1)]
+    return [date.fromisoformat(v.strip()) for v in value.split(",") if v.strip()]
+
+
+def not_modified(page: Page, since: str | None) -> bool:
+    """Conditional GET: the page has not changed since the client's copy (article pages only)."""
+    last = page.headers.get("Last-Modified")
+    if page.status != 200 or not last or not since:
+        return False
+    try:
+        return parsedate_to_datetime(last) <= parsedate_to_datetime(since)
+    except (TypeError, ValueError):
+        return False
+
+
+def truth_json(records: list[dict[str, Any]]) -> bytes:
+    def default(value: object) -> str:
+        if isinstance(value, (datetime, date)):
+            return value.isoformat()
+        raise TypeError(type(value).__name__)
+
+    return json.dumps(records, ensure_ascii=False, default=default, indent=1).encode("utf-8")
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _HTTPServer
+    protocol_version = "HTTP/1.1"
+
+    def version_string(self) -> str:
+        return "nginx"
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server naming
+        self._serve(head=False)
+
+    def do_HEAD(self) -> None:  # noqa: N802
+        self._serve(head=True)
+
+    def do_POST(self) -> None:  # noqa: N802
+        length = int(self.headers.get("Content-Length") or 0)
+        if length:
+            self.rfile.read(length)
+        self._serve(head=False)
+
+    def _serve(self, head: bool) -> None:
+        demo = self.server.demo
+        split = urlsplit(self.path)
+        query = parse_qs(split.query, keep_blank_values=True)
+        path = split.path or "/"
+        demo.record(self.command, self.path)
+        if path.startswith(CONTROL_PREFIX):
+            self._send(demo.control(path[len(CONTROL_PREFIX) :], query), head)
+            return
+        plan = demo.plan
+        forced = (query.get("_fault") or [None])[0]
+        event = plan.decide(path, self.path, forced) if (plan.config.active or forced) else None
+        page = demo.page(path, query)
+        if event is None:
+            if not_modified(page, self.headers.get("If-Modified-Since")):
+                page = Page(304, page.content_type, b"", {"Last-Modified": page.headers["Last-Modified"]})
+            self._send(page, head)
+            return
+        self._apply(event, page, path, query, head)
+
+    def _apply(self, event: FaultEvent, page: Page, path: str, query: dict[str, list[str]], head: bool) -> None:
+        cfg = self.server.demo.plan.config
+        kind = event.kind
+        if kind == "error":
+            status = int(event.detail)
+            self._send(
+                Page(
+                    status,
+                    "text/html; charset=UTF-8",
+                    f"<html><body><h1>{status} Server Error</h1></body></html>".encode(),
+                ),
+                head,
+            )
+        elif kind == "throttle":
+            self._send(
+                Page(
+                    429,
+                    "text/html; charset=UTF-8",
+                    b"<html><body><h1>429 Too Many Requests</h1></body></html>",
+                    {"Retry-After": str(cfg.retry_after)},
+                ),
+                head,
+            )
+        elif kind == "slow":
+            time.sleep(cfg.slow_seconds)
+            self._send(page, head)
+        elif kind == "reset":
+            self._reset()
+        elif kind == "truncate":
+            self._truncated(page)
+        elif kind == "charset-missing":
+            self._send(Page(page.status, "text/html", F.strip_charset(page.body), page.headers), head)
+        elif kind == "charset-wrong":
+            if event.detail == "header-latin1":
+                self._send(Page(page.status, "text/html; charset=ISO-8859-1", page.body, page.headers), head)
+            else:
+                self._send(Page(page.status, "text/html; charset=UTF-8", F.to_cp1252(page.body), page.headers), head)
+        elif kind == "malformed":
+            self._send(Page(page.status, page.content_type, F.malform(page.body), page.headers), head)
+        elif kind == "redirect-loop":
+            target = path if query.get("_r") else f"{path}?_r=1"
+            self._send(
+                Page(
+                    302, "text/html; charset=UTF-8", b"", {"Location": self.server.demo.base_url + target.lstrip("/")}
+                ),
+                head,
+            )
+        elif kind == "offsite-redirect":
+            self._send(Page(302, "text/html; charset=UTF-8", b"", {"Location": OFFSITE_BASE + path.lstrip("/")}), head)
+        elif kind == "oversized":
+            self._send(Page(page.status, page.content_type, F.pad(page.body, cfg.oversized_bytes), page.headers), head)
+        elif kind == "gzip-bomb":
+            self._send(
+                Page(200, "text/html; charset=UTF-8", F.gzip_bomb(cfg.bomb_bytes), {"Content-Encoding": "gzip"}), head
+            )
+        elif kind == "empty":
+            body = b"" if event.detail == "zero-bytes" else F.EMPTY_DOCUMENT
+            self._send(Page(200, "text/html; charset=UTF-8", body), head)
+        elif kind == "challenge":
+            self._send(Page(200, "text/html; charset=UTF-8", F.CHALLENGE_PAGE), head)
+        else:
+            self._send(page, head)
+
+    def _reset(self) -> None:
+        """Abort the connection with a TCP RST and no answer."""
+        self.close_connection = True
+        try:
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.close()
+        except OSError:
+            pass
+
+    def _truncated(self, page: Page) -> None:
+        """Promise the whole body, send half of it, then drop the connection."""
+        self.close_connection = True
+        self.send_response(page.status)
+        self.send_header("Content-Type", page.content_type)
+        self.send_header("Content-Length", str(len(page.body)))
+        self.end_headers()
+        try:
+            self.wfile.write(page.body[: len(page.body) // 2])
+            self.wfile.flush()
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def _send(self, page: Page, head: bool) -> None:
+        self.send_response(page.status)
+        self.send_header("Content-Type", page.content_type)
+        self.send_header("Content-Length", str(len(page.body)))
+        for name, value in page.headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        if head:
+            return
+        try:
+            view = memoryview(page.body)
+            for start in range(0, len(view), 1 << 16):
+                self.wfile.write(view[start : start + (1 << 16)])
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        log.debug("%s %s", self.address_string(), format % args)
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    demo: DemoServer
+
+
+class DemoServer:
+    """The demo site over HTTP on 127.0.0.1; ``port=0`` picks a free port (see ``base_url``)."""
+
+    def __init__(
+        self,
+        site: DemoSite | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        as_of: datetime | None = None,
+        faults: FaultConfig | str | None = None,
+    ) -> None:
+        if host not in ALLOWED_HOSTS:
+            raise ValueError(f"the demo site binds to loopback only, not {host!r}")
+        self.site = site or DemoSite()
+        self.host = host
+        self._port = port
+        self._as_of = self.site.resolve_as_of(as_of)
+        self.plan = FaultPlan(FaultConfig.parse(faults) if isinstance(faults, str) else faults)
+        self._lock = threading.Lock()
+        self._requests: list[tuple[str, str]] = []
+        self._httpd: _HTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # --- lifecycle --------------------------------------------------------------------------
+
+    def _bind(self) -> _HTTPServer:
+        if self._httpd is None:
+            self._httpd = _HTTPServer((self.host, self._port), _Handler)
+            self._httpd.demo = self
+            self._port = self._httpd.server_address[1]
+        return self._httpd
+
+    def start(self) -> DemoServer:
+        httpd = self._bind()
+        self._thread = threading.Thread(
+            target=httpd.serve_forever, args=(POLL_INTERVAL,), name="demo-site", daemon=True
+        )
+        self._thread.start()
+        log.info("demo site serving on %s (as of %s)", self.base_url, self.as_of.isoformat())
+        return self
+
+    def serve_forever(self) -> None:
+        httpd = self._bind()
+        log.info("demo site serving on %s (as of %s)", self.base_url, self.as_of.isoformat())
+        httpd.serve_forever()
+
+    def stop(self) -> None:
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> DemoServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        return self._port
+
+    @property
+    def base_url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self._port}/"
+
+    # --- time and records -------------------------------------------------------------------
+
+    @property
+    def as_of(self) -> datetime:
+        with self._lock:
+            return self._as_of
+
+    def set_as_of(self, value: datetime) -> None:
+        """Move the site's clock: later pages, sitemaps and truth reflect articles up to ``value``."""
+        resolved = self.site.resolve_as_of(value)
+        with self._lock:
+            self._as_of = resolved
+
+    def truth(self, as_of: datetime | None = None, day: date | None = None) -> list[dict[str, Any]]:
+        """Ground truth at the server's clock (or ``as_of``) with URLs under this server's base URL."""
+        return self.site.truth(self.base_url, as_of or self.as_of, day)
+
+    def record(self, method: str, target: str) -> None:
+        with self._lock:
+            self._requests.append((method, target))
+
+    @property
+    def requests(self) -> list[tuple[str, str]]:
+        """Every (method, request target) served so far, control endpoints included."""
+        with self._lock:
+            return list(self._requests)
+
+    def clear_requests(self) -> None:
+        with self._lock:
+            self._requests.clear()
+
+    @property
+    def faults(self) -> FaultConfig:
+        return self.plan.config
+
+    def set_faults(self, config: FaultConfig | str | None) -> None:
+        """Replace the fault configuration; attempt counts and the event log start afresh."""
+        self.plan = FaultPlan(FaultConfig.parse(config) if isinstance(config, str) or config is None else config)
+
+    @property
+    def fault_events(self) -> list[FaultEvent]:
+        """Every fault applied so far (kind, path, attempt), for accounting in tests."""
+        return self.plan.events
+
+    # --- answering --------------------------------------------------------------------------
+
+    def page(self, path: str, query: dict[str, list[str]]) -> Page:
+        plan = self.plan
+        cfg = plan.config
+        if cfg.hostile and path in (cfg.hostile_target, cfg.hostile_target + ".gz"):
+            plan.record(
+                FaultEvent(path=path, target=path, kind="hostile-xml", attempt=plan.attempts(path), detail=cfg.hostile)
+            )
+            body = F.xxe_sitemap(self.base_url) if cfg.hostile == "xxe" else F.billion_laughs_sitemap(self.base_url)
+            if path.endswith(".gz"):
+                return Page(200, "application/x-gzip", gzip.compress(body, mtime=0))
+            return Page(200, "application/xml; charset=UTF-8", body)
+        renderer = Renderer(self.site, self.base_url, self.as_of, plan)
+        if path.endswith(".xml.gz"):
+            inner = route(renderer, path[:-3], query)
+            if inner.status != 200:
+                return inner
+            return Page(200, "application/x-gzip", gzip.compress(inner.body, mtime=0))
+        page = route(renderer, path, query)
+        if (
+            page.status == 404
+            and cfg.remove
+            and route(
+                Renderer(self.site, self.base_url, self.as_of, FaultPlan(dataclasses.replace(cfg, remove=frozenset()))),
+                path,
+                query,
+            ).status
+            != 404
+        ):
+            plan.record(
+                FaultEvent(
+                    path=path,
+                    target=path,
+                    kind="removed-source",
+                    attempt=plan.attempts(path),
+                    detail="+".join(sorted(cfg.remove)),
+                )
+            )
+        return page
+
+    def control(self, name: str, query: dict[str, list[str]]) -> Page:
+        if name == "truth.json":
+            try:
+                when = parse_as_of(query["as_of"][0]) if query.get("as_of") else None
+                day = date.fromisoformat(query["date"][0]) if query.get("date") else None
+            except ValueError as exc:
+                return Page(400, "text/plain; charset=UTF-8", str(exc).encode("utf-8"))
+            return Page(200, "application/json; charset=UTF-8", truth_json(self.truth(when, day)))
+        if name == "as-of":
+            if query.get("value"):
+                try:
+                    self.set_as_of(parse_as_of(query["value"][0]))
+                except ValueError as exc:
+                    return Page(400, "text/plain; charset=UTF-8", str(exc).encode("utf-8"))
+            body = json.dumps({"as_of": self.as_of.isoformat()}).encode("utf-8")
+            return Page(200, "application/json; charset=UTF-8", body)
+        if name == "faults.json":
+            body = json.dumps({"spec": _spec_of(self.faults), "events": [e.to_dict() for e in self.fault_events]})
+            return Page(200, "application/json; charset=UTF-8", body.encode("utf-8"))
+        if name == "faults":
+            try:
+                self.set_faults((query.get("spec") or [""])[0])
+            except ValueError as exc:
+                return Page(400, "text/plain; charset=UTF-8", str(exc).encode("utf-8"))
+            return Page(200, "application/json; charset=UTF-8", json.dumps({"spec": _spec_of(self.faults)}).encode())
+        if name == "requests.json":
+            body = json.dumps([{"method": m, "target": t} for m, t in self.requests]).encode("utf-8")
+            return Page(200, "application/json; charset=UTF-8", body)
+        return Page(404, "text/plain; charset=UTF-8", b"unknown control endpoint")
+
+
+def _spec_of(config: FaultConfig) -> dict[str, Any]:
+    data = dataclasses.asdict(config)
+    data["remove"] = sorted(config.remove)
+    return data
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="demo_site", description="Serve the Newsline demo news site on 127.0.0.1.")
+    parser.add_argument("--host", default="127.0.0.1", help="loopback address to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8765, help="port, 0 picks a free one (default 8765)")
+    parser.add_argument(
+        "--as-of", default=None, help="site clock, ISO 8601 (naive = JST); default 2024-09-09T06:00+09:00"
+    )
+    parser.add_argument("--days", default=None, help="demo days: 2024-09-04..2024-09-08 or a comma list")
+    parser.add_argument("--articles-per-day", type=int, default=DEFAULT_ARTICLES_PER_DAY)
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    parser.add_argument(
+        "--faults",
+        default=None,
+        help=f"fault spec, e.g. 'error=0.1,burst=2,remove=feeds' (default: ${FAULTS_ENV} or none)",
+    )
+    parser.add_argument("--log-level", default="INFO")
+    return parser
+
+
+def server_from_args(args: argparse.Namespace) -> DemoServer:
+    days = parse_days(args.days) if args.days else list(DEFAULT_DAYS)
+    site = DemoSite(days=days, articles_per_day=args.articles_per_day, seed=args.seed)
+    as_of = parse_as_of(args.as_of) if args.as_of else None
+    spec = args.faults if args.faults is not None else os.environ.get(FAULTS_ENV, "")
+    return DemoServer(site, host=args.host, port=args.port, as_of=as_of, faults=FaultConfig.parse(spec))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m demo_site``: serve in the foreground until SIGINT/SIGTERM."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=getattr(logging, str(args.log_level).upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    server = server_from_args(args)
+
+    def _stop(signum: int, frame: object) -> None:
+        threading.Thread(target=server.stop, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+    return 0

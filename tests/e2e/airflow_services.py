@@ -1,0 +1,130 @@
+"""Real Airflow for end-to-end tests: metadata in SQLite in a temp folder, our dags/ folder, and the
+services the scheduler needs (API server for task execution, scheduler, DAG processor), all on
+127.0.0.1, started as process groups and stopped cleanly."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from newsline.demo import airflow_env
+
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def make_env(home: Path, *, base_url: str, warehouse: Path, staging: Path, extra: dict[str, str] | None = None
+             ) -> dict[str, str]:
+    env = airflow_env(base_url, home=home)
+    api_port = free_port()
+    env.update({
+        "NEWSLINE_WAREHOUSE": str(warehouse),
+        "NEWSLINE_STAGING": str(staging),
+        "NEWSLINE_DOWNLOAD_DELAY": "0",
+        "NEWSLINE_CONCURRENCY": "8",
+        "AIRFLOW__API_AUTH__JWT_SECRET": "newsline-test-secret",
+        "AIRFLOW__API__SECRET_KEY": "newsline-test-secret",
+        "AIRFLOW__API__HOST": "127.0.0.1",
+        "AIRFLOW__API__PORT": str(api_port),
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{api_port}/execution/",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
+        "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+        "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
+    })
+    env.update(extra or {})
+    return env
+
+
+def airflow(env: dict[str, str], *args: str, timeout: float = 600, check: bool = True) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run([str(BIN / "airflow"), *args], env=env, capture_output=True, text=True, timeout=timeout)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"airflow {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n"
+                             f"{proc.stderr[-5000:]}")
+    return proc
+
+
+class AirflowServices:
+    """``with AirflowServices(env) as af:`` runs api-server, scheduler and dag-processor."""
+
+    COMPONENTS = ("api-server", "scheduler", "dag-processor")
+
+    def __init__(self, env: dict[str, str], log_dir: Path) -> None:
+        self.env = env
+        self.log_dir = log_dir
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+
+    def __enter__(self) -> AirflowServices:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        for name in self.COMPONENTS:
+            log = (self.log_dir / f"{name}.log").open("wb")
+            self.procs[name] = subprocess.Popen([str(BIN / "airflow"), name], env=self.env, stdout=log,
+                                                stderr=subprocess.STDOUT, start_new_session=True)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    def stop(self, timeout: float = 30) -> dict[str, int | None]:
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        deadline = time.time() + timeout
+        codes: dict[str, int | None] = {}
+        for name, proc in self.procs.items():
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.time()))
+            except subprocess.TimeoutExpired:
+                pass
+            try:  # the API server's workers can outlive their parent: clean the whole group
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            codes[name] = proc.wait(timeout=10)
+        return codes
+
+    def alive(self) -> dict[str, bool]:
+        return {name: proc.poll() is None for name, proc in self.procs.items()}
+
+    def logs(self, tail: int = 60) -> str:
+        out = []
+        for name in self.COMPONENTS:
+            path = self.log_dir / f"{name}.log"
+            lines = path.read_text(errors="replace").splitlines()[-tail:] if path.exists() else []
+            out.append(f"--- {name} ---\n" + "\n".join(lines))
+        return "\n".join(out)
+
+
+def dag_runs(env: dict[str, str], dag_id: str) -> list[dict[str, Any]]:
+    proc = airflow(env, "dags", "list-runs", dag_id, "--output", "json", check=False)
+    text = proc.stdout.strip()
+    start = text.find("[")
+    return json.loads(text[start:]) if start >= 0 else []
+
+
+def wait_for_runs(env: dict[str, str], dag_id: str, count: int, timeout: float,
+                  services: AirflowServices | None = None) -> list[dict[str, Any]]:
+    deadline = time.time() + timeout
+    runs: list[dict[str, Any]] = []
+    while time.time() < deadline:
+        runs = dag_runs(env, dag_id)
+        done = [r for r in runs if r.get("state") in ("success", "failed")]
+        if len(done) >= count and all(r.get("state") in ("success", "failed") for r in runs):
+            return runs
+        if services is not None and not all(services.alive().values()):
+            raise AssertionError(f"an Airflow service died: {services.alive()}\n{services.logs()}")
+        time.sleep(3)
+    raise AssertionError(f"timed out waiting for {count} finished runs of {dag_id}: {runs}\n"
+                         + (services.logs() if services else ""))
