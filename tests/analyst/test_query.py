@@ -1,0 +1,176 @@
+"""The DuckDB views and the ``newsline query`` outputs, on a warehouse written file by file."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import date
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from tests.analyst.conftest import DAY, OLD, PREVIOUS, article, write_partitions
+from warehouse.query import connect, main_query, run_query
+
+
+def test_articles_view_types_partitions_and_every_row(warehouse):
+    con = connect(str(warehouse.root))
+    types = dict(con.execute("SELECT column_name, column_type FROM (DESCRIBE articles)").fetchall())
+    assert types["date"] == "DATE" and types["section"] == "VARCHAR"
+    assert types["published_at"] == "TIMESTAMP WITH TIME ZONE" and types["authors"] == "VARCHAR[]"
+    got = sorted(con.execute("SELECT article_id, date, section FROM articles").fetchall())
+    assert got == sorted((r["article_id"], r["date"], r["section"]) for r in warehouse.articles)
+
+
+def test_filters_on_partition_columns_return_exactly_those_rows(warehouse):
+    con = connect(str(warehouse.root))
+    for day, section in [(DAY, "politics"), (DAY, "world"), (PREVIOUS, "society"), (OLD, "politics")]:
+        ids = con.execute(
+            "SELECT article_id FROM articles WHERE date = ? AND section = ? ORDER BY article_id", [day, section]
+        ).fetchall()
+        assert [i for (i,) in ids] == sorted(r["article_id"] for r in warehouse.rows(day, section))
+    per_day = dict(con.execute("SELECT date, count(*) FROM articles GROUP BY date").fetchall())
+    assert per_day == {d: len(warehouse.rows(d)) for d in (DAY, PREVIOUS, OLD)}
+
+
+def test_date_is_the_jst_day_not_the_utc_one(warehouse):
+    con = connect(str(warehouse.root))
+    day, utc_day = con.execute(
+        "SELECT date, CAST(timezone('UTC', published_at) AS DATE) FROM articles WHERE article_id = 'japannews:6'"
+    ).fetchone()
+    assert day == DAY and utc_day == date(2024, 9, 5)
+
+
+def test_internal_folders_and_temp_files_are_invisible(warehouse):
+    ids = {i for (i,) in connect(str(warehouse.root)).execute("SELECT article_id FROM articles").fetchall()}
+    assert "japannews:999" not in ids  # only in _index/
+    assert len(ids) == len(warehouse.articles)
+
+
+def test_quarantine_view_reads_run_files_with_their_date(warehouse):
+    rows = connect(str(warehouse.root)).execute(
+        "SELECT date, run_id, url, reason FROM quarantine ORDER BY url"
+    ).fetchall()
+    expected = sorted(warehouse.quarantine[DAY], key=lambda r: r["url"])
+    assert rows == [(DAY, r["run_id"], r["url"], r["reason"]) for r in expected]
+
+
+def test_missing_datasets_are_empty_views_with_their_columns(tmp_path, warehouse):
+    con = connect(str(warehouse.root))  # no article_revisions folder in the fixture
+    assert con.execute("SELECT count(*) FROM article_revisions").fetchone() == (0,)
+    cols = [c for (c,) in con.execute("SELECT column_name FROM (DESCRIBE article_revisions)").fetchall()]
+    assert {"article_id", "date", "section", "body", "content_hash"} <= set(cols)
+    empty = connect(str(tmp_path / "nothing-here"))
+    for view in ("articles", "article_revisions", "quarantine"):
+        assert empty.execute(f"SELECT count(*) FROM {view}").fetchone() == (0,)
+    assert empty.execute("SELECT count(*) FROM articles WHERE date = DATE '2024-09-06'").fetchone() == (0,)
+
+
+def test_revisions_view_when_present(warehouse):
+    versions = [article(1, DAY, "politics"), article(1, DAY, "politics", revision=1, title="Updated headline")]
+    for row in versions:
+        row.pop("first_seen_at")
+        row.pop("near_duplicate_of")
+    from warehouse.revisions import REVISIONS_SCHEMA
+
+    assert set(versions[0]) == {f.name for f in REVISIONS_SCHEMA}
+    write_partitions(warehouse.root, "article_revisions", [{**r, "first_seen_at": None, "near_duplicate_of": None}
+                                                           for r in versions])
+    got = connect(str(warehouse.root)).execute(
+        "SELECT article_id, revision, title, date, section FROM article_revisions ORDER BY revision"
+    ).fetchall()
+    assert got == [("japannews:1", 0, "Placeholder headline 1", DAY, "politics"),
+                   ("japannews:1", 1, "Updated headline", DAY, "politics")]
+
+
+SQL = "SELECT article_id, section, date, published_at, authors FROM articles WHERE date = DATE '2024-09-06' ORDER BY 1"
+
+
+def test_csv_output_text_and_file(warehouse, tmp_path):
+    text = run_query(str(warehouse.root), SQL, "csv")
+    assert text is not None
+    records = list(csv.DictReader(io.StringIO(text)))
+    expected = sorted(warehouse.rows(DAY), key=lambda r: r["article_id"])
+    assert [r["article_id"] for r in records] == [r["article_id"] for r in expected]
+    assert [json.loads(r["authors"]) for r in records] == [r["authors"] for r in expected]
+    assert records[0]["date"] == "2024-09-06"
+    out = tmp_path / "out" / "day.csv"
+    assert run_query(str(warehouse.root), SQL, "csv", str(out)) is None
+    assert out.read_text(encoding="utf-8") == text
+    assert main_query(str(warehouse.root), SQL, "csv", str(out)) == f"wrote {len(expected)} rows to {out}"
+
+
+def test_parquet_output_keeps_types(warehouse, tmp_path):
+    out = tmp_path / "day.parquet"
+    assert run_query(str(warehouse.root), SQL, "parquet", str(out)) is None
+    table = pq.read_table(out)
+    assert table.num_rows == len(warehouse.rows(DAY))
+    assert str(table.schema.field("date").type) == "date32[day]"
+    assert str(table.schema.field("published_at").type) == "timestamp[us, tz=UTC]"
+    by_id = {r["article_id"]: r for r in warehouse.rows(DAY)}
+    for row in table.to_pylist():
+        assert row["published_at"] == by_id[row["article_id"]]["published_at"]
+        assert row["authors"] == by_id[row["article_id"]]["authors"]
+    with pytest.raises(ValueError, match="needs --out"):
+        run_query(str(warehouse.root), SQL, "parquet")
+
+
+def test_json_lines_and_table_outputs(warehouse):
+    lines = run_query(str(warehouse.root), SQL, "json").splitlines()  # type: ignore[union-attr]
+    first = json.loads(lines[0])
+    assert len(lines) == len(warehouse.rows(DAY))
+    assert first["date"] == "2024-09-06" and first["published_at"].endswith("+00:00")
+    table = main_query(str(warehouse.root), "SELECT section, count(*) AS n FROM articles GROUP BY 1 ORDER BY 1")
+    assert "politics" in table and "society" in table
+    with pytest.raises(ValueError, match="unknown format"):
+        run_query(str(warehouse.root), SQL, "xml")
+
+
+def test_file_uri_root(warehouse):
+    got = run_query(f"file://{warehouse.root}", "SELECT count(*) AS n FROM articles", "json")
+    assert got == json.dumps({"n": len(warehouse.articles)})
+
+
+def test_cli_query_command(warehouse, tmp_path, capsys):
+    from newsline.cli import main
+
+    out = tmp_path / "cli.csv"
+    rc = main(["query", "SELECT article_id FROM articles WHERE section = 'world' ORDER BY 1", "--format", "csv",
+               "--out", str(out), "--warehouse", str(warehouse.root)])
+    assert rc in (0, None)
+    assert out.read_text().splitlines() == ["article_id", *sorted(r["article_id"] for r in warehouse.rows(section="world"))]
+    assert Path(out).exists() and "wrote 2 rows" in capsys.readouterr().out
+
+
+def test_views_over_a_warehouse_written_by_the_real_merge(tmp_path):
+    """The layout contract from the other side: what ``merge_articles`` writes, the views read."""
+    import pyarrow as pa
+
+    from newsline.schema import ARTICLES_SCHEMA
+    from warehouse.articles import merge_articles
+
+    root = str(tmp_path / "merged")
+    first = [article(1, DAY, "politics"), article(2, DAY, "world"), article(3, PREVIOUS, "politics")]
+    merge_articles(root, pa.Table.from_pylist(first, schema=ARTICLES_SCHEMA), run_id="run-1")
+    update = article(1, DAY, "politics", revision=1, title="Updated headline",
+                     modified_at=first[0]["modified_at"].replace(hour=first[0]["modified_at"].hour + 1))
+    merge_articles(root, pa.Table.from_pylist([update], schema=ARTICLES_SCHEMA), run_id="run-2")
+    con = connect(root)
+    assert con.execute("SELECT article_id, revision, title, run_id FROM articles WHERE article_id = 'japannews:1'"
+                       ).fetchall() == [("japannews:1", 1, "Updated headline", "run-2")]
+    assert con.execute("SELECT date, section, count(*) FROM articles GROUP BY ALL ORDER BY ALL").fetchall() == [
+        (PREVIOUS, "politics", 1), (DAY, "politics", 1), (DAY, "world", 1)]
+    assert con.execute("SELECT revision FROM article_revisions WHERE article_id = 'japannews:1' ORDER BY 1"
+                       ).fetchall() == [(0,), (1,)]
+
+
+def test_sql_errors_are_user_errors(warehouse, tmp_path):
+    from warehouse.query import QueryError
+
+    with pytest.raises(QueryError, match="nope"):
+        run_query(str(warehouse.root), "SELECT * FROM nope")
+    with pytest.raises(ValueError, match="no_such_column"):
+        run_query(str(warehouse.root), "SELECT no_such_column FROM articles", "csv", str(tmp_path / "x.csv"))
+    assert not (tmp_path / "x.csv").exists()

@@ -1,0 +1,57 @@
+"""The analyst entry points on an ``s3://`` root (a moto server on 127.0.0.1: no network, no httpfs)."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+from moto.server import ThreadedMotoServer
+
+from newsline.report import build_daily_report
+from tests.analyst.conftest import DAY, build_warehouse
+from warehouse.query import run_query
+
+BUCKET = "newsline-analyst"
+
+
+@pytest.fixture(scope="module")
+def s3_root(tmp_path_factory):
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    env = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
+           "AWS_ENDPOINT_URL": f"http://{host}:{port}"}
+    with pytest.MonkeyPatch.context() as mp:
+        for key, value in env.items():
+            mp.setenv(key, value)
+        mp.delenv("AWS_PROFILE", raising=False)
+        client = boto3.client("s3")
+        client.create_bucket(Bucket=BUCKET)
+        local = build_warehouse(tmp_path_factory.mktemp("s3src") / "wh")
+        for path in local.root.rglob("*"):
+            if path.is_file():
+                client.put_object(Bucket=BUCKET, Key=f"wh/{path.relative_to(local.root)}", Body=path.read_bytes())
+        yield f"s3://{BUCKET}/wh", local
+    server.stop()
+
+
+def test_query_on_s3(s3_root):
+    root, local = s3_root
+    got = run_query(root, "SELECT section, count(*) AS n FROM articles WHERE date = DATE '2024-09-06' "
+                          "GROUP BY 1 ORDER BY 1", "json")
+    expected = {}
+    for r in local.rows(DAY):
+        expected[r["section"]] = expected.get(r["section"], 0) + 1
+    assert [json.loads(line) for line in got.splitlines()] == [  # type: ignore[union-attr]
+        {"section": s, "n": n} for s, n in sorted(expected.items())]
+    assert run_query(root, "SELECT count(*) AS n FROM quarantine", "json") == '{"n": 3}'
+    assert run_query(root, "SELECT count(*) AS n FROM article_revisions", "json") == '{"n": 0}'
+
+
+def test_report_on_s3(s3_root, tmp_path):
+    root, _local = s3_root
+    out = tmp_path / "s3.html"
+    build_daily_report(root, DAY, None, str(out))
+    page = out.read_text(encoding="utf-8")
+    assert '"x":["business","politics","world"]' in page and '"y":[1,3,2]' in page
