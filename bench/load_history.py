@@ -67,7 +67,7 @@ def run(history_days: int = 365, rounds: int = 5) -> list[BenchResult]:
             name=f"Load one {PER_DAY}-article day: {history_days}-day history vs empty", ratio=ratio, aim="<= 1.5",
             met=check(ratio, "<= 1.5"),
             detail=f"empty {med(empty_t) * 1000:.0f} ms, history {med(hist_t) * 1000:.0f} ms (median of {rounds}; "
-                   f"worst {max(hist_t) * 1000:.0f} ms, e.g. an index fold); "
+                   f"worst {max(hist_t) * 1000:.0f} ms); "
                    f"history of {history_days * PER_DAY} rows built in {setup_s:.0f} s")]
     finally:
         shutil.rmtree(work, ignore_errors=True)

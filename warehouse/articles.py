@@ -18,7 +18,9 @@ The storage invariants of architecture.md, and how this module keeps them:
   two partitions swap articles, in neither; every other article is always exactly once.
 
 The index (``warehouse.index``) finds the stored copy of an article without listing the history;
-it is written last and verified against the partitions each merge reads.
+its change (a small delta file, or now and then a fold into a new base) is written last and verified
+against the partitions each merge reads. The merge also settles ``near_duplicate_of`` of the rows it
+writes, against the batch and the stored articles of the surrounding days (``near_duplicates``).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
@@ -34,7 +36,16 @@ import pyarrow.compute as pc
 
 from newsline.schema import ARTICLES_SCHEMA, SCHEMA_VERSION, file_schema
 from warehouse import paths
-from warehouse.index import IndexEntry, Partition, entries_of, load_index, write_index
+from warehouse.index import (
+    IndexEntry,
+    IndexState,
+    Partition,
+    apply_change,
+    drop_obsolete_deltas,
+    entries_of,
+    read_index_state,
+    replace_index,
+)
 from warehouse.revisions import merge_revisions
 from warehouse.storage import Storage, checkpoint, conform, parquet_bytes, read_parquet_bytes, storage_for
 
@@ -50,6 +61,10 @@ VERSION_KEY: tuple[str, ...] = ("modified_at", "revision", "fetched_at", "conten
 ROW_ORDER = [("published_at", "ascending"), ("article_id", "ascending")]
 
 DEFAULT_LOCK_TIMEOUT = 600.0
+
+#: Near duplicates: SimHashes within this many bits, published within this window of each other.
+NEAR_DUPLICATE_BITS = 3
+NEAR_DUPLICATE_WINDOW = timedelta(days=3)
 
 
 @dataclass
@@ -162,12 +177,13 @@ def _encode_partition(table: pa.Table) -> bytes:
 
 @dataclass
 class _Plan:
-    index: dict[str, IndexEntry]
+    index: IndexState
     tables: dict[Partition, pa.Table]  # every partition read, as stored
     resolved: pa.Table  # incoming rows with first_seen_at settled
     drop: dict[Partition, set[str]] = field(default_factory=lambda: defaultdict(set))
     add: dict[Partition, list[int]] = field(default_factory=lambda: defaultdict(list))
     counts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    final: dict[Partition, pa.Table] = field(default_factory=dict)  # partitions after _apply
 
     @property
     def changed(self) -> list[Partition]:
@@ -177,12 +193,16 @@ class _Plan:
         return gaining + losing
 
 
-def _plan(store: Storage, root: str, incoming: pa.Table) -> _Plan:
-    """Decide, for every incoming article, what happens; reads only the partitions involved."""
-    index = load_index(store, root)
+def _plan(store: Storage, root: str, incoming: pa.Table, index: IndexState, *, settle: bool = True) -> _Plan:
+    """Decide, for every incoming article, what happens; reads only the partitions involved.
+
+    ``settle``: compute ``near_duplicate_of`` of the rows to write (a journal replay keeps the values
+    its journal saved, so a recovered merge writes what the interrupted one would have).
+    """
     rows = _key_rows(incoming, ("date", "section", "fetched_at", "first_seen_at"))
     targets = [(r["date"], r["section"]) for r in rows]
-    parts = set(targets) | {index[r["article_id"]].partition for r in rows if r["article_id"] in index}
+    known = index.lookup(r["article_id"] for r in rows)
+    parts = set(targets) | {known[r["article_id"]].partition for r in rows if r["article_id"] in known}
     tables = {p: read_partition(store, root, p) for p in sorted(parts)}
 
     copies: dict[str, list[tuple[Partition, dict[str, Any]]]] = defaultdict(list)
@@ -215,12 +235,63 @@ def _plan(store: Storage, root: str, incoming: pa.Table) -> _Plan:
     for aid, found in copies.items():
         if aid not in seen_incoming and len(found) > 1:
             _keep_latest(plan, aid, found)
-    plan.resolved = incoming.set_column(
+    resolved = incoming.set_column(
         incoming.schema.get_field_index("first_seen_at"),
         ARTICLES_SCHEMA.field("first_seen_at"),
         pa.array(first_seen, ARTICLES_SCHEMA.field("first_seen_at").type),
     )
+    adding = sorted(i for part_rows in plan.add.values() for i in part_rows)
+    if settle and adding:
+        resolved = resolved.set_column(
+            resolved.schema.get_field_index("near_duplicate_of"),
+            ARTICLES_SCHEMA.field("near_duplicate_of"),
+            near_duplicates(index, resolved, adding),
+        )
+    plan.resolved = resolved
     return plan
+
+
+def near_duplicates(index: IndexState, table: pa.Table, rows: list[int]) -> pa.Array:
+    """``near_duplicate_of`` for ``rows`` of ``table`` (other rows keep their value).
+
+    Each such row is clustered with the other rows and with the stored articles (from the index:
+    ``simhash``, ``published_at``) published within ``NEAR_DUPLICATE_WINDOW`` of one of them, by
+    ``transforms.fingerprint.near_duplicate_of``: a row gets the earliest article of its cluster, or
+    None if it is that article or has no near duplicate. Stored rows are never rewritten for this:
+    one whose cluster gains an earlier head later keeps the head it was stored with.
+    """
+    values = table["near_duplicate_of"].to_pylist()
+    for i in rows:
+        values[i] = None
+    mine = table.take(rows).select(["article_id", "published_at", "simhash"])
+    if mine["simhash"].null_count == mine.num_rows:
+        return pa.array(values, pa.string())
+    from transforms.fingerprint import near_duplicate_of  # pandas/numpy: only when there is work
+
+    stored = index.keys.select(["article_id", "published_at", "simhash"])
+    stored = stored.filter(pc.and_(pc.is_valid(stored["simhash"]), pc.is_valid(stored["published_at"])))
+    stored = stored.filter(_within(stored["published_at"], mine["published_at"], NEAR_DUPLICATE_WINDOW))
+    stored = stored.filter(pc.invert(pc.is_in(stored["article_id"], value_set=mine["article_id"])))
+    frame = pa.concat_tables([mine.cast(stored.schema), stored]).to_pandas()
+    heads = near_duplicate_of(frame, k=NEAR_DUPLICATE_BITS).tolist()
+    for pos, i in enumerate(rows):
+        values[i] = heads[pos]
+    return pa.array(values, pa.string())
+
+
+def _within(stamps: pa.ChunkedArray, centres: pa.ChunkedArray, window: timedelta) -> pa.Array:
+    """Mask of ``stamps`` lying within ``window`` of at least one of ``centres``."""
+    import numpy as np
+
+    points = np.sort(centres.cast(pa.int64()).to_numpy())
+    values = stamps.cast(pa.int64()).to_numpy()
+    if not len(values):
+        return pa.array([], pa.bool_())
+    reach = window // timedelta(microseconds=1)
+    at = np.searchsorted(points, values)
+    after = np.abs(points[np.minimum(at, len(points) - 1)] - values)
+    before = np.abs(values - points[np.maximum(at - 1, 0)])
+    return pa.array(np.minimum(after, before) <= reach)
 
 
 def _keep_latest(
@@ -237,10 +308,11 @@ def _keep_latest(
     return part, best
 
 
-def _apply(store: Storage, root: str, plan: _Plan, *, journal: bool) -> tuple[list[str], int]:
-    """Write the changed partitions, then the index; returns (partitions written, rows in table)."""
+def _apply(store: Storage, root: str, plan: _Plan, *, journal: bool, index: bool = True) -> tuple[list[str], int]:
+    """Write the changed partitions, then (``index``) the index change; returns (partitions written,
+    rows in the table). ``plan.final`` gets every partition read, as it is now."""
     changed = plan.changed
-    final = dict(plan.tables)
+    final = plan.final = dict(plan.tables)
     if changed and journal:
         pending = plan.resolved.take(sorted(i for rows in plan.add.values() for i in rows))
         store.write_atomic(paths.journal_file(root), parquet_bytes(pending.combine_chunks()))
@@ -263,16 +335,20 @@ def _apply(store: Storage, root: str, plan: _Plan, *, journal: bool) -> tuple[li
         checkpoint(f"partition {part} committed")
         written.append(paths.partition_dir(root, paths.ARTICLES, part[0], part[1]))
 
+    if not index:
+        return written, 0
+    # the index change: entries of the partitions read, against what the index said about them
     read = set(plan.tables)
-    entries = {aid: e for aid, e in plan.index.items() if e.partition not in read}
+    found: dict[str, IndexEntry] = {}
     for part in sorted(read):
-        entries.update(entries_of(part, final[part]))
-    if entries != plan.index:
-        write_index(store, root, entries)
-        checkpoint("index written")
+        found.update(entries_of(part, final[part]))
+    before = plan.index.in_partitions(read, found)
+    upserts = {aid: e for aid, e in found.items() if before.get(aid) != e}
+    removed = {aid for aid, e in before.items() if e.partition in read and aid not in found}
+    total = apply_change(store, root, plan.index, upserts, removed)
     if changed and journal:
         store.delete(paths.journal_file(root))
-    return written, len(entries)
+    return written, total
 
 
 def _replay_journal(store: Storage, root: str) -> bool:
@@ -282,7 +358,7 @@ def _replay_journal(store: Storage, root: str) -> bool:
         return False
     pending = conform(read_parquet_bytes(data), ARTICLES_SCHEMA)
     log.warning("found the journal of an interrupted merge (%d rows): re-applying it", pending.num_rows)
-    plan = _plan(store, root, pending)
+    plan = _plan(store, root, pending, read_index_state(store, root), settle=False)
     _apply(store, root, plan, journal=False)
     store.delete(paths.journal_file(root))
     checkpoint("journal replayed")
@@ -299,9 +375,13 @@ def merge_articles(
     with store.lock(paths.lock_file(root), lock_timeout):
         checkpoint("lock taken")
         store.sweep_temps(paths.join(root, "_index"))
+        index = read_index_state(store, root)
+        drop_obsolete_deltas(store, index)
         recovered = _replay_journal(store, root)
+        if recovered:
+            index = read_index_state(store, root)
         revisions_added, _ = merge_revisions(store, root, batch)
-        plan = _plan(store, root, incoming)
+        plan = _plan(store, root, incoming, index)
         written, total = _apply(store, root, plan, journal=True)
     result = LoadResult(
         run_id=run_id,
@@ -354,7 +434,7 @@ def rebuild_index(root: str, *, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> I
         store.sweep_temps(paths.join(root, "_index"))
         _replay_journal(store, root)
         tables = {p: read_partition(store, root, p) for p in list_partitions(store, root)}
-        plan = _Plan(index={}, tables=tables, resolved=ARTICLES_SCHEMA.empty_table())
+        plan = _Plan(index=IndexState.empty(), tables=tables, resolved=ARTICLES_SCHEMA.empty_table())
         copies: dict[str, list[tuple[Partition, dict[str, Any]]]] = defaultdict(list)
         for part, table in tables.items():
             for stored in _key_rows(table):
@@ -362,7 +442,10 @@ def rebuild_index(root: str, *, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> I
         for aid, found in copies.items():
             if len(found) > 1:
                 _keep_latest(plan, aid, found)
-        _, total = _apply(store, root, plan, journal=False)
-        if total == 0:
-            store.delete(paths.index_file(root))
+        _apply(store, root, plan, journal=False, index=False)
+        entries: dict[str, IndexEntry] = {}
+        for part in sorted(tables):
+            entries.update(entries_of(part, plan.final[part]))
+        replace_index(store, root, read_index_state(store, root), entries)
+        total = len(entries)
     return IndexRebuild(rows=total, partitions=len(tables), duplicates_removed=plan.counts["duplicates_removed"])

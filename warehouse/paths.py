@@ -87,6 +87,11 @@ def index_file(root: str, dataset: str = ARTICLES) -> str:
     return join(root, "_index", f"{dataset}.parquet")
 
 
+def index_delta_file(root: str, seq: int, dataset: str = ARTICLES) -> str:
+    """One merge's index change: ``<root>/_index/<dataset>.delta-<seq>.parquet`` (see warehouse.index)."""
+    return join(root, "_index", f"{dataset}.delta-{seq:08d}.parquet")
+
+
 def journal_file(root: str, dataset: str = ARTICLES) -> str:
     """The rows a merge is about to apply; present only while (or after a crash in) a merge."""
     return join(root, "_index", f"{dataset}.pending.parquet")

@@ -199,10 +199,10 @@ def storage_for(root: str) -> Storage:
 # --- Parquet encoding -----------------------------------------------------------------------------
 
 
-def parquet_bytes(table: pa.Table) -> bytes:
+def parquet_bytes(table: pa.Table, row_group_size: int | None = None) -> bytes:
     """Encode a table as one zstd Parquet file; the same table always gives the same bytes."""
     sink = io.BytesIO()
-    pq.write_table(table, sink, compression="zstd", write_page_index=False)
+    pq.write_table(table, sink, compression="zstd", write_page_index=False, row_group_size=row_group_size)
     return sink.getvalue()
 
 

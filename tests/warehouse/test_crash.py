@@ -6,6 +6,7 @@ reads the dataset, and re-running the same loads converges on the state of an un
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import shutil
@@ -22,7 +23,7 @@ import pytest
 
 from tests.warehouse import merge_worker
 from tests.warehouse.conftest import article, table_of
-from warehouse import paths, storage
+from warehouse import index, paths, storage
 from warehouse.articles import merge_articles
 from warehouse.staging import read_table, write_table
 
@@ -103,53 +104,85 @@ def assert_readable(root: str, ids: set[str]) -> None:
     assert ids - set(pd.read_parquet(f"{root}/articles")["article_id"]) <= MOVED
 
 
-@pytest.fixture(scope="module")
-def scenario(tmp_path_factory):
+#: Index modes: the small test batches make every merge fold the index into a new base by default;
+#: "deltas" makes merges after the first append index deltas instead.
+INDEX_MODES = {"fold": {}, "deltas": {index.DELTA_SHARE_ENV: "1000", index.MAX_DELTAS_ENV: "1000"}}
+
+
+@contextlib.contextmanager
+def environment(env: dict[str, str]):
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+@pytest.fixture(scope="module", params=sorted(INDEX_MODES))
+def scenario(request, tmp_path_factory):
     """Batches staged as files, and the warehouse states of an uninterrupted run after each of them."""
-    base = tmp_path_factory.mktemp("crash")
+    return build_scenario(tmp_path_factory, request.param)
+
+
+@pytest.fixture(scope="module")
+def fold_scenario(tmp_path_factory):
+    return build_scenario(tmp_path_factory, "fold")
+
+
+def build_scenario(tmp_path_factory, mode: str):
+    env = INDEX_MODES[mode]
+    base = tmp_path_factory.mktemp(f"crash-{mode}")
     batches = {}
     for run_id, rows in (("a", batch_a()), ("b", batch_b()), ("c", batch_c())):
         batches[run_id] = str(base / f"{run_id}.parquet")
         write_table(batches[run_id], table_of(rows))
     root = str(base / "reference")
     states = [{}]
-    for run_id in ("a", "b", "c"):
-        merge_articles(root, read_table(batches[run_id]), run_id=run_id)
-        states.append(state(root))
-        if run_id == "a":
-            shutil.copytree(root, base / "after-a")
-    return base, batches, states
+    with environment(env):
+        for run_id in ("a", "b", "c"):
+            merge_articles(root, read_table(batches[run_id]), run_id=run_id)
+            states.append(state(root))
+            if run_id == "a":
+                shutil.copytree(root, base / "after-a")
+    return base, batches, states, env
 
 
-def run_worker(root: str, batch_files: list[str], crash_at: int | None = None, ready=None):
-    proc = merge_worker.context().Process(target=merge_worker.merge_batches, args=(root, batch_files, crash_at, ready))
+def run_worker(root: str, batch_files: list[str], crash_at: int | None = None, ready=None, env=None):
+    proc = merge_worker.context().Process(
+        target=merge_worker.merge_batches, args=(root, batch_files, crash_at, ready, None, env)
+    )
     proc.start()
     return proc
 
 
-def count_checkpoints(base: Path, batch: str) -> int:
+def count_checkpoints(base: Path, batch: str, env: dict[str, str]) -> int:
     root = str(base / "count")
     shutil.copytree(base / "after-a", root)
-    os.environ[storage.CRASH_ENV] = str(10**9)
     storage._checkpoints_passed = 0
     try:
-        merge_articles(root, read_table(batch), run_id="b")
+        with environment({**env, storage.CRASH_ENV: str(10**9)}):
+            merge_articles(root, read_table(batch), run_id="b")
         return storage._checkpoints_passed
     finally:
-        del os.environ[storage.CRASH_ENV]
+        os.environ.pop(storage.CRASH_ENV, None)
         storage._checkpoints_passed = 0
 
 
 def test_kill_at_every_checkpoint(scenario):
-    base, batches, states = scenario
+    base, batches, states, env = scenario
     _, after_a, after_b, _ = states
-    total = count_checkpoints(base, batches["b"])
+    total = count_checkpoints(base, batches["b"], env)
     assert total >= 20
 
     def crash_at(k: int) -> str:
         root = str(base / f"kill-{k}")
         shutil.copytree(base / "after-a", root)
-        proc = run_worker(root, [batches["b"]], crash_at=k)
+        proc = run_worker(root, [batches["b"]], crash_at=k, env=env)
         proc.join(120)
         assert proc.exitcode == -signal.SIGKILL, f"checkpoint {k}: exit {proc.exitcode}"
         return root
@@ -160,13 +193,15 @@ def test_kill_at_every_checkpoint(scenario):
     for k, root in enumerate(roots, start=1):
         assert_each_file_in_a_known_state(root, [after_a, after_b])
         assert_readable(root, ids)
-        merge_articles(root, read_table(batches["b"]), run_id="b")
+        with environment(env):
+            merge_articles(root, read_table(batches["b"]), run_id="b")
         assert state(root) == after_b, f"checkpoint {k} did not converge"
         assert not leftovers(root) and not os.path.exists(paths.journal_file(root))
 
 
-def test_kill_at_random_moments(scenario):
-    base, batches, states = scenario
+def test_kill_at_random_moments(fold_scenario):
+    """In the default index mode only, to keep the suite fast."""
+    base, batches, states, _ = fold_scenario
     sequence = [batches[r] for r in ("a", "b", "c")]
     started = time.perf_counter()
     for run_id in ("a", "b", "c"):
