@@ -49,17 +49,19 @@ def _is_precondition_failure(exc: OSError) -> bool:
     return isinstance(exc, FileExistsError) or exc.errno == errno.EINVAL or "Precondition" in str(exc)
 
 
-_FS_BY_PID: dict[int, Any] = {}
+_FS_BY_KEY: dict[tuple[Any, ...], Any] = {}
 
 
 def _process_fs(s3fs: Any) -> Any:
-    """One S3 client per process (creating one costs ~0.5 s); none inherited across a fork, whose
-    connections belong to the parent. No listing cache: other processes change the bucket."""
-    pid = os.getpid()
-    fs = _FS_BY_PID.get(pid)
+    """One S3 client per process and endpoint/credentials (creating one costs ~0.5 s); none
+    inherited across a fork, whose connections belong to the parent. No listing cache: other
+    processes change the bucket."""
+    key = (os.getpid(), *(os.environ.get(name) for name in (
+        "AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_DEFAULT_REGION", "AWS_PROFILE")))
+    fs = _FS_BY_KEY.get(key)
     if fs is None:
-        _FS_BY_PID.clear()
-        fs = _FS_BY_PID[pid] = s3fs.S3FileSystem(skip_instance_cache=True, use_listings_cache=False)
+        _FS_BY_KEY.clear()
+        fs = _FS_BY_KEY[key] = s3fs.S3FileSystem(skip_instance_cache=True, use_listings_cache=False)
     return fs
 
 
