@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import random
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 
 import pyarrow as pa
 
@@ -20,14 +20,14 @@ JST = timezone(timedelta(hours=9))
 def day_table(day: date, n: int, first_id: int, *, seed: int = 0, body_words: int = 350) -> pa.Table:
     rng = random.Random(f"{seed}-{day}")
     ids = list(range(first_id, first_id + n))
-    start = datetime.combine(day, time(0), tzinfo=JST).astimezone(timezone.utc)
+    start = datetime.combine(day, time(0), tzinfo=JST).astimezone(UTC)
     published = [start + timedelta(seconds=int(i * 86000 / max(n, 1))) for i in range(n)]
     bodies = [" ".join(rng.choice(WORDS) for _ in range(body_words)) for _ in ids]
     sections = [SECTIONS[i % len(SECTIONS)] for i in ids]
     cols = {
         "article_id": [f"japannews:{i}" for i in ids],
         "site": ["japannews"] * n,
-        "url": [f"https://example.invalid/{s}/sub/{day:%Y%m%d}-{i}/" for s, i in zip(sections, ids)],
+        "url": [f"https://example.invalid/{s}/sub/{day:%Y%m%d}-{i}/" for s, i in zip(sections, ids, strict=True)],
         "title": [f"Synthetic headline {i}" for i in ids],
         "revision": [0] * n,
         "date": [day] * n,

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 from xml.etree.ElementTree import Element, ParseError
 from zoneinfo import ZoneInfo
 
@@ -210,3 +210,22 @@ def post_sitemap_names(day: date) -> list[str]:
 
 def is_news_sitemap(url: str) -> bool:
     return bool(_NEWS_SITEMAP_RE.search(url_path(url)))
+
+
+#: Query parameters that only track the reader (campaigns, click ids): never part of a page's identity.
+TRACKING_PARAMS = frozenset({
+    "fbclid", "gclid", "dclid", "gbraid", "wbraid", "msclkid", "yclid", "twclid", "igshid", "mc_cid",
+    "mc_eid", "_ga", "_gl", "ref_src", "spm", "cmpid", "ocid", "s_cid", "mkt_tok",
+})
+TRACKING_PREFIXES = ("utm_", "pk_", "mtm_", "hsa_")
+
+
+def canonicalize_url(url: str) -> str:
+    """The URL without tracking parameters and fragment, so a page listed twice (with and without
+    ``utm_*``) is fetched once. Other query parameters keep their order; scheme and host lower-case."""
+    parts = urlsplit(url.strip())
+    query = [
+        (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+        if k.lower() not in TRACKING_PARAMS and not k.lower().startswith(TRACKING_PREFIXES)
+    ]
+    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path, urlencode(query), ""))

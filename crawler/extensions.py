@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
 
+from crawler.monitors import COVERAGE_FIELDS, DEFAULT_THRESHOLDS, run_monitors
+
 if TYPE_CHECKING:
     from typing import Self
 
@@ -66,6 +68,19 @@ class CrawlReport:
         )
 
     def build(self, spider: Spider, reason: str) -> dict[str, Any]:
+        report = self._accounting(spider, reason)
+        stats = self.crawler.stats.get_stats()
+        coverage = {name: int(stats.get(f"newsline/coverage/{name}", 0) or 0) for name in COVERAGE_FIELDS}
+        thresholds = {key: self.crawler.settings.get(key) for key in DEFAULT_THRESHOLDS}
+        report["field_coverage"] = coverage
+        report["monitors"] = [m.to_dict() for m in run_monitors(report, coverage, thresholds)]
+        for m in report["monitors"]:
+            if not m["ok"]:
+                log.error("monitor %s failed: %s (value %s, threshold %s)", m["name"], m["message"],
+                          m["value"], m["threshold"])
+        return report
+
+    def _accounting(self, spider: Spider, reason: str) -> dict[str, Any]:
         stats = self.crawler.stats.get_stats()
         settings = self.crawler.settings
 
@@ -119,7 +134,10 @@ class CrawlReport:
             "requests_total": int(stats.get("downloader/request_count", 0) or 0),
             "retry_count": int(stats.get("retry/count", 0) or 0),
             "retry_after_honoured": n("retry_after_honoured"),
-            "offsite_dropped": n("offsite_dropped"),
+            # our host+port guard, discovery links to other hosts, and Scrapy's own host filter
+            "offsite_dropped": n("offsite_dropped") + int(stats.get("offsite/filtered", 0) or 0),
+            "offsite_links": n("offsite_links"),
+            "duplicates_dropped": n("duplicates_dropped"),
             "warc_records": n("warc_records"),
             "blocked_share": round(share, 4),
             "blocked_threshold": threshold,

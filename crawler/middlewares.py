@@ -143,6 +143,16 @@ def _reason(status: int) -> str:
         return "Unknown"
 
 
+#: Request meta key: the instant the response was archived (ISO UTC, microseconds). The spider stamps
+#: items with it and the WARC-Date carries the same instant, so a replay reproduces ``fetched_at``.
+FETCHED_AT_META = "newsline_fetched_at"
+
+
+def warc_date(when: datetime) -> str:
+    """WARC 1.1 date with microseconds (fractional seconds are allowed since 1.1)."""
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 class WarcArchiveMiddleware:
     """Every request/response pair as it crossed the wire (before decompression) into
     ``<out>/archive.warc.gz``, so a crawl can be replayed and re-parsed without the site."""
@@ -166,7 +176,7 @@ class WarcArchiveMiddleware:
     def spider_opened(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._fh = open(self.path, "wb")  # noqa: SIM115 - closed in spider_closed
-        self._writer = WARCWriter(self._fh, gzip=True)
+        self._writer = WARCWriter(self._fh, gzip=True, warc_version="1.1")
         info = {
             "software": "newsline crawler (Scrapy)",
             "format": "WARC File Format 1.1",
@@ -183,17 +193,19 @@ class WarcArchiveMiddleware:
             self._writer = None
 
     def process_response(self, request: Request, response: Response) -> Response:
+        now = datetime.now(UTC)
+        request.meta[FETCHED_AT_META] = now.isoformat()
         if self._writer is not None:
             try:
-                self._write_pair(request, response)
+                self._write_pair(request, response, now)
             except Exception:  # noqa: BLE001 - archiving must never lose the page itself
                 log.exception("could not archive %s", response.url)
                 self.crawler.stats.inc_value("newsline/warc_errors")
         return response
 
-    def _write_pair(self, request: Request, response: Response) -> None:
+    def _write_pair(self, request: Request, response: Response, now: datetime) -> None:
         assert self._writer is not None
-        date = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        date = warc_date(now)
         parts = urlsplit(request.url)
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         req_headers = [("Host", parts.netloc)] + _header_list(request.headers)

@@ -10,6 +10,7 @@ from typing import IO, TYPE_CHECKING, Any
 from scrapy.exceptions import NotConfigured
 
 from crawler.items import ArticleItem
+from crawler.monitors import COVERAGE_FIELDS
 from crawler.records import Rejection
 
 if TYPE_CHECKING:
@@ -61,6 +62,9 @@ class JsonLinesPipeline:
             item.run_id = item.run_id or self.run_id
             self._write(self._items, item.to_dict())
             self.crawler.stats.inc_value("newsline/items_written")
+            for name in COVERAGE_FIELDS:
+                if getattr(item, name, None):
+                    self.crawler.stats.inc_value(f"newsline/coverage/{name}")
         elif isinstance(item, Rejection):
             item.run_id = item.run_id or self.run_id
             self._write(self._rejections, item.to_dict())

@@ -12,6 +12,7 @@ import argparse
 import ipaddress
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ EXIT_OK = 0
 EXIT_USAGE = 2
 EXIT_CRAWL_FAILED = 3
 EXIT_BLOCKED = 4
+EXIT_MONITOR = 5
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -62,6 +64,21 @@ def is_loopback(url: str) -> bool:
         return False
 
 
+#: Environment variable with a JSON object of extra Scrapy settings (e.g. monitor thresholds,
+#: DOWNLOAD_TIMEOUT), applied under this run's own flags; the orchestrator passes its env through.
+SETTINGS_ENV = "NEWSLINE_SCRAPY_SETTINGS"
+
+
+def env_settings() -> dict[str, Any]:
+    raw = os.environ.get(SETTINGS_ENV, "").strip()
+    if not raw:
+        return {}
+    value = json.loads(raw)
+    if not isinstance(value, dict):
+        raise ValueError(f"{SETTINGS_ENV} must be a JSON object")
+    return value
+
+
 def scrapy_settings(args: argparse.Namespace, base_url: str) -> Any:
     """Project settings with this run's values on top (``cmdline`` priority)."""
     from scrapy.settings import Settings
@@ -80,6 +97,7 @@ def scrapy_settings(args: argparse.Namespace, base_url: str) -> Any:
     extra: dict[str, Any] = {}
     if args.retry_backoff is not None:
         extra["NEWSLINE_RETRY_BACKOFF_BASE"] = max(0.0, args.retry_backoff)
+    extra.update(env_settings())
     settings.setdict(
         {
             **extra,
@@ -108,6 +126,7 @@ def main(argv: list[str] | None = None) -> int:
         from crawler.spiders.japannews import validate_base_url
 
         base_url = validate_base_url(args.base_url or load_settings().base_url)
+        env_settings()
         if args.known_index and not Path(args.known_index).is_file():
             raise ValueError(f"--known-index {args.known_index} is not a file")
     except ValueError as exc:
@@ -144,6 +163,12 @@ def verdict(report_path: Path) -> int:
     if report.get("finish_reason") not in ("finished", "closespider_timeout"):
         print(f"crawler.run: crawl ended early: {report.get('finish_reason')}", file=sys.stderr)
         return EXIT_CRAWL_FAILED
+    failed = [m for m in report.get("monitors") or [] if not m.get("ok")]
+    if failed:
+        for m in failed:
+            print(f"crawler.run: monitor {m['name']} failed: {m['message']} (value {m['value']}, "
+                  f"threshold {m['threshold']})", file=sys.stderr)
+        return EXIT_MONITOR
     if report.get("finish_reason") == "closespider_timeout":
         print("crawler.run: time budget reached; the crawl is partial (see crawl.json)", file=sys.stderr)
     return EXIT_OK

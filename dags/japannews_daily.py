@@ -23,11 +23,14 @@ TIMEZONE = "Asia/Tokyo"
 START = pendulum.parse(os.environ.get("NEWSLINE_DAG_START", "2024-09-01"), tz=TIMEZONE)
 END = pendulum.parse(os.environ["NEWSLINE_DAG_END"], tz=TIMEZONE) if os.environ.get("NEWSLINE_DAG_END") else None
 CATCHUP = os.environ.get("NEWSLINE_DAG_CATCHUP", "false").lower() in ("1", "true", "yes")
+# Retries per task (the end-to-end tests set 0/1 and a few seconds so a failure alerts at once).
+RETRIES = int(os.environ.get("NEWSLINE_TASK_RETRIES", "2"))
+RETRY_DELAY = timedelta(seconds=float(os.environ.get("NEWSLINE_TASK_RETRY_DELAY", "120")))
 
 default_args = {
     "owner": "newsline",
-    "retries": 2,
-    "retry_delay": timedelta(minutes=2),
+    "retries": RETRIES,
+    "retry_delay": RETRY_DELAY,
     "retry_exponential_backoff": True,
     "max_retry_delay": timedelta(minutes=30),
     "execution_timeout": timedelta(hours=2),
@@ -51,6 +54,8 @@ default_args = {
         "page_budget": Param(None, type=["null", "integer"], description="Max pages per run"),
         "concurrency_per_domain": Param(None, type=["null", "integer"], description="Parallel requests to the site"),
         "incremental": Param(True, type="boolean", description="Skip articles the warehouse already holds unchanged"),
+        "reprocess": Param(False, type="boolean",
+                           description="Rebuild the day from its raw WARC archives instead of crawling (no network)"),
     },
     doc_md=__doc__,
 )
@@ -64,9 +69,11 @@ def japannews_daily() -> None:
 
     @task(pool=SITE, execution_timeout=timedelta(hours=3))
     def crawl(spec: dict, **context) -> dict:
-        """Fetch the day's articles in a separate Scrapy process; raw pages go to the run's WARC archive."""
-        from newsline.pipeline import RunSpec, crawl
+        """Fetch the day's articles in a separate Scrapy process (or replay the day's WARC archives)."""
+        from newsline.pipeline import RunSpec, crawl, reprocess_crawl
 
+        if context["params"].get("reprocess"):
+            return reprocess_crawl(RunSpec.from_dict(spec))
         return crawl(RunSpec.from_dict(spec), incremental=bool(context["params"].get("incremental", True)))
 
     @task

@@ -7,6 +7,7 @@ coverage, quarantine share) and writes the day's report. A failed check fails th
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 
 import pendulum
@@ -17,8 +18,8 @@ from newsline.notify import on_failure
 
 default_args = {
     "owner": "newsline",
-    "retries": 1,
-    "retry_delay": timedelta(minutes=1),
+    "retries": int(os.environ.get("NEWSLINE_TASK_RETRIES", "1")),
+    "retry_delay": timedelta(seconds=float(os.environ.get("NEWSLINE_TASK_RETRY_DELAY", "60"))),
     "retry_exponential_backoff": True,
     "execution_timeout": timedelta(minutes=30),
     "on_failure_callback": on_failure,

@@ -31,11 +31,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     from newsline.pipeline import RunFailed, RunSpec, new_run_id, run_day
     from newsline.timeutil import parse_day
 
+    reprocess = args.command == "reprocess"
     day = parse_day(args.date)
-    spec = RunSpec(site=args.site, day=day.isoformat(), run_id=args.run_id or new_run_id("cli"),
-                   overrides=_overrides(args))
+    spec = RunSpec(site=args.site, day=day.isoformat(),
+                   run_id=args.run_id or new_run_id("reprocess" if reprocess else "cli"), overrides=_overrides(args))
     try:
-        summary = run_day(spec, incremental=not args.full)
+        summary = run_day(spec, incremental=not getattr(args, "full", False), reprocess=reprocess)
         status = 0
     except RunFailed as exc:
         log.error("%s", exc)
@@ -141,6 +142,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--summary", help="also write the run summary JSON here")
     p.add_argument("--run-id", dest="run_id")
     p.add_argument("--full", action="store_true", help="refetch every article, even unchanged ones")
+    _add_settings_flags(p)
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("reprocess", help="rebuild one day from its raw WARC archives, without the network")
+    p.add_argument("--date", required=True, help="logical day YYYY-MM-DD in the site's timezone")
+    p.add_argument("--summary", help="also write the run summary JSON here")
+    p.add_argument("--run-id", dest="run_id")
     _add_settings_flags(p)
     p.set_defaults(func=cmd_run)
 

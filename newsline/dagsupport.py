@@ -3,7 +3,8 @@ stay thin and so the logic is tested without a scheduler."""
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from newsline.pipeline import RunSpec, sanitize_run_id
 from newsline.sites import get_site

@@ -4,7 +4,7 @@ Used by ``newsline extract`` to debug a page that parsed wrong."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from newsline.sites import get_site
@@ -22,7 +22,7 @@ def extract_page(body: bytes | str, url: str, *, site: str = "japannews",
         item = parse(body, url)
     except PageRejected as exc:
         return {"url": url, "rejected": exc.kind, "quarantine_reason": str(exc.reason)}
-    stamp = (fetched_at or datetime.now(timezone.utc)).isoformat()
+    stamp = (fetched_at or datetime.now(UTC)).isoformat()
     item.fetched_at = item.fetched_at or stamp
     item.run_id = run_id
     result = clean_articles(items_frame([item.to_dict()]), site=site_cfg, run_id=run_id)

@@ -13,7 +13,8 @@ import json
 import logging
 import os
 import urllib.request
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ import sys
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +49,7 @@ def sanitize_run_id(raw: str) -> str:
 
 
 def new_run_id(prefix: str = "cli") -> str:
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")  # names the run only; never decides coverage
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")  # names the run only; never decides coverage
     return f"{prefix}-{stamp}-{uuid.uuid4().hex[:6]}"
 
 
@@ -137,12 +137,63 @@ def crawl(spec: RunSpec, *, incremental: bool = True) -> dict[str, Any]:
     os.replace(work, final)
     log.info("crawler log: %s", final / "crawler.log")
     stats = _read_json(final / "crawl.json")
+    _keep_archive(spec, final)
     if proc.returncode != 0:
         tail = "\n".join(proc.stderr.strip().splitlines()[-8:])
         raise RunFailed(f"crawl of {spec.site} {spec.day} failed (exit {proc.returncode}): {tail}")
     if stats is None:
         raise RunFailed(f"crawl of {spec.site} {spec.day} left no crawl.json in {final}")
     return {"run_dir": str(run_dir), **_small(stats)}
+
+
+def archives_for_day(spec: RunSpec) -> list[Path]:
+    """Every raw archive of the day: each run's own, plus copies kept under the archive root."""
+    s = spec.settings
+    day_dir = Path(s.staging) / spec.site / spec.day
+    found = sorted(day_dir.glob(f"*/{CRAWL_DIR}/archive.warc.gz"))
+    if s.archive:
+        found += sorted((Path(s.archive) / spec.site / spec.day).glob("*.warc.gz"))
+    own = spec.run_dir / CRAWL_DIR / "archive.warc.gz"
+    unique: dict[str, Path] = {}
+    for path in found:
+        if path != own:
+            unique.setdefault(path.name if path.parent.name != CRAWL_DIR else str(path), path)
+    return sorted(unique.values(), key=lambda p: (p.stat().st_mtime, str(p)))
+
+
+def reprocess_crawl(spec: RunSpec) -> dict[str, Any]:
+    """The crawl step without the network: re-parse the day's raw archives (WARC) with today's
+    parser into the same staged files a crawl writes. This is how a parser fix reaches past days."""
+    from crawler.replay import replay_archives
+
+    archives = archives_for_day(spec)
+    if not archives:
+        raise RunFailed(f"no raw archive for {spec.site} {spec.day} under {spec.settings.staging}"
+                        + (f" or {spec.settings.archive}" if spec.settings.archive else ""))
+    run_dir = spec.run_dir
+    run_dir.mkdir(parents=True, exist_ok=True)
+    work = run_dir / f".crawl-{uuid.uuid4().hex[:8]}"
+    work.mkdir()
+    log.info("reprocessing %s day %s from %d archive(s)", spec.site, spec.day, len(archives))
+    stats = replay_archives(archives, site=spec.site, day=spec.logical_day, out_dir=work, run_id=spec.run_id)
+    final = run_dir / CRAWL_DIR
+    if final.exists():
+        shutil.rmtree(final)
+    os.replace(work, final)
+    return {"run_dir": str(run_dir), "archives": [str(a) for a in archives], **_small(stats)}
+
+
+def _keep_archive(spec: RunSpec, crawl_dir: Path) -> None:
+    """Copy the run's WARC under the configured archive root (if any), atomically."""
+    root = spec.settings.archive
+    src = crawl_dir / "archive.warc.gz"
+    if not root or not src.exists():
+        return
+    dest = Path(root) / spec.site / spec.day / f"{spec.run_id}.warc.gz"
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex[:6]}")
+    shutil.copyfile(src, tmp)
+    os.replace(tmp, dest)
 
 
 def _write_known_index(spec: RunSpec, work: Path) -> Path | None:
@@ -307,10 +358,10 @@ def reason_counts(quarantine: Any) -> dict[str, int]:
     return dict(sorted(counts.items()))
 
 
-def run_day(spec: RunSpec, *, incremental: bool = True) -> dict[str, Any]:
+def run_day(spec: RunSpec, *, incremental: bool = True, reprocess: bool = False) -> dict[str, Any]:
     """One whole day outside Airflow: the same steps the DAG runs, in the same order."""
     started = time.time()
-    crawl_stats = crawl(spec, incremental=incremental)
+    crawl_stats = reprocess_crawl(spec) if reprocess else crawl(spec, incremental=incremental)
     transform_stats = transform(spec)
     load_stats = load(spec)
     return summarize(spec, crawl_stats, transform_stats, load_stats, started_at=started)

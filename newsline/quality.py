@@ -74,7 +74,7 @@ def check_day(root: str, day: date) -> QualityReport:
     exprs = ", ".join(
         f"avg(case when {c} is not null and cast({c} as varchar) <> '' then 1.0 else 0.0 end)" for c in cols)
     cov_row = con.execute(f"select {exprs} from articles where date = ?", [day]).fetchone()
-    coverage = {c: round(float(v), 4) for c, v in zip(cols, cov_row or []) if v is not None}
+    coverage = {c: round(float(v), 4) for c, v in zip(cols, cov_row or [], strict=False) if v is not None}
     try:
         quarantined = int(con.execute("select count(*) from quarantine where date = ? and stage = 'transform'",
                                       [day]).fetchone()[0])

@@ -7,7 +7,6 @@ from collections.abc import Callable
 from typing import Literal
 
 from lxml import etree
-from w3lib.encoding import html_to_unicode
 
 from crawler.items import ArticleItem
 
@@ -40,17 +39,84 @@ class PageRejected(Exception):
 
 
 def decode_html(body: bytes | str, *, encoding: str | None = None, content_type: str | None = None) -> str:
-    """Bytes → text the way a browser would: BOM, then the HTTP charset, then <meta charset>, then
-    UTF-8; undecodable bytes become U+FFFD instead of failing the page."""
+    """Bytes → text, robust to a wrong or missing charset (servers lie more often than bytes do).
+
+    Order: a BOM; strict UTF-8 when the bytes validate (a UTF-8 page declared ISO-8859-1 is the
+    common lie, and valid UTF-8 is almost never meant as anything else); then the ``<meta charset>``
+    and the HTTP charset, each only if the bytes decode strictly under it; then lossy UTF-8 when most
+    non-ASCII sequences are valid UTF-8 (a few corrupt bytes become U+FFFD); finally windows-1252 (the
+    WHATWG reading of latin-1 and the usual charset of a page declared UTF-8 that is not). Latin-1
+    and ASCII labels are read as windows-1252, as browsers do. Never raises on bytes."""
     if isinstance(body, str):
-        text = body
-    else:
-        header = content_type or (f"text/html; charset={encoding}" if encoding else None)
-        try:
-            _, text = html_to_unicode(header, body)
-        except (LookupError, ValueError):
-            text = body.decode("utf-8", errors="replace")
+        return _CONTROL_RE.sub("", body)
+    header = _charset_of(content_type) or encoding
+    text = _decode_bytes(body, header)
     return _CONTROL_RE.sub("", text)
+
+
+#: Labels browsers read as windows-1252 (WHATWG Encoding Standard).
+_CP1252_ALIASES = frozenset({"iso-8859-1", "iso8859-1", "latin-1", "latin1", "l1", "ascii", "us-ascii",
+                             "iso_8859-1", "cp819", "ibm819", "windows-1252", "cp1252", "x-cp1252"})
+_META_CHARSET_RE = re.compile(
+    rb"""<meta[^>]+?(?:charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)|content\s*=\s*["'][^"']*?charset\s*=\s*([A-Za-z0-9_.:-]+))""",
+    re.IGNORECASE,
+)
+_BOMS = ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
+
+
+def _charset_of(content_type: str | None) -> str | None:
+    if not content_type or "charset=" not in content_type.lower():
+        return None
+    value = content_type.lower().split("charset=", 1)[1].split(";", 1)[0].strip().strip("\"'")
+    return value or None
+
+
+def _codec(label: str | None) -> str | None:
+    """A Python codec name for a charset label; None when unknown."""
+    if not label:
+        return None
+    label = label.strip().lower()
+    if label in _CP1252_ALIASES:
+        return "cp1252"
+    import codecs
+
+    try:
+        return codecs.lookup(label).name
+    except LookupError:
+        return None
+
+
+def meta_charset(body: bytes) -> str | None:
+    """The charset a ``<meta>`` in the first 4 KiB declares, or None."""
+    m = _META_CHARSET_RE.search(body[:4096])
+    if not m:
+        return None
+    raw = m.group(1) or m.group(2)
+    return raw.decode("ascii", errors="ignore") or None
+
+
+def _decode_bytes(body: bytes, header_charset: str | None) -> str:
+    for bom, codec in _BOMS:
+        if body.startswith(bom):
+            return body[len(bom):].decode(codec, errors="replace")
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    for label in (meta_charset(body), header_charset):
+        codec = _codec(label)
+        if codec is None or codec in ("utf-8", "utf_8"):
+            continue  # already failed strictly above
+        try:
+            return body.decode(codec)
+        except (UnicodeDecodeError, LookupError):
+            continue
+    lossy = body.decode("utf-8", errors="replace")
+    bad = lossy.count("\ufffd")
+    good = sum(1 for ch in lossy if ord(ch) > 0x7F) - bad
+    if good > bad:
+        return lossy  # UTF-8 with a few broken bytes: keep the good text, mark the bad
+    return body.decode("cp1252", errors="replace")
 
 
 def element_text(el: etree._Element) -> str:

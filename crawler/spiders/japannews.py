@@ -27,6 +27,7 @@ from twisted.python.failure import Failure
 from crawler.discovery import (
     DiscoveryError,
     SitemapEntry,
+    canonicalize_url,
     is_news_sitemap,
     listing_links,
     parse_feed,
@@ -38,7 +39,7 @@ from crawler.discovery import (
     safe_join,
     url_path,
 )
-from crawler.middlewares import origin_of
+from crawler.middlewares import FETCHED_AT_META, origin_of
 from crawler.parsers import PageRejected, get_parser
 from crawler.parsers import japannews_selectors as S
 from crawler.records import Rejection
@@ -150,6 +151,7 @@ class JapanNewsSpider(scrapy.Spider):
         self.page_budget = 0
 
         self.discovered: dict[str, set[str]] = {}  # article URL → sources that listed it
+        self.url_variants: dict[str, set[str]] = {}  # canonical URL → spellings seen (tracking params)
         self.discovery_docs: list[dict[str, Any]] = []  # every discovery document and its outcome
         self._followed_docs: set[str] = set()
         self.month_sitemap_ok = False
@@ -319,6 +321,7 @@ class JapanNewsSpider(scrapy.Spider):
             return False
         if not self._on_site(url):
             self._inc("offsite_links")
+            self._inc("offsite_dropped")
             return False
         url_day, _ = info
         if url_day > self.day:
@@ -413,6 +416,13 @@ class JapanNewsSpider(scrapy.Spider):
         return None
 
     def _add_candidate(self, url: str, source: str, lastmod: datetime | None) -> None:
+        raw = url
+        url = canonicalize_url(url)
+        variants = self.url_variants.setdefault(url, set())
+        if raw not in variants:
+            variants.add(raw)
+            if len(variants) > 1:
+                self._inc("duplicates_dropped")
         self.discovered.setdefault(url, set()).add(source)
         if lastmod is not None:
             current = self.lastmods.get(url)
@@ -491,7 +501,7 @@ class JapanNewsSpider(scrapy.Spider):
             yield Rejection(url=url, kind=exc.kind, reason=exc.reason, http_status=response.status, at=self._now())
             return
         self._done.add(url)
-        item.fetched_at = self._now()
+        item.fetched_at = response.meta.get(FETCHED_AT_META) or self._now()
         item.http_status = response.status
         item.run_id = self.crawler.settings.get("NEWSLINE_RUN_ID") or None
         self._inc("items_scraped")

@@ -11,7 +11,7 @@ from parsel import Selector
 from scrapy.http import HtmlResponse
 
 from crawler.items import ArticleItem
-from crawler.parsers import PageRejected, get_parser
+from crawler.parsers import PageRejected, decode_html, get_parser
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CASES = sorted(p.name for p in FIXTURES.iterdir() if (p / "expected.json").is_file())
@@ -84,14 +84,33 @@ def test_same_result_from_scrapy_response_and_text(case: str) -> None:
     assert from_response == from_text == ArticleItem.from_dict(expected["item"])
 
 
-def test_declared_encoding_wins_over_meta() -> None:
-    """A page served as UTF-8 whose <meta> claims windows-1252 decodes as the HTTP header says."""
+def test_valid_utf8_wins_over_wrong_declarations() -> None:
+    """Bytes that validate as UTF-8 are read as UTF-8 whatever the <meta> or the header claim."""
     body, expected = load("article_full")
     relabelled = body.replace(b'<meta charset="UTF-8">', b'<meta charset="windows-1252">')
-    item = parse(relabelled, expected["fetched_url"], encoding="utf-8")
+    assert any(b > 0x7F for b in relabelled), "the fixture has non-ASCII text"
+    for encoding in ("utf-8", "iso-8859-1", "windows-1252", None):
+        item = parse(relabelled, expected["fetched_url"], encoding=encoding)
+        assert item.paragraphs == expected["item"]["paragraphs"], encoding
+
+
+def test_cp1252_body_declared_utf8_is_read_as_cp1252() -> None:
+    """The demo's body-cp1252 fault: windows-1252 bytes served as UTF-8 without <meta charset>."""
+    body, expected = load("article_full")
+    text = body.decode("utf-8").replace('<meta charset="UTF-8">', "")
+    cp = text.encode("cp1252", errors="xmlcharrefreplace")
+    assert cp != text.encode("utf-8"), "the fixture has characters that differ in windows-1252"
+    item = parse(cp, expected["fetched_url"], encoding="utf-8")
     assert item.paragraphs == expected["item"]["paragraphs"]
-    mangled = parse(relabelled, expected["fetched_url"])
-    assert mangled.paragraphs != expected["item"]["paragraphs"], "without the header the meta charset applies"
+    assert item.title == expected["item"]["title"]
+
+
+def test_declared_meta_charset_applies_when_utf8_does_not_validate() -> None:
+    """A Shift_JIS page: not UTF-8, the <meta> names the charset, the header is silent."""
+    page = ('<html><head><meta charset="Shift_JIS"><title>t</title></head><body>'
+            "<p>日本語の本文</p></body></html>").encode("shift_jis")
+    assert decode_html(page).count("日本語の本文") == 1
+    assert "日本語の本文" in decode_html(page, encoding="utf-8")
 
 
 def test_invalid_bytes_do_not_fail_the_page() -> None:

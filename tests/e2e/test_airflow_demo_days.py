@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -45,18 +46,26 @@ def _tree_digest(root: Path) -> dict[str, str]:
             for p in sorted((root / "articles").rglob("*.parquet"))}
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory):
+@contextmanager
+def demo_world(tmp: Path, as_of: datetime | None = None):
+    """A demo site and an Airflow home of its own (SQLite metadata), torn down afterwards."""
     from demo_site.server import DemoServer
 
-    tmp = tmp_path_factory.mktemp("e2e-airflow")
-    server = DemoServer(port=0)
+    server = DemoServer(port=0, as_of=as_of)
     server.start()
-    env = make_env(tmp / "airflow", base_url=server.base_url, warehouse=tmp / "warehouse", staging=tmp / "runs")
-    airflow(env, "db", "migrate")
-    airflow(env, "pools", "set", "japannews", "1", "crawl slots for The Japan News")
-    yield {"server": server, "env": env, "tmp": tmp}
-    server.stop()
+    try:
+        env = make_env(tmp / "airflow", base_url=server.base_url, warehouse=tmp / "warehouse", staging=tmp / "runs")
+        airflow(env, "db", "migrate")
+        airflow(env, "pools", "set", "japannews", "1", "crawl slots for The Japan News")
+        yield {"server": server, "env": env, "tmp": tmp}
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    with demo_world(tmp_path_factory.mktemp("e2e-airflow")) as w:
+        yield w
 
 
 def dags_test(world, day: date) -> None:
@@ -130,16 +139,8 @@ def test_a_second_run_changes_nothing(world) -> None:
 @pytest.fixture(scope="module")
 def early_world(tmp_path_factory):
     """A demo site whose clock stands just after 2024-09-05 closed: later revisions don't exist yet."""
-    from demo_site.server import DemoServer
-
-    tmp = tmp_path_factory.mktemp("e2e-revisions")
-    server = DemoServer(port=0, as_of=datetime(2024, 9, 6, 6, 0, tzinfo=JST))
-    server.start()
-    env = make_env(tmp / "airflow", base_url=server.base_url, warehouse=tmp / "warehouse", staging=tmp / "runs")
-    airflow(env, "db", "migrate")
-    airflow(env, "pools", "set", "japannews", "1", "crawl slots for The Japan News")
-    yield {"server": server, "env": env, "tmp": tmp}
-    server.stop()
+    with demo_world(tmp_path_factory.mktemp("e2e-revisions"), as_of=datetime(2024, 9, 6, 6, 0, tzinfo=JST)) as w:
+        yield w
 
 
 def test_a_later_revision_replaces_the_older_version_in_its_original_partition(early_world) -> None:

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -11,8 +11,8 @@ from newsline.pipeline import sanitize_run_id
 def test_plan_run_takes_the_day_from_the_data_interval_not_the_clock() -> None:
     # Airflow stores intervals in UTC: [2024-09-05 15:00Z, 2024-09-06 15:00Z) is the JST day 2024-09-06.
     ctx = {
-        "data_interval_start": datetime(2024, 9, 5, 15, tzinfo=timezone.utc),
-        "data_interval_end": datetime(2024, 9, 6, 15, tzinfo=timezone.utc),
+        "data_interval_start": datetime(2024, 9, 5, 15, tzinfo=UTC),
+        "data_interval_end": datetime(2024, 9, 6, 15, tzinfo=UTC),
         "run_id": "scheduled__2024-09-05T15:00:00+00:00",
         "params": {"base_url": "http://127.0.0.1:9/", "warehouse": "", "page_budget": None, "incremental": True},
     }

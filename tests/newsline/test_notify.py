@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import SimpleNamespace
 
@@ -38,8 +38,8 @@ def test_failure_callback_posts_dag_day_and_reason(webhook, monkeypatch) -> None
     ctx = {
         "ti": SimpleNamespace(dag_id="japannews_daily", task_id="crawl", try_number=3),
         "run_id": "scheduled__2024-09-05T15:00:00+00:00",
-        "data_interval_start": datetime(2024, 9, 5, 15, tzinfo=timezone.utc),
-        "data_interval_end": datetime(2024, 9, 6, 15, tzinfo=timezone.utc),
+        "data_interval_start": datetime(2024, 9, 5, 15, tzinfo=UTC),
+        "data_interval_end": datetime(2024, 9, 6, 15, tzinfo=UTC),
         "exception": RuntimeError("site is blocking: 40 of 50 pages empty"),
     }
     on_failure(ctx)

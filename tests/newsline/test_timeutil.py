@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -12,22 +12,22 @@ JST = ZoneInfo("Asia/Tokyo")
 
 def test_day_window_is_the_jst_day_in_utc() -> None:
     start, end = day_window(date(2024, 9, 6), "Asia/Tokyo")
-    assert start == datetime(2024, 9, 5, 15, 0, tzinfo=timezone.utc)
-    assert end == datetime(2024, 9, 6, 15, 0, tzinfo=timezone.utc)
+    assert start == datetime(2024, 9, 5, 15, 0, tzinfo=UTC)
+    assert end == datetime(2024, 9, 6, 15, 0, tzinfo=UTC)
 
 
 def test_logical_day_from_a_scheduled_interval() -> None:
     start = datetime(2024, 9, 6, tzinfo=JST)
     assert logical_day(start, start + timedelta(days=1), "Asia/Tokyo") == date(2024, 9, 6)
     # the same interval expressed in UTC (as Airflow stores it) gives the same day
-    assert logical_day(start.astimezone(timezone.utc), (start + timedelta(days=1)).astimezone(timezone.utc),
+    assert logical_day(start.astimezone(UTC), (start + timedelta(days=1)).astimezone(UTC),
                        "Asia/Tokyo") == date(2024, 9, 6)
 
 
 @pytest.mark.parametrize(
     "start,end",
     [
-        (datetime(2024, 9, 6, tzinfo=timezone.utc), datetime(2024, 9, 7, tzinfo=timezone.utc)),  # a UTC day
+        (datetime(2024, 9, 6, tzinfo=UTC), datetime(2024, 9, 7, tzinfo=UTC)),  # a UTC day
         (datetime(2024, 9, 6, tzinfo=JST), datetime(2024, 9, 8, tzinfo=JST)),  # two days
         (datetime(2024, 9, 6, 1, tzinfo=JST), datetime(2024, 9, 7, 1, tzinfo=JST)),  # not midnight
     ],

@@ -1,0 +1,113 @@
+"""End-of-crawl monitors in the spirit of spidermon: pure checks of one crawl's report.
+
+Each monitor compares one number of ``crawl.json`` (plus item field coverage counted by the item
+pipeline) with a threshold from the Scrapy settings (``NEWSLINE_MONITOR_*`` in ``crawler.settings``).
+A failed monitor makes ``crawler.run`` exit non-zero so the orchestrator's crawl task fails loudly,
+while crawl.json still records what was seen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+#: Item fields whose coverage is watched, with the setting holding each minimum share.
+COVERAGE_FIELDS: dict[str, str] = {
+    "title": "NEWSLINE_MONITOR_MIN_TITLE_COVERAGE",
+    "paragraphs": "NEWSLINE_MONITOR_MIN_BODY_COVERAGE",
+    "published_time": "NEWSLINE_MONITOR_MIN_PUBLISHED_COVERAGE",
+    "section": "NEWSLINE_MONITOR_MIN_SECTION_COVERAGE",
+}
+DEFAULT_THRESHOLDS: dict[str, Any] = {
+    "NEWSLINE_MONITOR_MIN_ARTICLE_SHARE": 0.8,
+    "NEWSLINE_MONITOR_MIN_TITLE_COVERAGE": 0.98,
+    "NEWSLINE_MONITOR_MIN_BODY_COVERAGE": 0.98,
+    "NEWSLINE_MONITOR_MIN_PUBLISHED_COVERAGE": 0.95,
+    "NEWSLINE_MONITOR_MIN_SECTION_COVERAGE": 0.95,
+    "NEWSLINE_MONITOR_MAX_ERROR_RATE": 0.15,
+    "NEWSLINE_MONITOR_MAX_RETRY_RATE": 0.5,
+    "NEWSLINE_MONITOR_FINISH_REASONS": ["finished", "closespider_timeout"],
+    "NEWSLINE_MONITOR_MIN_SAMPLE": 10,
+}
+
+
+@dataclass(frozen=True)
+class MonitorResult:
+    name: str
+    ok: bool
+    value: Any
+    threshold: Any
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _share(num: int, den: int) -> float | None:
+    return round(num / den, 4) if den else None
+
+
+def run_monitors(report: Mapping[str, Any], coverage: Mapping[str, int], thresholds: Mapping[str, Any]) -> list[MonitorResult]:
+    """Every monitor's verdict for one crawl.
+
+    ``coverage`` maps an item field to how many scraped items had it filled. Rates are computed on
+    final outcomes (after retries): a 503 that a retry recovered is a retry, not an error."""
+    t = {**DEFAULT_THRESHOLDS, **{k: v for k, v in thresholds.items() if v is not None}}
+    sample = int(t["NEWSLINE_MONITOR_MIN_SAMPLE"])
+    out: list[MonitorResult] = []
+
+    def judged(ok: bool, size: int) -> bool:
+        """Shares of fewer than ``sample`` pages are reported but do not fail the crawl: one bad
+        page of five is noise, not a trend (the pipeline's own checks catch an empty day)."""
+        return ok or size < sample
+
+    promised = int(report.get("articles_discovered", 0)) - int(report.get("pages_over_budget", 0))
+    delivered = (int(report.get("items_scraped", 0)) + int(report.get("pages_skipped_unchanged", 0))
+                 + int((report.get("rejected_by_kind") or {}).get("not_article", 0)))
+    share = _share(delivered, promised)
+    minimum = float(t["NEWSLINE_MONITOR_MIN_ARTICLE_SHARE"])
+    ok = judged(share is None or share >= minimum, promised)
+    out.append(MonitorResult(
+        "article_count", ok, share, minimum,
+        f"{delivered} of {promised} discovered articles stored or unchanged (minimum share {minimum})",
+    ))
+
+    items = int(report.get("items_scraped", 0))
+    for fieldname, key in COVERAGE_FIELDS.items():
+        value = _share(int(coverage.get(fieldname, 0)), items)
+        minimum = float(t[key])
+        ok = judged(value is None or value >= minimum, items)
+        out.append(MonitorResult(
+            f"field_coverage:{fieldname}", ok, value, minimum,
+            f"{coverage.get(fieldname, 0)} of {items} items have {fieldname} (minimum share {minimum})",
+        ))
+
+    fetched = int(report.get("pages_fetched", 0))
+    failed = int(report.get("pages_failed", 0))
+    rate = _share(failed, fetched)
+    maximum = float(t["NEWSLINE_MONITOR_MAX_ERROR_RATE"])
+    out.append(MonitorResult(
+        "http_error_rate", judged(rate is None or rate <= maximum, fetched), rate, maximum,
+        f"{failed} of {fetched} article pages failed after retries (maximum share {maximum})",
+    ))
+
+    retries = int(report.get("retry_count", 0))
+    requests = int(report.get("requests_total", 0))
+    rate = _share(retries, requests)
+    maximum = float(t["NEWSLINE_MONITOR_MAX_RETRY_RATE"])
+    out.append(MonitorResult(
+        "retry_rate", judged(rate is None or rate <= maximum, requests), rate, maximum,
+        f"{retries} retries for {requests} requests (maximum share {maximum})",
+    ))
+
+    reason = report.get("finish_reason")
+    allowed = list(t["NEWSLINE_MONITOR_FINISH_REASONS"])
+    out.append(MonitorResult(
+        "finish_reason", reason in allowed, reason, allowed, f"the crawl finished with {reason!r}",
+    ))
+    return out
+
+
+def failed_monitors(monitors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [m for m in monitors if not m.get("ok")]
