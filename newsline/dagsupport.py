@@ -4,7 +4,9 @@ stay thin and so the logic is tested without a scheduler."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from newsline.pipeline import RunSpec, sanitize_run_id
 from newsline.sites import get_site
@@ -20,14 +22,32 @@ def settings_overrides(params: Mapping[str, Any] | None) -> dict[str, Any]:
     return {k: params[k] for k in SETTING_PARAMS if params.get(k) not in (None, "")}
 
 
-def plan_run(site_key: str, context: Mapping[str, Any]) -> dict[str, Any]:
-    """The run's spec from its data interval (never from the wall clock) and params."""
-    site = get_site(site_key)
+def covered_day(context: Mapping[str, Any], tz: str) -> date:
+    """The site-local day a DAG run covers.
+
+    Scheduled and backfill runs: their data interval (one closed local day). Manual runs given a
+    logical date: that date's local day. Airflow 3.3's ``dags trigger --logical-date`` infers the
+    data interval from the moment of the trigger, which would make the day depend on the wall clock;
+    the logical date the operator typed is what they mean. A manual run without a logical date
+    covers its inferred interval: the last closed day.
+    """
+    run = context.get("dag_run")
+    run_type = str(getattr(run, "run_type", "") or "")
+    logical = context.get("logical_date")
+    if run_type.lower().endswith("manual") and logical is not None:
+        return logical.astimezone(ZoneInfo(tz)).date()
     start, end = context.get("data_interval_start"), context.get("data_interval_end")
     if start is None or end is None:
-        raise ValueError("this DAG run has no data interval; trigger it with a logical date "
-                         "(e.g. `airflow dags trigger japannews_daily --logical-date 2024-09-06T00:00:00+09:00`)")
-    day = logical_day(start, end, site.timezone)
+        raise ValueError("this DAG run has neither a data interval nor a logical date; trigger it with one "
+                         "(`airflow dags trigger japannews_daily --logical-date 2024-09-06T00:00:00+09:00`) "
+                         "or backfill the day")
+    return logical_day(start, end, tz)
+
+
+def plan_run(site_key: str, context: Mapping[str, Any]) -> dict[str, Any]:
+    """The run's spec from its data interval or logical date (never from the wall clock) and params."""
+    site = get_site(site_key)
+    day = covered_day(context, site.timezone)
     run_id = sanitize_run_id(f"{context.get('run_id') or 'airflow'}")
     return RunSpec(site=site.key, day=day.isoformat(), run_id=run_id,
                    overrides=settings_overrides(context.get("params"))).to_dict()

@@ -48,13 +48,13 @@ def alert_message(context: Mapping[str, Any], *, kind: str = "task_failed", reas
     dag_id = getattr(ti, "dag_id", None) or getattr(context.get("dag"), "dag_id", None)
     exc = context.get("exception")
     params = context.get("params") or {}
-    start, end = context.get("data_interval_start"), context.get("data_interval_end")
-    if day is None and start is not None and end is not None:
+    if day is None:
         try:
-            from newsline.timeutil import logical_day
+            from newsline.dagsupport import covered_day
+            from newsline.sites import get_site
 
-            day = logical_day(start, end, "Asia/Tokyo").isoformat()
-        except ValueError:
+            day = covered_day(context, get_site(params.get("site") or "japannews").timezone).isoformat()
+        except (ValueError, TypeError, AttributeError):
             day = None
     day = day or params.get("day")
     text_reason = reason or (f"{type(exc).__name__}: {exc}" if exc else "unknown")

@@ -11,6 +11,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -128,3 +130,75 @@ def wait_for_runs(env: dict[str, str], dag_id: str, count: int, timeout: float,
         time.sleep(3)
     raise AssertionError(f"timed out waiting for {count} finished runs of {dag_id}: {runs}\n"
                          + (services.logs() if services else ""))
+
+
+def metadata(env: dict[str, str], sql: str, args: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+    """Rows from the SQLite metadata database of ``env`` (read-only; the scheduler keeps writing)."""
+    import sqlite3
+
+    path = env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].removeprefix("sqlite:///")
+    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+    con.row_factory = sqlite3.Row
+    try:
+        return [dict(r) for r in con.execute(sql, args).fetchall()]
+    finally:
+        con.close()
+
+
+def utc(value: str | None) -> datetime | None:
+    """A metadata timestamp (stored as naive UTC text by SQLite) as an aware datetime."""
+    if not value:
+        return None
+    parsed = datetime.fromisoformat(value)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float, what: str,
+               services: AirflowServices | None = None, every: float = 2.0) -> Any:
+    """Poll ``predicate`` until it returns something truthy; fail with the services' logs otherwise."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        if services is not None and not all(services.alive().values()):
+            raise AssertionError(f"an Airflow service died while waiting for {what}: {services.alive()}\n"
+                                 f"{services.logs()}")
+        time.sleep(every)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}\n" + (services.logs() if services else ""))
+
+
+class WebhookSink:
+    """A local HTTP endpoint that records the JSON bodies POSTed to it (the alert webhook in tests)."""
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+
+        self.messages: list[dict[str, Any]] = []
+        sink = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server naming
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                try:
+                    sink.messages.append(json.loads(body))
+                except ValueError:
+                    sink.messages.append({"unparsed": body.decode(errors="replace")})
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+                return
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}/alerts"
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -36,3 +36,25 @@ def test_sanitize_run_id_is_path_safe() -> None:
 
 def test_settings_overrides_ignore_empty_values() -> None:
     assert settings_overrides({"base_url": "", "page_budget": 10, "other": 1}) == {"page_budget": 10}
+
+
+def test_a_manual_run_with_a_logical_date_covers_that_day_whatever_its_interval() -> None:
+    """`airflow dags trigger --logical-date 2024-09-04T12:00+09:00` infers its data interval from the
+    trigger moment; the run must cover the day the operator named, not the day before "now"."""
+    from types import SimpleNamespace
+
+    jst = timezone(timedelta(hours=9))
+    ctx = {
+        "dag_run": SimpleNamespace(run_type="manual"),
+        "logical_date": datetime(2024, 9, 4, 12, tzinfo=jst),
+        "data_interval_start": datetime(2026, 11, 27, 15, tzinfo=UTC),
+        "data_interval_end": datetime(2026, 11, 28, 15, tzinfo=UTC),
+        "run_id": "manual__x",
+    }
+    assert plan_run("japannews", ctx)["day"] == "2024-09-04"
+    # a scheduled run keeps its interval
+    ctx["dag_run"] = SimpleNamespace(run_type="scheduled")
+    assert plan_run("japannews", ctx)["day"] == "2026-11-28"
+    # a manual run without a logical date covers its inferred interval (the last closed day)
+    ctx["dag_run"], ctx["logical_date"] = SimpleNamespace(run_type="manual"), None
+    assert plan_run("japannews", ctx)["day"] == "2026-11-28"
