@@ -14,8 +14,7 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import CronDataIntervalTimetable, Param, dag, task
 
-from newsline.assets import ARTICLES_ASSET
-from newsline.notify import on_failure
+from newsline.airflow_common import ARTICLES_ASSET, task_defaults
 
 SITE = "japannews"
 TIMEZONE = "Asia/Tokyo"
@@ -23,19 +22,7 @@ TIMEZONE = "Asia/Tokyo"
 START = pendulum.parse(os.environ.get("NEWSLINE_DAG_START", "2024-09-01"), tz=TIMEZONE)
 END = pendulum.parse(os.environ["NEWSLINE_DAG_END"], tz=TIMEZONE) if os.environ.get("NEWSLINE_DAG_END") else None
 CATCHUP = os.environ.get("NEWSLINE_DAG_CATCHUP", "false").lower() in ("1", "true", "yes")
-# Retries per task (the end-to-end tests set 0/1 and a few seconds so a failure alerts at once).
-RETRIES = int(os.environ.get("NEWSLINE_TASK_RETRIES", "2"))
-RETRY_DELAY = timedelta(seconds=float(os.environ.get("NEWSLINE_TASK_RETRY_DELAY", "120")))
-
-default_args = {
-    "owner": "newsline",
-    "retries": RETRIES,
-    "retry_delay": RETRY_DELAY,
-    "retry_exponential_backoff": True,
-    "max_retry_delay": timedelta(minutes=30),
-    "execution_timeout": timedelta(hours=2),
-    "on_failure_callback": on_failure,
-}
+default_args = task_defaults(retries=2, retry_delay_s=120, execution_timeout=timedelta(hours=2))
 
 
 @dag(

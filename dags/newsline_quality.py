@@ -7,23 +7,14 @@ coverage, quarantine share) and writes the day's report. A failed check fails th
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 
 import pendulum
 from airflow.sdk import dag, task
 
-from newsline.assets import ARTICLES_ASSET
-from newsline.notify import on_failure
+from newsline.airflow_common import ARTICLES_ASSET, task_defaults
 
-default_args = {
-    "owner": "newsline",
-    "retries": int(os.environ.get("NEWSLINE_TASK_RETRIES", "1")),
-    "retry_delay": timedelta(seconds=float(os.environ.get("NEWSLINE_TASK_RETRY_DELAY", "60"))),
-    "retry_exponential_backoff": True,
-    "execution_timeout": timedelta(minutes=30),
-    "on_failure_callback": on_failure,
-}
+default_args = task_defaults(retries=1, retry_delay_s=60, execution_timeout=timedelta(minutes=30))
 
 
 @dag(

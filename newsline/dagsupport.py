@@ -55,7 +55,7 @@ def plan_run(site_key: str, context: Mapping[str, Any]) -> dict[str, Any]:
 
 def record_load_event(context: Mapping[str, Any], spec: dict[str, Any], load_stats: dict[str, Any]) -> None:
     """Attach what was loaded to the articles asset event, for the quality DAG downstream."""
-    from newsline.assets import ARTICLES_ASSET
+    from newsline.airflow_common import ARTICLES_ASSET
 
     events = context.get("outlet_events")
     if events is None:
