@@ -78,9 +78,9 @@ def prepare_airflow(env: dict[str, str], pool_slots: int = 1) -> None:
 
 
 def logical_date_for(day: date) -> str:
-    """``airflow dags test`` infers the data interval as the day *before* the date it is given
-    (the last complete period), so day D is covered by passing D+1 00:00 JST."""
-    return f"{(day + timedelta(days=1)).isoformat()}T00:00:00+09:00"
+    """The logical date that makes ``airflow dags test`` (a manual run) cover JST day ``day``: its
+    midnight in Tokyo (``newsline.dagsupport.covered_day``)."""
+    return f"{day.isoformat()}T00:00:00+09:00"
 
 
 def free_port() -> int:

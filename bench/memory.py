@@ -1,0 +1,140 @@
+"""Benchmark 5: memory on a long crawl — peak RSS of the crawler process crawling one demo day of
+20,000 articles vs one of 2,000. Aim: ratio below 1.3 and the large crawl under 500 MB.
+
+The crawler runs exactly as the pipeline starts it (``python -m crawler.run`` with the pipeline's
+arguments, incremental off, no page budget); its peak RSS is the kernel's own ``ru_maxrss`` of that
+one process: its ``VmHWM`` (the kernel's high-water mark of resident memory since ``exec``) read from
+``/proc/PID/status`` every 0.1 s; the mark is monotonic, so polling cannot miss a short peak, only
+the last 0.1 s of shut-down. (``ru_maxrss`` from ``wait4`` is no good here: it keeps the high-water
+mark of the forked copy of this benchmark process from before ``exec``.)
+
+``python -m bench.memory --profile N`` crawls N articles with ``tracemalloc`` running inside the
+crawler process and prints the allocation sites that grew the most between 10 % and 100 % of the
+crawl: how to find what grows when this benchmark misses.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.common import BenchResult
+from bench.crawl_overhead import DAY, REPO, crawl_env, demo_server
+
+AIM = "<= 1.3"
+LIMIT_MB = 500
+CONCURRENCY = 16
+
+#: Runs crawler.run with tracemalloc on, snapshotting when 10 % of the articles are scraped and at the end.
+PROFILE_WRAPPER = r"""
+import sys, tracemalloc, linecache
+tracemalloc.start(8)
+from scrapy import signals
+from scrapy.crawler import Crawler
+target = int(sys.argv.pop(1))
+snaps = {}
+orig_init = Crawler.__init__
+def init(self, *a, **k):
+    orig_init(self, *a, **k)
+    count = [0]
+    def scraped(*_a, **_k):
+        count[0] += 1
+        if count[0] == max(1, target // 10):
+            snaps["early"] = tracemalloc.take_snapshot()
+    def closed(*_a, **_k):
+        snaps["late"] = tracemalloc.take_snapshot()
+    self.signals.connect(scraped, signal=signals.item_scraped, weak=False)
+    self.signals.connect(closed, signal=signals.spider_closed, weak=False)
+Crawler.__init__ = init
+from crawler.run import main
+rc = main(sys.argv[1:])
+if "early" in snaps and "late" in snaps:
+    stats = snaps["late"].compare_to(snaps["early"], "traceback")
+    print("top growth between 10% and 100% of the crawl:", file=sys.stdout)
+    for st in stats[:12]:
+        print(f"{st.size_diff / 1e6:+.2f} MB ({st.count_diff:+d} blocks)", file=sys.stdout)
+        for line in st.traceback.format()[-8:]:
+            print("    " + line, file=sys.stdout)
+sys.exit(rc)
+"""
+
+
+def crawl_command(base_url: str, out: Path, run_id: str) -> list[str]:
+    return [sys.executable, "-m", "crawler.run", "--site", "japannews", "--date", DAY.isoformat(),
+            "--base-url", base_url, "--out", str(out), "--run-id", run_id, "--concurrency", str(CONCURRENCY),
+            "--delay", "0", "--page-budget", "0", "--time-budget", "0"]
+
+
+def peak_rss_crawl(articles: int, work: Path) -> tuple[float, float, int]:
+    """(peak RSS in MB, seconds, items) of one crawler process over a day of ``articles`` articles."""
+    with demo_server(articles) as server:
+        out = work / f"crawl-{articles}"
+        log = (work / f"crawl-{articles}.log").open("wb")
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(crawl_command(server.base_url, out, f"mem-{articles}"), env=crawl_env(),
+                                cwd=str(REPO), stdout=log, stderr=subprocess.STDOUT)
+        peak_kb = 0
+        while proc.poll() is None:
+            peak_kb = max(peak_kb, vm_hwm_kb(proc.pid))
+            time.sleep(0.1)
+        seconds = time.perf_counter() - t0
+        log.close()
+    if proc.returncode != 0:
+        tail = (work / f"crawl-{articles}.log").read_text(errors="replace")[-1500:]
+        raise RuntimeError(f"crawl of {articles} articles failed (exit {proc.returncode}): {tail}")
+    items = sum(1 for _ in (out / "items.jsonl").open(encoding="utf-8"))
+    return peak_kb / 1024, seconds, items
+
+
+def vm_hwm_kb(pid: int) -> int:
+    """Peak resident set size (KiB) of a live process since its exec; 0 once it is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def run(small: int = 2_000, large: int = 20_000) -> list[BenchResult]:
+    work = Path(tempfile.mkdtemp(prefix="bench-mem-"))
+    try:
+        small_mb, small_s, small_items = peak_rss_crawl(small, work)
+        large_mb, large_s, large_items = peak_rss_crawl(large, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    ratio = large_mb / small_mb
+    met = ratio <= 1.3 and large_mb < LIMIT_MB
+    return [BenchResult(
+        name=f"Memory: crawler peak RSS, {large:,} vs {small:,} articles", ratio=ratio, aim=f"{AIM} and < {LIMIT_MB} MB",
+        met=met,
+        detail=(f"{small_items:,} items: {small_mb:.0f} MB in {small_s:.0f} s; {large_items:,} items: {large_mb:.0f} MB "
+                f"in {large_s:.0f} s ({large_items / large_s:.0f} pages/s); VmHWM of the crawler process, "
+                f"concurrency {CONCURRENCY}"),
+        extra={"small_mb": small_mb, "large_mb": large_mb})]
+
+
+def profile(articles: int) -> int:
+    """Crawl ``articles`` with tracemalloc in the crawler process and print what grew."""
+    work = Path(tempfile.mkdtemp(prefix="bench-memprof-"))
+    try:
+        with demo_server(articles) as server:
+            cmd = crawl_command(server.base_url, work / "out", "memprof")
+            cmd = [sys.executable, "-c", PROFILE_WRAPPER, str(articles), *cmd[3:]]
+            proc = subprocess.run(cmd, env=crawl_env(), cwd=str(REPO), capture_output=True, text=True)
+        sys.stdout.write(proc.stdout)
+        return proc.returncode
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description="Profile the crawler's memory growth with tracemalloc.")
+    parser.add_argument("--profile", type=int, default=5_000, metavar="ARTICLES")
+    raise SystemExit(profile(parser.parse_args().profile))
