@@ -135,7 +135,8 @@ def run_demo(days: str = "2024-09-04..2024-09-08", port: int = 0) -> int:
             status = summary.get("status") if summary else "no summary"
             print(f"[demo]   {day}: exit {rc}, {status}, {time.time() - started:.1f}s "
                   f"(new {summary and summary['articles_new']}, updated {summary and summary['articles_updated']}, "
-                  f"unchanged {summary and summary['articles_unchanged']}, quarantined "
+                  f"unchanged {summary and summary['articles_unchanged']}, "
+                  f"not refetched {summary and summary.get('pages_skipped_unchanged')}, quarantined "
                   f"{summary and summary['articles_quarantined']}); log: {log_path}", flush=True)
             if rc != 0 or not summary or summary.get("status") != "ok" or summary.get("run_id") is None:
                 print(f"[demo] the run for {day} failed; last lines of {log_path}:", flush=True)
