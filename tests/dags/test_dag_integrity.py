@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import UTC
 from pathlib import Path
 
 import pytest
@@ -86,16 +87,15 @@ def test_daily_dag_shape(dagbag) -> None:
 
 def test_daily_interval_is_one_jst_day(dagbag) -> None:
     """The scheduled data interval of a run is exactly one closed day of Asia/Tokyo."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
+    from airflow.serialization.encoders import coerce_to_core_timetable
     from airflow.timetables.base import DataInterval, TimeRestriction
 
     from newsline.timeutil import logical_day
 
-    from airflow.serialization.encoders import coerce_to_core_timetable
-
     tt = coerce_to_core_timetable(dagbag.dags["japannews_daily"].timetable)
-    last = DataInterval(datetime(2024, 9, 4, 15, tzinfo=timezone.utc), datetime(2024, 9, 5, 15, tzinfo=timezone.utc))
+    last = DataInterval(datetime(2024, 9, 4, 15, tzinfo=UTC), datetime(2024, 9, 5, 15, tzinfo=UTC))
     info = tt.next_dagrun_info(last_automated_data_interval=last,
                                restriction=TimeRestriction(earliest=None, latest=None, catchup=True))
     assert info is not None
