@@ -33,7 +33,7 @@ bench: venv
 
 lint: venv
 	$(BIN)/ruff check .
-	$(BIN)/ruff check --select AIR3 dags/
+	$(BIN)/ruff check --preview --select AIR3 dags/
 
 clean:
 	rm -rf data .airflow .pytest_cache
