@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 
-import pandas as pd
+from tests.truth import rows_by_id
 
 DAY = date(2024, 9, 6)
 #: Fields compared with the site's ground truth.
@@ -32,20 +32,8 @@ def crawl_outputs(run_dir: Path) -> tuple[dict, list[dict], list[dict]]:
     return report, items, rejections
 
 
-def _norm(value):
-    if isinstance(value, (pd.Timestamp, datetime)):
-        return pd.Timestamp(value).tz_convert("UTC").isoformat()
-    if hasattr(value, "tolist"):
-        value = value.tolist()
-    if isinstance(value, float) and value != value:
-        return None
-    if isinstance(value, list):
-        return [_norm(v) for v in value]
-    return value
-
-
 def rows(records: list[dict]) -> dict[str, dict]:
-    return {r["article_id"]: {k: _norm(r.get(k)) for k in CORE_FIELDS} for r in records}
+    return rows_by_id(records, CORE_FIELDS)
 
 
 def stored(tmp: Path) -> dict[str, dict]:

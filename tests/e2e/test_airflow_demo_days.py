@@ -15,30 +15,16 @@ import pytest
 
 from newsline.demo import logical_date_for
 from tests.e2e.airflow_services import airflow, make_env
+from tests.truth import CORE_FIELDS, rows_by_id
 
 pytestmark = pytest.mark.slow
 
 DEMO_DAYS = [date(2024, 9, 4) + timedelta(days=i) for i in range(5)]
-CORE_FIELDS = ["article_id", "site", "url", "title", "revision", "section", "subsection", "dateline", "byline",
-               "authors", "body", "published_at", "modified_at", "access", "image_url", "image_caption",
-               "image_credit", "keywords", "language"]
 JST = timezone(timedelta(hours=9))
 
 
-def _norm(value):
-    if isinstance(value, (pd.Timestamp, datetime)):
-        return pd.Timestamp(value).tz_convert("UTC").isoformat()
-    if hasattr(value, "tolist"):
-        value = value.tolist()
-    if isinstance(value, float) and value != value:
-        return None
-    if isinstance(value, list):
-        return [_norm(v) for v in value]
-    return value
-
-
 def _rows(frame: pd.DataFrame) -> dict[str, dict]:
-    return {r["article_id"]: {k: _norm(r.get(k)) for k in CORE_FIELDS} for r in frame.to_dict("records")}
+    return rows_by_id(frame.to_dict("records"))
 
 
 def _tree_digest(root: Path) -> dict[str, str]:
