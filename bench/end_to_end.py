@@ -44,12 +44,13 @@ def task_timeline(log_text: str, launched: datetime) -> dict[str, float]:
 def covering_logical_date(env: dict[str, str], work: Path) -> str:
     """The logical date whose ``airflow dags test`` run covers ``DAY`` (``newsline.demo.logical_date_for``),
     checked by the day in the run's summary. Untimed; it doubles as the warm-up of Airflow and the demo server."""
-    from newsline.demo import DAG_ID, airflow, latest_summary, logical_date_for
+    from newsline.demo import DAG_ID, SITE, airflow, logical_date_for
+    from newsline.pipeline import latest_summary
 
     logical = logical_date_for(DAY)
     run_env = dict(env, NEWSLINE_WAREHOUSE=str(work / "probe" / "warehouse"), NEWSLINE_STAGING=str(work / "probe" / "runs"))
     airflow("dags", "test", DAG_ID, logical, env=run_env, log_path=work / "logs" / "probe.log", check=False)
-    summary = latest_summary(run_env["NEWSLINE_STAGING"], DAY)
+    summary = latest_summary(run_env["NEWSLINE_STAGING"], SITE, DAY)
     shutil.rmtree(work / "probe", ignore_errors=True)
     if summary and summary.get("status") == "ok":
         return logical
@@ -57,7 +58,8 @@ def covering_logical_date(env: dict[str, str], work: Path) -> str:
 
 
 def run(articles: int = 1000, rounds: int = 2) -> list[BenchResult]:
-    from newsline.demo import DAG_ID, airflow, airflow_env, latest_summary, prepare_airflow
+    from newsline.demo import DAG_ID, SITE, airflow, airflow_env, prepare_airflow
+    from newsline.pipeline import latest_summary
 
     work = Path(tempfile.mkdtemp(prefix="bench-e2e-"))
     try:
@@ -81,7 +83,7 @@ def run(articles: int = 1000, rounds: int = 2) -> list[BenchResult]:
                 launched = datetime.now(UTC)
                 rc = airflow("dags", "test", DAG_ID, logical, env=run_env, log_path=log_path,
                              check=False)
-                summary = latest_summary(run_env["NEWSLINE_STAGING"], DAY)
+                summary = latest_summary(run_env["NEWSLINE_STAGING"], SITE, DAY)
                 if rc != 0 or not summary or summary.get("status") != "ok":
                     tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-20:])
                     raise RuntimeError(f"airflow dags test failed (exit {rc}): {tail}")

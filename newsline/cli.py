@@ -123,12 +123,14 @@ def cmd_report(args: argparse.Namespace) -> int:
     from newsline.config import load_settings
     from newsline.report import build_daily_report
     from newsline.timeutil import parse_day
+    from warehouse.paths import report_file
 
     settings = load_settings(**_overrides(args))
     summary = json.loads(Path(args.summary).read_text(encoding="utf-8")) if args.summary else None
-    out = args.out or str(Path(settings.staging) / "reports" / f"{args.site}-{args.date}.html")
+    day = parse_day(args.date)
+    out = args.out or str(report_file(settings.staging, args.site, day))
     Path(out).parent.mkdir(parents=True, exist_ok=True)
-    print(build_daily_report(settings.warehouse, parse_day(args.date), summary, out))
+    print(build_daily_report(settings.warehouse, day, summary, out))
     return 0
 
 

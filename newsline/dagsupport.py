@@ -85,13 +85,13 @@ def loaded_days_from_events(context: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def check_and_report(days: list[dict[str, Any]], context: Mapping[str, Any]) -> list[dict[str, Any]]:
-    from pathlib import Path
 
     from newsline.config import load_settings
     from newsline.notify import send_alert
     from newsline.quality import check_day
     from newsline.report import build_daily_report
     from newsline.timeutil import parse_day
+    from warehouse.paths import report_file
 
     results, failures = [], []
     settings = load_settings()
@@ -99,8 +99,9 @@ def check_and_report(days: list[dict[str, Any]], context: Mapping[str, Any]) -> 
         day = parse_day(entry["day"])
         root = entry.get("warehouse") or settings.warehouse
         report = check_day(root, day)
-        summary = _find_summary(settings.staging, entry)
-        out = Path(settings.staging) / "reports" / f"{entry.get('site', 'japannews')}-{day.isoformat()}.html"
+        site = entry.get("site", "japannews")
+        summary = _find_summary(settings.staging, site, day, entry.get("run_id"))
+        out = report_file(settings.staging, site, day)
         out.parent.mkdir(parents=True, exist_ok=True)
         build_daily_report(root, day, summary, str(out))
         results.append({**report.to_dict(), "report": str(out)})
@@ -113,14 +114,15 @@ def check_and_report(days: list[dict[str, Any]], context: Mapping[str, Any]) -> 
     return results
 
 
-def _find_summary(staging: str, entry: Mapping[str, Any]) -> dict[str, Any] | None:
+def _find_summary(staging: str, site: str, day: date, run_id: str | None) -> dict[str, Any] | None:
     import json
-    from pathlib import Path
 
-    if not entry.get("run_id"):
+    from newsline.pipeline import SUMMARY_FILE
+    from warehouse.paths import run_dir
+
+    if not run_id:
         return None
-    path = Path(staging) / entry.get("site", "japannews") / entry["day"] / entry["run_id"] / "summary.json"
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return json.loads((run_dir(staging, site, day, run_id) / SUMMARY_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None

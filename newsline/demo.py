@@ -6,7 +6,6 @@ Starts the demo site on 127.0.0.1, prepares Airflow (SQLite metadata under ``.ai
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import socket
@@ -16,9 +15,9 @@ import time
 import urllib.request
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
 
 from newsline.config import DEMO_PORT, REPO_ROOT, load_settings
+from newsline.pipeline import latest_summary
 
 log = logging.getLogger(__name__)
 
@@ -107,12 +106,6 @@ def start_demo_site(port: int, extra: list[str] | None = None) -> subprocess.Pop
     raise RuntimeError(f"demo site did not answer on {url} within 60 s")
 
 
-def latest_summary(staging: str, day: date) -> dict[str, Any] | None:
-    folder = Path(staging) / SITE / day.isoformat()
-    found = sorted(folder.glob("*/summary.json"), key=lambda p: p.stat().st_mtime)
-    return json.loads(found[-1].read_text(encoding="utf-8")) if found else None
-
-
 def run_demo(days: str = "2024-09-04..2024-09-08", port: int = 0) -> int:
     settings = load_settings()
     day_list = parse_days(days)
@@ -131,7 +124,7 @@ def run_demo(days: str = "2024-09-04..2024-09-08", port: int = 0) -> int:
             log_path = Path(env["AIRFLOW_HOME"]) / "demo-logs" / f"{DAG_ID}-{day.isoformat()}.log"
             print(f"[demo] airflow dags test {DAG_ID} {logical_date_for(day)}  (covers {day}) …", flush=True)
             rc = airflow("dags", "test", DAG_ID, logical_date_for(day), env=env, log_path=log_path, check=False)
-            summary = latest_summary(settings.staging, day)
+            summary = latest_summary(settings.staging, SITE, day)
             status = summary.get("status") if summary else "no summary"
             print(f"[demo]   {day}: exit {rc}, {status}, {time.time() - started:.1f}s "
                   f"(new {summary and summary['articles_new']}, updated {summary and summary['articles_updated']}, "

@@ -115,10 +115,7 @@ def crawl(spec: RunSpec, *, incremental: bool = True) -> dict[str, Any]:
     The crawl writes into a fresh private folder that is renamed into place only when the process
     ends, so a retry running beside a zombie attempt never mixes their files.
     """
-    run_dir = spec.run_dir
-    run_dir.mkdir(parents=True, exist_ok=True)
-    work = run_dir / f".crawl-{uuid.uuid4().hex[:8]}"
-    work.mkdir()
+    work = _private_crawl_dir(spec)
     known_index = None
     if incremental:
         known_index = _write_known_index(spec, work)
@@ -131,10 +128,7 @@ def crawl(spec: RunSpec, *, incremental: bool = True) -> dict[str, Any]:
     for line in proc.stderr.splitlines():
         if " ERROR: " in line or " WARNING: " in line or "[crawler.extensions]" in line:
             log.info("crawler: %s", line)
-    final = run_dir / CRAWL_DIR
-    if final.exists():
-        shutil.rmtree(final)
-    os.replace(work, final)
+    final = _publish_crawl_dir(spec, work)
     log.info("crawler log: %s", final / "crawler.log")
     stats = _read_json(final / "crawl.json")
     _keep_archive(spec, final)
@@ -143,22 +137,42 @@ def crawl(spec: RunSpec, *, incremental: bool = True) -> dict[str, Any]:
         raise RunFailed(f"crawl of {spec.site} {spec.day} failed (exit {proc.returncode}): {tail}")
     if stats is None:
         raise RunFailed(f"crawl of {spec.site} {spec.day} left no crawl.json in {final}")
-    return {"run_dir": str(run_dir), **_small(stats)}
+    return {"run_dir": str(spec.run_dir), **_small(stats)}
+
+
+def _private_crawl_dir(spec: RunSpec) -> Path:
+    """A fresh folder, private to this attempt, for the crawl step's output."""
+    spec.run_dir.mkdir(parents=True, exist_ok=True)
+    work = spec.run_dir / f".crawl-{uuid.uuid4().hex[:8]}"
+    work.mkdir()
+    return work
+
+
+def _publish_crawl_dir(spec: RunSpec, work: Path) -> Path:
+    """Put a finished attempt's folder in place as the run's crawl output, replacing an older one;
+    a retry running beside a zombie attempt never mixes their files."""
+    final = spec.run_dir / CRAWL_DIR
+    if final.exists():
+        shutil.rmtree(final)
+    os.replace(work, final)
+    return final
 
 
 def archives_for_day(spec: RunSpec) -> list[Path]:
-    """Every raw archive of the day: each run's own, plus copies kept under the archive root."""
+    """Every raw archive of the day, one per earlier run, oldest first: the run's own folder, or
+    its copy under the archive root when the run folder is gone."""
+    from warehouse.paths import archive_copy, day_runs_dir
+
     s = spec.settings
-    day_dir = Path(s.staging) / spec.site / spec.day
-    found = sorted(day_dir.glob(f"*/{CRAWL_DIR}/archive.warc.gz"))
+    by_run: dict[str, Path] = {}
+    for path in day_runs_dir(s.staging, spec.site, spec.logical_day).glob(f"*/{CRAWL_DIR}/archive.warc.gz"):
+        by_run[path.parent.parent.name] = path
     if s.archive:
-        found += sorted((Path(s.archive) / spec.site / spec.day).glob("*.warc.gz"))
-    own = spec.run_dir / CRAWL_DIR / "archive.warc.gz"
-    unique: dict[str, Path] = {}
-    for path in found:
-        if path != own:
-            unique.setdefault(path.name if path.parent.name != CRAWL_DIR else str(path), path)
-    return sorted(unique.values(), key=lambda p: (p.stat().st_mtime, str(p)))
+        folder = archive_copy(s.archive, spec.site, spec.logical_day, spec.run_id).parent
+        for path in folder.glob("*.warc.gz"):
+            by_run.setdefault(path.name.removesuffix(".warc.gz"), path)
+    by_run.pop(spec.run_id, None)
+    return sorted(by_run.values(), key=lambda p: (p.stat().st_mtime, str(p)))
 
 
 def reprocess_crawl(spec: RunSpec) -> dict[str, Any]:
@@ -170,26 +184,22 @@ def reprocess_crawl(spec: RunSpec) -> dict[str, Any]:
     if not archives:
         raise RunFailed(f"no raw archive for {spec.site} {spec.day} under {spec.settings.staging}"
                         + (f" or {spec.settings.archive}" if spec.settings.archive else ""))
-    run_dir = spec.run_dir
-    run_dir.mkdir(parents=True, exist_ok=True)
-    work = run_dir / f".crawl-{uuid.uuid4().hex[:8]}"
-    work.mkdir()
+    work = _private_crawl_dir(spec)
     log.info("reprocessing %s day %s from %d archive(s)", spec.site, spec.day, len(archives))
     stats = replay_archives(archives, site=spec.site, day=spec.logical_day, out_dir=work, run_id=spec.run_id)
-    final = run_dir / CRAWL_DIR
-    if final.exists():
-        shutil.rmtree(final)
-    os.replace(work, final)
-    return {"run_dir": str(run_dir), "archives": [str(a) for a in archives], **_small(stats)}
+    _publish_crawl_dir(spec, work)
+    return {"run_dir": str(spec.run_dir), "archives": [str(a) for a in archives], **_small(stats)}
 
 
 def _keep_archive(spec: RunSpec, crawl_dir: Path) -> None:
     """Copy the run's WARC under the configured archive root (if any), atomically."""
+    from warehouse.paths import archive_copy
+
     root = spec.settings.archive
     src = crawl_dir / "archive.warc.gz"
     if not root or not src.exists():
         return
-    dest = Path(root) / spec.site / spec.day / f"{spec.run_id}.warc.gz"
+    dest = archive_copy(root, spec.site, spec.logical_day, spec.run_id)
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex[:6]}")
     shutil.copyfile(src, tmp)
@@ -210,6 +220,8 @@ def _write_known_index(spec: RunSpec, work: Path) -> Path | None:
 
 def transform(spec: RunSpec) -> dict[str, Any]:
     """Clean and validate the staged items; bad rows and crawl rejections go to quarantine."""
+    import pandas as pd
+
     from transforms.articles import clean_articles, items_frame, quarantine_frame
     from warehouse.staging import read_jsonl, write_frame
 
@@ -228,10 +240,8 @@ def transform(spec: RunSpec) -> dict[str, Any]:
         for r in rejections
     ]
     crawl_q = quarantine_frame(crawl_rows, run_id=spec.run_id, stage="crawl")
-    import pandas as pd
-
-    quarantine = pd.concat([q for q in (crawl_q, result.quarantine) if len(q)], ignore_index=True) \
-        if len(crawl_q) or len(result.quarantine) else result.quarantine
+    non_empty = [q for q in (crawl_q, result.quarantine) if len(q)]
+    quarantine = pd.concat(non_empty, ignore_index=True) if non_empty else result.quarantine
     write_frame(spec.run_dir / CLEAN_FILE, result.articles, kind="articles")
     write_frame(spec.run_dir / QUARANTINE_FILE, quarantine, kind="quarantine")
     return {
@@ -240,7 +250,7 @@ def transform(spec: RunSpec) -> dict[str, Any]:
         "articles_clean": len(result.articles),
         "articles_quarantined": len(result.quarantine),
         "crawl_rejections": len(crawl_q),
-        "duplicates_collapsed": int(getattr(result, "duplicates_collapsed", 0)),
+        "duplicates_collapsed": result.duplicates_collapsed,
         "field_coverage": field_coverage(result.articles),
         "per_section": {str(k): int(v) for k, v in result.articles["section"].value_counts().sort_index().items()}
         if len(result.articles) else {},
@@ -294,7 +304,7 @@ def summarize(spec: RunSpec, crawl_stats: dict[str, Any], transform_stats: dict[
     }
     if started_at is not None:
         summary["duration_s"] = round(time.time() - started_at, 3)
-    summary["anomalies"] = anomalies(summary, transform_stats)
+    summary["anomalies"] = anomalies(summary, transform_stats, blocked_threshold=s.blocked_threshold)
     summary["status"] = "failed" if summary["anomalies"] else "ok"
     path = spec.run_dir / SUMMARY_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -309,7 +319,7 @@ def summarize(spec: RunSpec, crawl_stats: dict[str, Any], transform_stats: dict[
     return summary
 
 
-def anomalies(summary: dict[str, Any], transform_stats: dict[str, Any]) -> list[str]:
+def anomalies(summary: dict[str, Any], transform_stats: dict[str, Any], *, blocked_threshold: float) -> list[str]:
     """The checks that turn a quiet hole into a failed run."""
     problems: list[str] = []
     fetched_ok = summary["pages_fetched"] - summary["pages_failed"]
@@ -323,7 +333,7 @@ def anomalies(summary: dict[str, Any], transform_stats: dict[str, Any]) -> list[
     quarantined = int(transform_stats.get("articles_quarantined", 0))
     if clean + quarantined and quarantined / (clean + quarantined) > 0.2:
         problems.append(f"mass_quarantine: {quarantined} of {clean + quarantined} parsed articles failed validation")
-    if fetched_ok > 0 and summary["pages_blocked"] / max(fetched_ok, 1) > float(load_settings().blocked_threshold):
+    if fetched_ok > 0 and summary["pages_blocked"] / max(fetched_ok, 1) > blocked_threshold:
         problems.append(f"site_blocking: {summary['pages_blocked']} of {fetched_ok} pages were empty or challenges")
     if clean:
         for name, floor in REQUIRED_COVERAGE.items():
@@ -356,6 +366,14 @@ def reason_counts(quarantine: Any) -> dict[str, int]:
             code = part.split(":", 1)[0].strip() or "unknown"
             counts[code] = counts.get(code, 0) + 1
     return dict(sorted(counts.items()))
+
+
+def latest_summary(staging: str, site: str, day: date) -> dict[str, Any] | None:
+    """The summary of the most recent run of a site and day, if any."""
+    from warehouse.paths import day_runs_dir
+
+    found = sorted(day_runs_dir(staging, site, day).glob(f"*/{SUMMARY_FILE}"), key=lambda p: p.stat().st_mtime)
+    return json.loads(found[-1].read_text(encoding="utf-8")) if found else None
 
 
 def run_day(spec: RunSpec, *, incremental: bool = True, reprocess: bool = False) -> dict[str, Any]:

@@ -40,9 +40,24 @@ def partition_dir(root: str, dataset: str, day: date, section: str) -> str:
     return join(root, dataset, f"date={day.isoformat()}", f"section={check_slug(section, 'section')}")
 
 
+def day_runs_dir(staging_root: str, site: str, day: date) -> Path:
+    """Local folder holding every run of one site and day."""
+    return Path(staging_root) / check_slug(site, "site") / day.isoformat()
+
+
 def run_dir(staging_root: str, site: str, day: date, run_id: str) -> Path:
     """Local working folder of one run: staged items, the WARC archive, the run summary."""
-    return Path(staging_root) / check_slug(site, "site") / day.isoformat() / check_run_id(run_id)
+    return day_runs_dir(staging_root, site, day) / check_run_id(run_id)
+
+
+def archive_copy(archive_root: str, site: str, day: date, run_id: str) -> Path:
+    """Where a run's WARC is kept when an archive root is configured."""
+    return Path(archive_root) / check_slug(site, "site") / day.isoformat() / f"{check_run_id(run_id)}.warc.gz"
+
+
+def report_file(staging_root: str, site: str, day: date) -> Path:
+    """The daily HTML report of one site and day."""
+    return Path(staging_root) / "reports" / f"{check_slug(site, 'site')}-{day.isoformat()}.html"
 
 
 # --- dataset layout -------------------------------------------------------------------------------
