@@ -36,17 +36,12 @@ def extract_page(body: bytes | str, url: str, *, site: str = "japannews",
 
 
 def _jsonable(value: Any) -> Any:
+    import pandas as pd
+
+    if value is None or value is pd.NaT or value is pd.NA or (isinstance(value, float) and value != value):
+        return None
     if hasattr(value, "isoformat"):
         return value.isoformat()
     if hasattr(value, "tolist"):
         return value.tolist()
-    if isinstance(value, float) and value != value:
-        return None
-    try:
-        import pandas as pd
-
-        if value is pd.NaT or (not isinstance(value, (list, dict, str)) and pd.isna(value)):
-            return None
-    except (TypeError, ValueError):
-        pass
     return value
