@@ -346,9 +346,14 @@ def parse_seed(raw: str) -> SeedArticle:
     return SeedArticle(title=title, published=published, updated=updated, paragraphs=tuple(paragraphs))
 
 
+def seed_path() -> Path:
+    """Where the seed text capture is read from: ``NEWSLINE_SEED_ARTICLE``, else ``shared/`` beside the repo."""
+    return Path(os.environ.get("NEWSLINE_SEED_ARTICLE") or DEFAULT_SEED_PATH)
+
+
 def load_seed(path: str | os.PathLike[str] | None = None) -> SeedArticle | None:
-    """The seed article from ``NEWSLINE_SEED_ARTICLE`` (or the shared default path); None if missing."""
-    where = Path(path or os.environ.get("NEWSLINE_SEED_ARTICLE") or DEFAULT_SEED_PATH)
+    """The seed article from ``path`` or ``seed_path()``; None if missing."""
+    where = Path(path) if path else seed_path()
     try:
         raw = where.read_text(encoding="utf-8")
     except OSError:

@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
-import pytest
 from demo_pagecheck import fetch, read_article
 from lxml import html as lxml_html
 
-from demo_site.generator import DEFAULT_SEED_PATH
+from demo_site.generator import seed_path
+from tests.truth import requires_seed
 
 SEED_URL = "politics/politics-government/20240906-209301/"
 
 
 def _seed_lines() -> list[str]:
-    path = Path(os.environ.get("NEWSLINE_SEED_ARTICLE") or DEFAULT_SEED_PATH)
-    if not path.exists():
-        pytest.skip("seed capture not available")
-    return path.read_text(encoding="utf-8").splitlines()
+    return seed_path().read_text(encoding="utf-8").splitlines()
 
 
 def test_every_page_shows_exactly_its_ground_truth(server):
@@ -34,6 +28,7 @@ def test_every_page_shows_exactly_its_ground_truth(server):
         assert t["article_id"] == "japannews:" + t["url"].rstrip("/").rsplit("-", 1)[1]
 
 
+@requires_seed
 def test_markup_quirks_of_the_real_site(server):
     raw = fetch(server.base_url + SEED_URL).text
     assert "<div id=p-article-block " in raw
@@ -74,6 +69,7 @@ def test_related_titles_are_truncated(server):
     assert found
 
 
+@requires_seed
 def test_seed_article_has_the_real_title_and_generated_sidebars(server):
     lines = _seed_lines()
     raw = fetch(server.base_url + SEED_URL).text

@@ -15,7 +15,7 @@ import pytest
 
 from newsline.demo import logical_date_for
 from tests.e2e.airflow_services import airflow, make_env
-from tests.truth import CORE_FIELDS, rows_by_id
+from tests.truth import CORE_FIELDS, requires_seed, rows_by_id
 
 pytestmark = pytest.mark.slow
 
@@ -92,6 +92,7 @@ def test_each_demo_day_lands_exactly_what_the_site_published(world) -> None:
     assert summary["articles_new"] > 0 and summary["pages_failed"] == 0
 
 
+@requires_seed
 def test_the_seed_article_as_crawled(world) -> None:
     stored = _stored(world)
     rows = stored[stored["article_id"] == "japannews:209301"]

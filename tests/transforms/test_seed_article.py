@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 import pytest
 from transform_factory import clean, make_item
 
-SEED = Path("/work/shared/seed/japan-news-article.txt")
+from demo_site.generator import seed_path
+
+SEED = seed_path()  # shared/ beside the repo, or NEWSLINE_SEED_ARTICLE
 SIDEBAR = '"Politics" POPULAR ARTICLE'
 
 
