@@ -20,12 +20,12 @@ from defusedxml.ElementTree import fromstring as safe_fromstring
 from parsel import Selector
 from scrapy.utils.gz import gunzip
 
+from newsline.sites import SiteProfile
+
 #: Decompressed sitemaps larger than this are refused (the sitemap protocol caps them at 50 MB).
 MAX_SITEMAP_BYTES = 50 * 1024 * 1024
 
 _SITEMAP_LINE_RE = re.compile(r"^\s*sitemap\s*:\s*(\S+)\s*$", re.IGNORECASE | re.MULTILINE)
-_POST_SITEMAP_RE = re.compile(r"sitemap-posttype-post\.(\d{4})(\d{1,2})\.xml(?:\.gz)?$")
-_NEWS_SITEMAP_RE = re.compile(r"sitemap-news\.xml(?:\.gz)?$")
 
 
 class DiscoveryError(Exception):
@@ -177,39 +177,82 @@ def _rss_date(value: str | None) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def listing_links(text: str, base_url: str) -> list[str]:
-    """Article links of a listing page (``li.clearfix a[href]``), absolute, in page order."""
+def listing_links(text: str, base_url: str, links_css: str = "a::attr(href)") -> list[str]:
+    """Links a listing page's ``links_css`` selects (``::attr(href)``), absolute, in page order."""
     try:
         sel = Selector(text=text, type="html")
+        hrefs = sel.css(links_css).getall()
     except (ValueError, TypeError):
         return []
     seen: dict[str, None] = {}
-    for href in sel.xpath("//li[contains(concat(' ', normalize-space(@class), ' '), ' clearfix ')]//a/@href").getall():
+    for href in hrefs:
         url = safe_join(base_url, href)
         if url is not None:
             seen.setdefault(url, None)
     return list(seen)
 
 
-def post_sitemap_month(url: str) -> tuple[int, int] | None:
-    """(year, month) of a monthly post sitemap (``.202409.xml`` or unpadded ``.20249.xml``)."""
-    m = _POST_SITEMAP_RE.search(url_path(url))
+def next_listing_link(text: str, base_url: str, next_css: str) -> str | None:
+    """The next-page link a listing's ``next_css`` selects, absolute; None when there is none."""
+    try:
+        href = Selector(text=text, type="html").css(next_css).get()
+    except (ValueError, TypeError):
+        return None
+    return safe_join(base_url, href) if href else None
+
+
+def month_sitemap_of(url: str, site: SiteProfile) -> tuple[int, int] | None:
+    """(year, month) of one of the site's monthly sitemaps; None for any other URL."""
+    if not site.discovery.month_sitemap:
+        return None
+    m = re.search(site.discovery.month_sitemap, url_path(url))
     if not m:
         return None
-    year, month = int(m.group(1)), int(m.group(2))
+    try:
+        year, month = int(m.group("year")), int(m.group("month"))
+    except (IndexError, ValueError):
+        return None
     return (year, month) if 1 <= month <= 12 else None
 
 
-def post_sitemap_names(day: date) -> list[str]:
-    """Both spellings of the monthly post sitemap that lists ``day``'s articles."""
-    names = [f"sitemap-posttype-post.{day.year}{day.month:02d}.xml"]
-    if day.month < 10:
-        names.append(f"sitemap-posttype-post.{day.year}{day.month}.xml")
-    return names
+def month_sitemap_names(day: date, site: SiteProfile) -> list[str]:
+    """The names under which the site's monthly sitemap for ``day`` may live (de-duplicated)."""
+    names: dict[str, None] = {}
+    for template in site.discovery.month_sitemap_names:
+        names.setdefault(template.format(year=day.year, month=day.month, month02=f"{day.month:02d}"), None)
+    return list(names)
 
 
-def is_news_sitemap(url: str) -> bool:
-    return bool(_NEWS_SITEMAP_RE.search(url_path(url)))
+def is_news_sitemap(url: str, site: SiteProfile) -> bool:
+    pattern = site.discovery.news_sitemap
+    return bool(pattern and re.search(pattern, url_path(url)))
+
+
+def is_followed_sitemap(url: str, site: SiteProfile) -> bool:
+    return any(re.search(p, url_path(url)) for p in site.discovery.follow)
+
+
+def article_url_info(url: str, site: SiteProfile) -> tuple[date | None, str | None] | None:
+    """(publication day from the URL or None, native id from the URL or None) of one of the site's
+    article URLs; None when the URL is not an article URL of the site's pattern."""
+    path = url_path(url)
+    if not path:
+        return None
+    if any(d.search(path) for d in site.deny_res):
+        return None
+    m = site.article_re.match(path)
+    if not m:
+        return None
+    groups = m.groupdict()
+    day: date | None = None
+    try:
+        if groups.get("date"):
+            day = datetime.strptime(groups["date"], site.article_url.date_format).date()
+        elif groups.get("year") and groups.get("month") and groups.get("day"):
+            day = date(int(groups["year"]), int(groups["month"]), int(groups["day"]))
+    except ValueError:
+        return None
+    return day, groups.get("id")
 
 
 #: Query parameters that only track the reader (campaigns, click ids): never part of a page's identity.

@@ -40,6 +40,10 @@ class ArticleItem:
     image_caption: str | None = None
     image_credit: str | None = None
     language: str | None = None  # <html lang>
+    authors: list[str] | None = None  # people, when the parser split the byline itself (else the transform does)
+    section_native: str | None = None  # the site's own section slug/path before mapping to the vocabulary
+    extraction: dict[str, str] | None = None  # field → method that produced it (provenance)
+    extraction_confidence: float | None = None  # 0..1, agreement of the body with a second method
     fetched_at: str | None = None  # ISO 8601 UTC, set by the spider
     http_status: int | None = None
     run_id: str | None = None

@@ -21,14 +21,13 @@ from typing import Any
 
 from warcio.archiveiterator import ArchiveIterator
 
-from crawler.discovery import canonicalize_url, parse_w3c_datetime
+from crawler.discovery import article_url_info, canonicalize_url, parse_w3c_datetime
 from crawler.extensions import DISCOVERY_SOURCES
 from crawler.items import ArticleItem
 from crawler.monitors import COVERAGE_FIELDS
-from crawler.parsers import PageRejected, get_parser
+from crawler.parsers import PageRejected, parser_for
 from crawler.records import Rejection
-from crawler.spiders.japannews import article_url_info
-from newsline.sites import get_site
+from newsline.sites import SiteProfile, get_site
 
 log = logging.getLogger(__name__)
 
@@ -81,9 +80,9 @@ def _responses(archives: list[Path]) -> tuple[dict[str, dict[str, Any]], int]:
     return latest, read
 
 
-def _wanted(url: str, day: date) -> bool:
-    info = article_url_info(url)
-    return info is not None and info[0] <= day
+def _wanted(url: str, day: date, site: SiteProfile) -> bool:
+    info = article_url_info(url, site)
+    return info is not None and (info[0] is None or info[0] <= day)
 
 
 def replay_archives(archives: list[Path], *, site: str, day: date, out_dir: Path, run_id: str) -> dict[str, Any]:
@@ -96,7 +95,7 @@ def replay_archives(archives: list[Path], *, site: str, day: date, out_dir: Path
     started = time.monotonic()
     started_at = datetime.now(UTC).isoformat()
     site_cfg = get_site(site)
-    parse = get_parser(site)
+    parse = parser_for(site_cfg)
     latest, read = _responses([Path(a) for a in archives])
 
     items: list[dict[str, Any]] = []
@@ -107,7 +106,7 @@ def replay_archives(archives: list[Path], *, site: str, day: date, out_dir: Path
     discovered: list[str] = []
     for key in sorted(latest):
         rec = latest[key]
-        if not _wanted(key, day):
+        if not _wanted(key, day, site_cfg):
             continue
         fetched_at = rec["when"].astimezone(UTC).isoformat()
         status = rec["status"]

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from newsline.config import load_settings
+from newsline.config import base_url_for, load_settings
 from newsline.sites import get_site
 from newsline.timeutil import parse_day
 
@@ -33,9 +33,9 @@ EXIT_MONITOR = 5
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m crawler.run", description="Crawl one logical day of one site.")
-    p.add_argument("--site", required=True, help="site key from newsline.sites, e.g. japannews")
+    p.add_argument("--site", required=True, help="site key: a profile in sites/ (newsline sites list)")
     p.add_argument("--date", required=True, help="the logical day in the site's timezone, YYYY-MM-DD")
-    p.add_argument("--base-url", help="site root to crawl (default: NEWSLINE_BASE_URL)")
+    p.add_argument("--base-url", help="site root to crawl (default: NEWSLINE_BASE_URL_<KEY>, else the profile's)")
     p.add_argument("--out", required=True, help="output folder for items.jsonl, rejections.jsonl, crawl.json, WARC")
     p.add_argument("--run-id", required=True)
     p.add_argument("--concurrency", type=int, help="concurrent requests per domain")
@@ -45,8 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--user-agent")
     p.add_argument("--blocked-threshold", type=float, help="fail when blocked/ok pages exceeds this share")
     p.add_argument("--known-index", help="JSON {url or article_id: stored modified_at ISO} for incremental runs")
-    p.add_argument("--fallback", choices=("auto", "always", "never"), default="auto",
-                   help="feed/listing discovery: when the month's sitemap fails (auto), always, or never")
+    p.add_argument("--fallback", choices=("auto", "always", "never"), default=None,
+                   help="feed/listing discovery: when the day's sitemap fails (auto), always, or never "
+                        "(default: the profile's discovery.fallback)")
     p.add_argument("--autothrottle", choices=("auto", "on", "off"), default="auto",
                    help="auto: on for remote sites, off for loopback (demo) sites")
     p.add_argument("--retry-backoff", type=float, help="base seconds of the exponential backoff between retries")
@@ -123,9 +124,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         site = get_site(args.site)
         parse_day(args.date)
-        from crawler.spiders.japannews import validate_base_url
+        from crawler.spiders.news import validate_base_url
 
-        base_url = validate_base_url(args.base_url or load_settings().base_url)
+        base_url = validate_base_url(base_url_for(site.key, site.base_url, load_settings(base_url=args.base_url)))
         env_settings()
         if args.known_index and not Path(args.known_index).is_file():
             raise ValueError(f"--known-index {args.known_index} is not a file")
@@ -141,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     if report_path.exists():
         report_path.unlink()
     process = CrawlerProcess(scrapy_settings(args, base_url))
-    process.crawl(site.spider, date=args.date, base_url=base_url, fallback=args.fallback)
+    process.crawl(site.spider, site=site.key, date=args.date, base_url=base_url, fallback=args.fallback)
     process.start()
     return verdict(report_path)
 

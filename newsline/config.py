@@ -11,7 +11,6 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 DEMO_PORT = 8765
-DEFAULT_BASE_URL = f"http://127.0.0.1:{DEMO_PORT}/"
 DEFAULT_USER_AGENT = "NewslineBot/0.1 (+https://github.com/newsline/newsline; data-engineering contact)"
 
 
@@ -25,7 +24,7 @@ class Settings:
     warehouse: str = field(default_factory=lambda: _env("NEWSLINE_WAREHOUSE", str(REPO_ROOT / "data" / "warehouse")))
     staging: str = field(default_factory=lambda: _env("NEWSLINE_STAGING", str(REPO_ROOT / "data" / "runs")))
     archive: str = field(default_factory=lambda: _env("NEWSLINE_ARCHIVE", ""))  # "" = beside the run's staging
-    base_url: str = field(default_factory=lambda: _env("NEWSLINE_BASE_URL", DEFAULT_BASE_URL))
+    base_url: str = ""  # per-run override of the site's base URL (CLI flag / DAG param); see base_url_for
     user_agent: str = field(default_factory=lambda: _env("NEWSLINE_USER_AGENT", DEFAULT_USER_AGENT))
     concurrency_per_domain: int = field(default_factory=lambda: int(_env("NEWSLINE_CONCURRENCY", "4")))
     download_delay: float = field(default_factory=lambda: float(_env("NEWSLINE_DOWNLOAD_DELAY", "0.5")))
@@ -43,3 +42,15 @@ def load_settings(**overrides: object) -> Settings:
     from dataclasses import replace
 
     return replace(base, **clean)  # type: ignore[arg-type]
+
+
+def base_url_env(site_key: str) -> str:
+    """``NEWSLINE_BASE_URL_<KEY>``: the environment variable that points one site elsewhere (the
+    demo world and tests point each site at its 127.0.0.1 server this way)."""
+    return "NEWSLINE_BASE_URL_" + site_key.upper().replace("-", "_")
+
+
+def base_url_for(site_key: str, profile_base_url: str, settings: Settings | None = None) -> str:
+    """The root a run crawls: the run's override, else ``NEWSLINE_BASE_URL_<KEY>``, else the profile's."""
+    override = settings.base_url if settings is not None else ""
+    return override or _env(base_url_env(site_key), "") or profile_base_url

@@ -3,14 +3,17 @@ stay thin and so the logic is tested without a scheduler."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from newsline.pipeline import RunSpec, sanitize_run_id
 from newsline.sites import get_site
 from newsline.timeutil import logical_day
+
+log = logging.getLogger(__name__)
 
 #: Airflow params that map onto ``newsline.config.Settings`` fields.
 SETTING_PARAMS = ("base_url", "warehouse", "staging", "archive", "user_agent", "page_budget",
@@ -22,24 +25,37 @@ def settings_overrides(params: Mapping[str, Any] | None) -> dict[str, Any]:
     return {k: params[k] for k in SETTING_PARAMS if params.get(k) not in (None, "")}
 
 
-def covered_day(context: Mapping[str, Any], tz: str) -> date:
+def covered_day(context: Mapping[str, Any], tz: str, *, now: datetime | None = None) -> date:
     """The site-local day a DAG run covers.
 
-    Scheduled and backfill runs: their data interval (one closed local day). Manual runs given a
-    logical date: that date's local day. Airflow 3.3's ``dags trigger --logical-date`` infers the
-    data interval from the moment of the trigger, which would make the day depend on the wall clock;
-    the logical date the operator typed is what they mean. A manual run without a logical date
-    covers its inferred interval: the last closed day.
+    Scheduled and backfill runs: their data interval (one closed local day). Manual runs: the local
+    day of their logical date (Airflow 3.3's ``dags trigger --logical-date`` infers the data interval
+    from the moment of the trigger; the logical date the operator typed is what they mean). A manual
+    run whose logical date falls in a day that has not closed yet (the UI's default logical date is
+    "now") covers the last closed day instead, unless the ``partial_day`` param asks for the
+    unfinished day on purpose. So a manual run is never a silent no-op and never a quiet partial day.
     """
     run = context.get("dag_run")
     run_type = str(getattr(run, "run_type", "") or "")
     logical = context.get("logical_date")
+    zone = ZoneInfo(tz)
     if run_type.lower().endswith("manual") and logical is not None:
-        return logical.astimezone(ZoneInfo(tz)).date()
+        day = logical.astimezone(zone).date()
+        now_local = (now or datetime.now(UTC)).astimezone(zone)  # only decides whether the day has closed
+        if day >= now_local.date():
+            params = context.get("params") or {}
+            if params.get("partial_day"):
+                log.warning("manual run for the unfinished day %s (partial_day=true): the day is incomplete", day)
+                return day
+            closed = now_local.date() - timedelta(days=1)
+            log.warning("the logical date %s is in the unfinished day %s of %s; covering the last closed day %s "
+                        "(set partial_day=true to crawl the unfinished day)", logical.isoformat(), day, tz, closed)
+            return closed
+        return day
     start, end = context.get("data_interval_start"), context.get("data_interval_end")
     if start is None or end is None:
         raise ValueError("this DAG run has neither a data interval nor a logical date; trigger it with one "
-                         "(`airflow dags trigger japannews_daily --logical-date 2024-09-06T00:00:00+09:00`) "
+                         "(`airflow dags trigger <dag_id> --logical-date 2024-09-06T00:00:00+09:00`) "
                          "or backfill the day")
     return logical_day(start, end, tz)
 
@@ -48,6 +64,7 @@ def plan_run(site_key: str, context: Mapping[str, Any]) -> dict[str, Any]:
     """The run's spec from its data interval or logical date (never from the wall clock) and params."""
     site = get_site(site_key)
     day = covered_day(context, site.timezone)
+    log.info("this run covers %s day %s (%s)", site.key, day.isoformat(), site.timezone)
     run_id = sanitize_run_id(f"{context.get('run_id') or 'airflow'}")
     return RunSpec(site=site.key, day=day.isoformat(), run_id=run_id,
                    overrides=settings_overrides(context.get("params"))).to_dict()
@@ -76,10 +93,12 @@ def loaded_days_from_events(context: Mapping[str, Any]) -> list[dict[str, Any]]:
             if extra.get("day") and extra not in out:
                 out.append(extra)
     params = context.get("params") or {}
-    if not out and params.get("day"):  # a manual run: check the given day
+    if not out and params.get("day"):  # a manual run: check the given site and day
         from newsline.config import load_settings
 
-        out.append({"site": params.get("site", "japannews"), "day": params["day"],
+        if not params.get("site"):
+            raise ValueError("a manual quality run needs the params site and day")
+        out.append({"site": params["site"], "day": params["day"],
                     "warehouse": params.get("warehouse") or load_settings().warehouse})
     return out
 
@@ -98,8 +117,8 @@ def check_and_report(days: list[dict[str, Any]], context: Mapping[str, Any]) -> 
     for entry in days:
         day = parse_day(entry["day"])
         root = entry.get("warehouse") or settings.warehouse
-        report = check_day(root, day)
-        site = entry.get("site", "japannews")
+        site = entry["site"]
+        report = check_day(root, day, site)
         summary = _find_summary(settings.staging, site, day, entry.get("run_id"))
         out = report_file(settings.staging, site, day)
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -108,7 +127,7 @@ def check_and_report(days: list[dict[str, Any]], context: Mapping[str, Any]) -> 
         if not report.ok:
             reason = "; ".join(report.problems)
             send_alert(context, kind="quality_failed", reason=reason, day=day.isoformat())
-            failures.append(f"{day}: {reason}")
+            failures.append(f"{site} {day}: {reason}")
     if failures:
         raise RuntimeError("quality checks failed: " + " | ".join(failures))
     return results

@@ -16,7 +16,7 @@ import urllib.request
 from datetime import date, timedelta
 from pathlib import Path
 
-from newsline.config import DEMO_PORT, REPO_ROOT, load_settings
+from newsline.config import DEMO_PORT, REPO_ROOT, base_url_env, load_settings
 from newsline.pipeline import latest_summary
 
 log = logging.getLogger(__name__)
@@ -35,8 +35,9 @@ def parse_days(spec: str) -> list[date]:
     return [date.fromisoformat(p) for p in spec.split(",") if p]
 
 
-def airflow_env(base_url: str | None = None, home: Path | None = None) -> dict[str, str]:
-    """Environment for the project's own Airflow: metadata in SQLite under .airflow/, our dags/ folder."""
+def airflow_env(base_urls: dict[str, str] | None = None, home: Path | None = None) -> dict[str, str]:
+    """Environment for the project's own Airflow: metadata in SQLite under .airflow/, our dags/ folder,
+    and each site pointed at its ``base_urls`` entry (``NEWSLINE_BASE_URL_<KEY>``)."""
     home = home or REPO_ROOT / ".airflow"
     home.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
@@ -50,8 +51,8 @@ def airflow_env(base_url: str | None = None, home: Path | None = None) -> dict[s
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
         "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH", "")])),
     })
-    if base_url:
-        env["NEWSLINE_BASE_URL"] = base_url
+    for key, url in (base_urls or {}).items():
+        env[base_url_env(key)] = url
     return env
 
 
@@ -114,7 +115,7 @@ def run_demo(days: str = "2024-09-04..2024-09-08", port: int = 0) -> int:
     print(f"[demo] starting the demo site on {base_url}", flush=True)
     site = start_demo_site(port)
     try:
-        env = airflow_env(base_url)
+        env = airflow_env({SITE: base_url})
         env.setdefault("NEWSLINE_DOWNLOAD_DELAY", "0")
         env.setdefault("NEWSLINE_CONCURRENCY", "8")
         print(f"[demo] preparing Airflow metadata in {env['AIRFLOW_HOME']}", flush=True)

@@ -21,7 +21,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from newsline.config import REPO_ROOT, Settings, load_settings
+from newsline.config import REPO_ROOT, Settings, base_url_for, load_settings
 from newsline.sites import Site, get_site
 from newsline.timeutil import parse_day
 
@@ -71,6 +71,25 @@ class RunSpec:
         return get_site(self.site)
 
     @property
+    def base_url(self) -> str:
+        """The root this run crawls: the run's override, ``NEWSLINE_BASE_URL_<KEY>``, or the profile's."""
+        return base_url_for(self.site, self.site_config.base_url, self.settings)
+
+    def politeness(self) -> tuple[int, float]:
+        """(concurrency, delay): the run's override, else an explicitly set environment variable, else
+        the profile's politeness, else the built-in default."""
+        s, prof = self.settings, self.site_config.politeness
+        conc = self.overrides.get("concurrency_per_domain")
+        if conc is None:
+            conc = s.concurrency_per_domain if os.environ.get("NEWSLINE_CONCURRENCY") else (
+                prof.concurrency or s.concurrency_per_domain)
+        delay = self.overrides.get("download_delay")
+        if delay is None:
+            delay = s.download_delay if os.environ.get("NEWSLINE_DOWNLOAD_DELAY") else (
+                prof.delay if prof.delay is not None else s.download_delay)
+        return int(conc), float(delay)
+
+    @property
     def logical_day(self) -> date:
         return parse_day(self.day)
 
@@ -94,11 +113,11 @@ def _crawl_command(spec: RunSpec, out_dir: Path, known_index: Path | None) -> li
         sys.executable, "-m", "crawler.run",
         "--site", spec.site,
         "--date", spec.day,
-        "--base-url", s.base_url,
+        "--base-url", spec.base_url,
         "--out", str(out_dir),
         "--run-id", spec.run_id,
-        "--concurrency", str(s.concurrency_per_domain),
-        "--delay", str(s.download_delay),
+        "--concurrency", str(spec.politeness()[0]),
+        "--delay", str(spec.politeness()[1]),
         "--page-budget", str(s.page_budget),
         "--time-budget", str(s.time_budget_s),
         "--user-agent", s.user_agent,
@@ -120,7 +139,7 @@ def crawl(spec: RunSpec, *, incremental: bool = True) -> dict[str, Any]:
     if incremental:
         known_index = _write_known_index(spec, work)
     cmd = _crawl_command(spec, work, known_index)
-    log.info("crawling %s day %s from %s (run %s)", spec.site, spec.day, spec.settings.base_url, spec.run_id)
+    log.info("crawling %s day %s from %s (run %s)", spec.site, spec.day, spec.base_url, spec.run_id)
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH", "")]))
     proc = subprocess.run(cmd, env=env, cwd=str(REPO_ROOT), capture_output=True, text=True)
@@ -282,7 +301,7 @@ def summarize(spec: RunSpec, crawl_stats: dict[str, Any], transform_stats: dict[
         "site": spec.site,
         "day": spec.day,
         "run_id": spec.run_id,
-        "base_url": s.base_url,
+        "base_url": spec.base_url,
         "warehouse": s.warehouse,
         "articles_discovered": int(crawl_stats.get("articles_discovered", 0)),
         "discovered_by_source": crawl_stats.get("discovered_by_source", {}),

@@ -27,13 +27,14 @@ class QualityReport:
     coverage: dict[str, float]
     quarantine_share: float
     problems: list[str] = field(default_factory=list)
+    site: str | None = None
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
     def to_dict(self) -> dict[str, Any]:
-        return {"day": self.day, "articles": self.articles, "trailing_median": self.trailing_median,
+        return {"site": self.site, "day": self.day, "articles": self.articles, "trailing_median": self.trailing_median,
                 "coverage": self.coverage, "quarantine_share": self.quarantine_share,
                 "problems": self.problems, "ok": self.ok}
 
@@ -61,23 +62,29 @@ def evaluate(day: date, counts_by_day: dict[date, int], coverage: dict[str, floa
                          quarantine_share=round(share_q, 4), problems=problems)
 
 
-def check_day(root: str, day: date) -> QualityReport:
-    """Read what the warehouse holds around ``day`` and evaluate it."""
+def check_day(root: str, day: date, site: str | None = None) -> QualityReport:
+    """Read what the warehouse holds around ``day`` (for one site, or all) and evaluate it."""
     from warehouse.query import connect
 
     con = connect(root)
     lo = day - timedelta(days=28)
-    rows = con.execute("select date, count(*) from articles where date between ? and ? group by date",
-                       [lo, day]).fetchall()
+    where_site, args = (" and site = ?", [site]) if site else ("", [])
+    rows = con.execute(f"select date, count(*) from articles where date between ? and ?{where_site} group by date",
+                       [lo, day, *args]).fetchall()
     counts = {r[0]: int(r[1]) for r in rows}
     cols = list(COVERAGE_FLOORS)
     exprs = ", ".join(
         f"avg(case when {c} is not null and cast({c} as varchar) <> '' then 1.0 else 0.0 end)" for c in cols)
-    cov_row = con.execute(f"select {exprs} from articles where date = ?", [day]).fetchone()
+    cov_row = con.execute(f"select {exprs} from articles where date = ?{where_site}", [day, *args]).fetchone()
     coverage = {c: round(float(v), 4) for c, v in zip(cols, cov_row or [], strict=False) if v is not None}
     try:
-        quarantined = int(con.execute("select count(*) from quarantine where date = ? and stage = 'transform'",
-                                      [day]).fetchone()[0])
+        quarantined = int(con.execute(
+            f"select count(*) from quarantine where date = ? and stage = 'transform'{where_site}",
+            [day, *args]).fetchone()[0])
     except Exception:  # noqa: BLE001 - no quarantine dataset yet
         quarantined = 0
-    return evaluate(day, counts, coverage, quarantined)
+    report = evaluate(day, counts, coverage, quarantined)
+    report.site = site
+    if site:
+        report.problems = [f"{site}: {p}" for p in report.problems]
+    return report

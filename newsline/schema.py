@@ -12,7 +12,7 @@ import re
 
 import pyarrow as pa
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: section_native, extraction, extraction_confidence
 
 UTC_TS = pa.timestamp("us", tz="UTC")
 
@@ -55,6 +55,9 @@ ARTICLES_SCHEMA = pa.schema(
         pa.field("simhash", pa.int64()),  # 64-bit SimHash of title+body (signed), for near-duplicate detection
         pa.field("near_duplicate_of", pa.string()),  # article_id of the earliest article of its near-duplicate cluster
         pa.field("schema_version", pa.int16(), nullable=False),
+        pa.field("section_native", pa.string()),  # the site's own section before mapping to the vocabulary
+        pa.field("extraction", pa.string()),  # JSON {field: method}: which method produced each field
+        pa.field("extraction_confidence", pa.float32()),  # 0..1 agreement of the body with a second method
     ],
     metadata={"newsline.schema_version": str(SCHEMA_VERSION)},
 )

@@ -151,7 +151,7 @@ def clean_record(record: Mapping[str, Any], *, site: Site, run_id: str) -> tuple
     if title is None:
         reasons.append("missing_title: h1, og:title and <title> empty")
 
-    dateline, body = T.split_body(record.get("paragraphs"))
+    dateline, body = T.split_body(record.get("paragraphs"), site.dateline)
     if body is None:
         reasons.append("empty_body: no non-empty paragraph")
 
@@ -182,7 +182,8 @@ def clean_record(record: Mapping[str, Any], *, site: Site, run_id: str) -> tuple
         except (OverflowError, ValueError):
             reasons.append(f"bad_date: no {site.timezone} date for {published_at.isoformat()}")
 
-    section = T.normalise_text(record.get("section"))
+    section_native = T.normalise_text(record.get("section_native")) or T.normalise_text(record.get("section"))
+    section = site.map_section(section_native) if is_slug(section_native) else section_native
     if section is None:
         reasons.append("missing_section: no section slug")
     elif not is_slug(section):
@@ -191,7 +192,7 @@ def clean_record(record: Mapping[str, Any], *, site: Site, run_id: str) -> tuple
     if subsection is not None and not is_slug(subsection):
         reasons.append(f"bad_subsection: {_q(subsection)} is not a slug")
 
-    url = _valid_url(record.get("canonical_url")) or _valid_url(record.get("url"))
+    url = _same_site_url(record.get("canonical_url"), record.get("url"), site) or _valid_url(record.get("url"))
     if url is None:
         reasons.append(
             f"bad_url: canonical {_q(record.get('canonical_url'))} and fetched {_q(record.get('url'))} "
@@ -217,6 +218,7 @@ def clean_record(record: Mapping[str, Any], *, site: Site, run_id: str) -> tuple
         return None, reasons
 
     byline = T.normalise_text(record.get("byline"))
+    authors = T.clean_paragraphs(record.get("authors")) if record.get("authors") is not None else None
     row: dict[str, Any] = {
         "article_id": article_id,
         "site": site.key,
@@ -228,7 +230,7 @@ def clean_record(record: Mapping[str, Any], *, site: Site, run_id: str) -> tuple
         "subsection": subsection,
         "dateline": dateline,
         "byline": byline,
-        "authors": T.authors_of(byline),
+        "authors": authors if authors else T.authors_of(byline),
         "body": body,
         "summary": T.strip_markup(T.normalise_text(record.get("description"))),
         "published_at": published_at,
@@ -247,6 +249,9 @@ def clean_record(record: Mapping[str, Any], *, site: Site, run_id: str) -> tuple
         "simhash": simhash(f"{title}\n\n{body}"),
         "near_duplicate_of": None,
         "schema_version": SCHEMA_VERSION,
+        "section_native": section_native,
+        "extraction": _extraction_json(record.get("extraction")),
+        "extraction_confidence": _confidence(record.get("extraction_confidence")),
     }
     row["content_hash"] = content_hash(row)
     return row, []
@@ -278,14 +283,46 @@ def _title(record: Mapping[str, Any], site: Site) -> tuple[str | None, int]:
     "(UPDATE n)" mark, and n."""
     candidates = (
         T.normalise_text(record.get("title")),
-        T.normalise_text(record.get("og_title")),
-        T.strip_site_suffix(T.normalise_text(record.get("html_title")), site.name),
+        T.strip_site_suffix(T.normalise_text(record.get("og_title")), site.name, site.title.strip_suffix),
+        T.strip_site_suffix(T.normalise_text(record.get("html_title")), site.name, site.title.strip_suffix),
     )
     for candidate in candidates:
-        title, revision = T.split_update_mark(candidate)
+        title, revision = T.split_update_mark(candidate, site.title.revision_marker)
         if title is not None:
             return title, revision
     return None, 0
+
+
+def _same_site_url(canonical: object, fetched: object, site: Site) -> str | None:
+    """The canonical URL when it is on the site (its domains, or the fetched page's own host and
+    port); None otherwise, so the fetched URL is kept. A canonical elsewhere (another port, another
+    host, a path escaping the site) is never trusted."""
+    url = _valid_url(canonical)
+    if url is None:
+        return None
+    parts = urlsplit(url)
+    if ".." in parts.path.split("/"):
+        return None
+    fetched_url = _valid_url(fetched)
+    if fetched_url is not None and urlsplit(fetched_url).netloc.lower() == parts.netloc.lower():
+        return url
+    if fetched_url is None and site.owns_host(parts.hostname) and parts.port is None:
+        return url
+    if fetched_url is not None and site.owns_host(parts.hostname) and site.owns_host(urlsplit(fetched_url).hostname):
+        return url
+    return None
+
+
+def _extraction_json(value: object) -> str | None:
+    if isinstance(value, Mapping) and value:
+        return json.dumps({str(k): str(v) for k, v in value.items()}, sort_keys=True)
+    return None
+
+
+def _confidence(value: object) -> float | None:
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+        return float(min(1.0, max(0.0, value)))
+    return None
 
 
 def _valid_url(value: object) -> str | None:

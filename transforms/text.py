@@ -47,37 +47,49 @@ def as_list(value: object) -> list[object]:
     return []
 
 
-def split_update_mark(title: str | None) -> tuple[str | None, int]:
-    """``"Headline (UPDATE 2)"`` → ``("Headline", 2)``; without the mark the revision is 0."""
-    if title is None:
-        return None, 0
-    match = _UPDATE_RE.search(title)
+def split_update_mark(title: str | None, marker: str | re.Pattern[str] | None = _UPDATE_RE) -> tuple[str | None, int]:
+    """``"Headline (UPDATE 2)"`` → ``("Headline", 2)``; without the mark the revision is 0.
+
+    ``marker`` is the site's revision-marker regex (group ``n`` or the first group holds n); None
+    means the site marks no revisions in its headlines."""
+    if title is None or marker is None:
+        return title, 0
+    match = re.search(marker, title)
     if not match:
         return title, 0
-    return normalise_text(title[: match.start()]), int(match.group(1))
+    raw = match.groupdict().get("n") or (match.group(1) if match.groups() else None)
+    try:
+        n = int(raw) if raw is not None else 0
+    except ValueError:
+        n = 0
+    return normalise_text(title[: match.start()] + title[match.end():]), n
 
 
-def strip_site_suffix(html_title: str | None, site_name: str) -> str | None:
-    """``<title>`` text without the trailing ``" - <site name>"``."""
+def strip_site_suffix(html_title: str | None, site_name: str, suffix: str | None = None) -> str | None:
+    """``<title>`` text without the trailing ``" - <site name>"`` (or the site's own suffix regex)."""
     if html_title is None:
         return None
-    match = re.search(rf"(?:^|\s)-\s*{re.escape(site_name)}$", html_title)
+    pattern = suffix or rf"(?:^|\s)[-\u2013\u2014|:]\s*{re.escape(site_name)}$"
+    match = re.search(pattern, html_title)
     if match:
         return normalise_text(html_title[: match.start()])
     return None if html_title == site_name else html_title
 
 
-def split_dateline(paragraph: str | None) -> tuple[str | None, str | None]:
+def split_dateline(paragraph: str | None, rule: str | re.Pattern[str] | None = _DATELINE_RE) -> tuple[str | None, str | None]:
     """``"SEOUL — Prime Minister…"`` → ``("SEOUL", "Prime Minister…")``; else ``(None, paragraph)``.
 
-    The paragraph comes back None when nothing is left after the dateline.
+    ``rule`` is the site's dateline regex (group ``dateline`` or the first group is the place); None
+    means the site has no datelines. The paragraph comes back None when nothing is left.
     """
     if paragraph is None:
         return None, None
-    match = _DATELINE_RE.match(paragraph)
+    if rule is None:
+        return None, paragraph
+    match = re.match(rule, paragraph)
     if not match:
         return None, paragraph
-    place = match.group(1).strip()
+    place = (match.groupdict().get("dateline") or match.group(1)).strip()
     if not any(c.isalpha() for c in place):
         return None, paragraph
     return place, normalise_text(paragraph[match.end():])
@@ -93,13 +105,13 @@ def clean_paragraphs(paragraphs: object) -> list[str]:
     return out
 
 
-def split_body(paragraphs: object) -> tuple[str | None, str | None]:
+def split_body(paragraphs: object, rule: str | re.Pattern[str] | None = _DATELINE_RE) -> tuple[str | None, str | None]:
     """``(dateline, body)``: the dateline comes off the first paragraph; paragraphs joined by a
     blank line. An empty body is None."""
     blocks = clean_paragraphs(paragraphs)
     dateline: str | None = None
     if blocks:
-        dateline, first = split_dateline(blocks[0])
+        dateline, first = split_dateline(blocks[0], rule)
         blocks = ([first] if first is not None else []) + blocks[1:]
     return dateline, ("\n\n".join(blocks) or None)
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Literal
 
 from lxml import etree
+from parsel import Selector
 
 from crawler.items import ArticleItem
 
@@ -157,3 +158,32 @@ def clean_or_none(value: str | None) -> str | None:
         return None
     value = value.strip()
     return value or None
+
+
+#: Challenge pages are short; a long page mentioning "captcha" is not one.
+CHALLENGE_MAX_TEXT = 3000
+#: Phrases of bot-protection / challenge pages (lower case).
+CHALLENGE_MARKERS: tuple[str, ...] = (
+    "captcha", "challenge-platform", "cf-chl", "just a moment", "checking your browser", "access denied",
+    "request blocked", "are you a robot", "verify you are human", "enable javascript and cookies",
+    "bot protection", "_incapsula_", "px-captcha",
+)
+
+
+def challenge_reason(sel: Selector) -> str | None:
+    """Why a page without an article is a refusal (bot challenge, empty body), or None when it is an
+    ordinary page. Shared by every parser so "blocked" means the same on every site."""
+    body = sel.xpath("//body")
+    body_el = body[0] if body else None
+    visible = element_text(body_el.root).strip() if body_el is not None else ""
+    has_elements = body_el is not None and bool(
+        body_el.xpath("./*[not(self::script or self::noscript or self::style)]"))
+    lowered = sel.get().lower() if len(visible) < CHALLENGE_MAX_TEXT else ""
+    marker = next((m for m in CHALLENGE_MARKERS if m in lowered), None)
+    if marker is not None:
+        return f"bot challenge page (contains {marker!r})"
+    if body_el is None or (not visible and not has_elements):
+        return "document has no body content"
+    if not visible:
+        return "document body has no visible text"
+    return None

@@ -7,7 +7,6 @@ Selectors live in ``japannews_selectors``; what counts as body text and boilerpl
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -18,7 +17,8 @@ from parsel import Selector
 
 from crawler.items import ArticleItem
 from crawler.parsers import japannews_selectors as S
-from crawler.parsers.base import PageRejected, clean_or_none, decode_html, element_text
+from crawler.parsers.base import PageRejected, challenge_reason, clean_or_none, decode_html, element_text
+from crawler.parsers.jsonld import article_node, jsonld_blocks
 
 log = logging.getLogger(__name__)
 
@@ -104,17 +104,9 @@ def _parse(body: bytes | str, url: str, encoding: str | None) -> ArticleItem:
 
 def _why_no_article(sel: Selector, url: str) -> tuple[str, str]:
     """No article block: tell a refusal (empty body, challenge) from an ordinary non-article page."""
-    body = _first(sel.xpath("//body"))
-    visible = element_text(body.root).strip() if body is not None else ""
-    has_elements = body is not None and bool(body.xpath("./*[not(self::script or self::noscript or self::style)]"))
-    lowered = sel.get().lower() if len(visible) < S.CHALLENGE_MAX_TEXT else ""
-    marker = next((m for m in S.CHALLENGE_MARKERS if m in lowered), None)
-    if marker is not None:
-        return "blocked", f"bot challenge page (contains {marker!r})"
-    if body is None or (not visible and not has_elements):
-        return "blocked", "document has no body content"
-    if not visible:
-        return "blocked", "document body has no visible text"
+    reason = challenge_reason(sel)
+    if reason is not None:
+        return "blocked", reason
     path = _path(url)
     if S.NON_ARTICLE_PATH_RE.search(path):
         return "not_article", f"not an article URL ({path})"
@@ -222,35 +214,7 @@ def _image(block: Selector, base: str) -> tuple[str | None, str | None, str | No
 
 def _jsonld(sel: Selector) -> dict[str, Any]:
     """The article object of the JSON-LD (BlogPosting here; other article types accepted)."""
-    for raw in sel.xpath(S.JSONLD):
-        data_text = raw.root.text if isinstance(raw.root, etree._Element) else None
-        if not data_text:
-            continue
-        try:
-            data = json.loads(data_text, strict=False)
-        except ValueError:
-            continue
-        for obj in _walk_jsonld(data):
-            kind = obj.get("@type")
-            kinds = kind if isinstance(kind, list) else [kind]
-            if any(isinstance(k, str) and k.endswith(("Posting", "Article")) for k in kinds):
-                return obj
-    return {}
-
-
-def _walk_jsonld(data: Any) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
-    stack = [data]
-    while stack and len(found) < 100:
-        item = stack.pop(0)
-        if isinstance(item, dict):
-            found.append(item)
-            graph = item.get("@graph")
-            if isinstance(graph, list):
-                stack.extend(graph)
-        elif isinstance(item, list):
-            stack.extend(item)
-    return found
+    return article_node(jsonld_blocks(sel)) or {}
 
 
 def _keywords(value: Any) -> list[str]:

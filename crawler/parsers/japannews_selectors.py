@@ -87,22 +87,3 @@ WASHINGTON_POST_SECTION = ("news-services", "washingtonpost")
 NON_ARTICLE_BODY_CLASSES = frozenset(
     {"attachment", "archive", "category", "search", "home", "blog", "author", "tag", "error404", "page"}
 )
-
-#: Challenge pages are short; a long page mentioning "captcha" is not one.
-CHALLENGE_MAX_TEXT = 3000
-#: Phrases of bot-protection / challenge pages (lower case), checked only when no article block exists.
-CHALLENGE_MARKERS: tuple[str, ...] = (
-    "captcha",
-    "challenge-platform",
-    "cf-chl",
-    "just a moment",
-    "checking your browser",
-    "access denied",
-    "request blocked",
-    "are you a robot",
-    "verify you are human",
-    "enable javascript and cookies",
-    "bot protection",
-    "_incapsula_",
-    "px-captcha",
-)

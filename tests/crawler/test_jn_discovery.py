@@ -10,17 +10,21 @@ import pytest
 
 from crawler.discovery import (
     DiscoveryError,
+    article_url_info,
     is_news_sitemap,
     listing_links,
+    month_sitemap_names,
+    month_sitemap_of,
     parse_feed,
     parse_sitemap,
     parse_w3c_datetime,
-    post_sitemap_month,
-    post_sitemap_names,
     robots_sitemaps,
 )
 from crawler.middlewares import origin_of, retry_after_seconds
-from crawler.spiders.japannews import article_url_info, load_known_index, validate_base_url
+from crawler.spiders.news import load_known_index, validate_base_url
+from newsline.sites import get_site
+
+JN = get_site("japannews")
 
 BASE = "https://japannews.yomiuri.co.jp/"
 NS = 'xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" xmlns:news="http://www.google.com/schemas/sitemap-news/0.9"'
@@ -96,19 +100,19 @@ def test_listing_links_in_page_order() -> None:
     html = ('<ul><li class="clearfix"><a href="/politics/politics-government/20241013-2/">A</a></li>'
             '<li class="clearfix"><a href="https://japannews.yomiuri.co.jp/world/europe/20241012-1/">B</a></li>'
             '<li class="other"><a href="/x/">C</a></li></ul>')
-    assert listing_links(html, BASE + "latestnews/") == [
+    assert listing_links(html, BASE + "latestnews/", JN.discovery.listings[0].links) == [
         BASE + "politics/politics-government/20241013-2/", BASE + "world/europe/20241012-1/"]
 
 
 def test_post_sitemap_names_padded_and_unpadded() -> None:
-    assert post_sitemap_month(BASE + "sitemap-posttype-post.202409.xml") == (2024, 9)
-    assert post_sitemap_month(BASE + "sitemap-posttype-post.20249.xml") == (2024, 9)
-    assert post_sitemap_month(BASE + "sitemap-posttype-post.202413.xml") is None
-    assert post_sitemap_month(BASE + "sitemap-taxonomy-category.xml") is None
-    assert post_sitemap_names(date(2024, 9, 6)) == ["sitemap-posttype-post.202409.xml",
-                                                   "sitemap-posttype-post.20249.xml"]
-    assert post_sitemap_names(date(2024, 10, 6)) == ["sitemap-posttype-post.202410.xml"]
-    assert is_news_sitemap(BASE + "sitemap-news.xml") and not is_news_sitemap(BASE + "sitemap.xml")
+    assert month_sitemap_of(BASE + "sitemap-posttype-post.202409.xml", JN) == (2024, 9)
+    assert month_sitemap_of(BASE + "sitemap-posttype-post.20249.xml", JN) == (2024, 9)
+    assert month_sitemap_of(BASE + "sitemap-posttype-post.202413.xml", JN) is None
+    assert month_sitemap_of(BASE + "sitemap-taxonomy-category.xml", JN) is None
+    assert month_sitemap_names(date(2024, 9, 6), JN) == ["sitemap-posttype-post.202409.xml",
+                                                        "sitemap-posttype-post.20249.xml"]
+    assert month_sitemap_names(date(2024, 10, 6), JN) == ["sitemap-posttype-post.202410.xml"]
+    assert is_news_sitemap(BASE + "sitemap-news.xml", JN) and not is_news_sitemap(BASE + "sitemap.xml", JN)
 
 
 @pytest.mark.parametrize(("url", "expected"), [
@@ -123,7 +127,7 @@ def test_post_sitemap_names_padded_and_unpadded() -> None:
     ("http://[::1", None),
 ])
 def test_article_url_info(url: str, expected: tuple[date, str] | None) -> None:
-    assert article_url_info(url) == expected
+    assert article_url_info(url, JN) == expected
 
 
 def test_base_url_validation() -> None:
@@ -159,13 +163,13 @@ def test_known_index_loading(tmp_path: Path) -> None:
 
 
 def test_spider_arguments_are_validated() -> None:
-    from crawler.spiders.japannews import JapanNewsSpider
+    from crawler.spiders.news import NewsSpider
 
-    spider = JapanNewsSpider(date="2024-09-06", base_url="http://127.0.0.1:8765")
+    spider = NewsSpider(site="japannews", date="2024-09-06", base_url="http://127.0.0.1:8765")
     assert spider.base_url == "http://127.0.0.1:8765/" and spider.allowed_origins == {("127.0.0.1", 8765)}
     assert spider.window_start == datetime(2024, 9, 5, 15, 0, tzinfo=UTC)
     assert spider.window_end == datetime(2024, 9, 6, 15, 0, tzinfo=UTC)
     for bad in ({"date": None}, {"date": "06/09/2024"}, {"date": "2024-09-06", "base_url": "file:///etc/"},
-                {"date": "2024-09-06", "fallback": "sometimes"}):
+                {"date": "2024-09-06", "fallback": "sometimes"}, {"date": "2024-09-06", "site": "nosuchsite"}):
         with pytest.raises(ValueError):
-            JapanNewsSpider(**bad)
+            NewsSpider(**{"site": "japannews", **bad})

@@ -87,8 +87,11 @@ def test_hostile_sitemap_entries_reach_the_spider_safely(entries: list[tuple[str
     """Whatever a sitemap lists, the spider's URL handling counts or skips it, never raises."""
     from xml.sax.saxutils import escape
 
-    from crawler.discovery import is_news_sitemap, post_sitemap_month, robots_sitemaps, url_path
-    from crawler.spiders.japannews import JapanNewsSpider, article_url_info
+    from crawler.discovery import article_url_info, is_news_sitemap, month_sitemap_of, robots_sitemaps, url_path
+    from crawler.spiders.news import NewsSpider
+    from newsline.sites import get_site
+
+    jn = get_site("japannews")
 
     tag = "url" if root == "urlset" else "sitemap"
     rows = "".join(f"<{tag}><loc>{escape(loc)}</loc><lastmod>{lm}</lastmod></{tag}>" for loc, lm in entries)
@@ -97,11 +100,11 @@ def test_hostile_sitemap_entries_reach_the_spider_safely(entries: list[tuple[str
         sitemap = parse_sitemap(body.encode("utf-8", errors="surrogatepass"))
     except DiscoveryError:
         return
-    spider = JapanNewsSpider(date="2024-09-06", base_url="http://127.0.0.1:8765/")
+    spider = NewsSpider(site="japannews", date="2024-09-06", base_url="http://127.0.0.1:8765/")
     for entry in sitemap.entries:
-        article_url_info(entry.loc)
-        is_news_sitemap(entry.loc)
-        post_sitemap_month(entry.loc)
+        article_url_info(entry.loc, jn)
+        is_news_sitemap(entry.loc, jn)
+        month_sitemap_of(entry.loc, jn)
         url_path(entry.loc)
         spider._on_site(entry.loc)
         robots_sitemaps(f"Sitemap: {entry.loc}\n", "http://127.0.0.1:8765/")

@@ -143,5 +143,5 @@ def test_id_and_sections_fall_back_to_markup_and_url() -> None:
 
 
 def test_unknown_site_has_no_parser() -> None:
-    with pytest.raises(ValueError, match="no parser"):
+    with pytest.raises(ValueError, match="unknown site 'nosuchsite'"):
         get_parser("nosuchsite")

@@ -29,7 +29,7 @@ def free_port() -> int:
 
 def make_env(home: Path, *, base_url: str, warehouse: Path, staging: Path, extra: dict[str, str] | None = None
              ) -> dict[str, str]:
-    env = airflow_env(base_url, home=home)
+    env = airflow_env({"japannews": base_url}, home=home)
     api_port = free_port()
     env.update({
         "NEWSLINE_WAREHOUSE": str(warehouse),

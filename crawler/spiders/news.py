@@ -1,9 +1,11 @@
-"""The Japan News: discover one JST day's articles and fetch them.
+"""One spider for every site: discover one local day's articles of a site profile and fetch them.
 
-Discovery: robots.txt ``Sitemap:`` lines → sitemap index → the monthly post sitemaps (padded and
-unpadded month) and the Google News sitemap → article URLs published on the day (URL date) or
-modified in the day's window (``<lastmod>``). When the month's post sitemap cannot be read, the RSS
-feed and the paginated latest-news listing take over. Pages go through the site's pure parser.
+Discovery, all declared in the profile (``sites/<key>.yaml``): robots.txt ``Sitemap:`` lines (or the
+profile's root sitemaps) → sitemap indexes → the day's monthly sitemap (``month_sitemap``), news
+sitemaps and other followed sitemaps → article URLs published on the day (URL date, publication date)
+or modified in the day's window (``<lastmod>``). When no sitemap of the day can be read (or the
+profile has none), the profile's feeds and paginated listings take over. Pages go through the
+site's pure parser (``crawler.parsers.parser_for``).
 """
 
 from __future__ import annotations
@@ -27,21 +29,22 @@ from twisted.python.failure import Failure
 from crawler.discovery import (
     DiscoveryError,
     SitemapEntry,
+    article_url_info,
     canonicalize_url,
+    is_followed_sitemap,
     is_news_sitemap,
     listing_links,
+    month_sitemap_names,
+    month_sitemap_of,
+    next_listing_link,
     parse_feed,
     parse_sitemap,
     parse_w3c_datetime,
-    post_sitemap_month,
-    post_sitemap_names,
     robots_sitemaps,
     safe_join,
-    url_path,
 )
 from crawler.middlewares import FETCHED_AT_META, origin_of
-from crawler.parsers import PageRejected, get_parser
-from crawler.parsers import japannews_selectors as S
+from crawler.parsers import PageRejected, parser_for
 from crawler.records import Rejection
 from newsline.sites import get_site
 from newsline.timeutil import day_window, parse_day
@@ -50,8 +53,6 @@ log = logging.getLogger(__name__)
 
 SOURCES = ("sitemap", "news_sitemap", "feed", "listing")
 FALLBACK_MODES = ("auto", "always", "never")
-#: Listing pages are newest first; stop after this many even if the day was never passed.
-MAX_LISTING_PAGES = 200
 #: An empty/challenge page is retried this many times before it counts as blocked.
 BLOCKED_RETRIES = 1
 
@@ -65,24 +66,6 @@ def validate_base_url(value: str) -> str:
         raise ValueError(f"base_url must not carry a query or fragment, got {value!r}")
     path = parts.path if parts.path.endswith("/") else parts.path + "/"
     return f"{parts.scheme}://{parts.netloc}{path}"
-
-
-def article_url_info(url: str) -> tuple[date, str] | None:
-    """(publication day, post id) of an article URL; None for anything else."""
-    path = url_path(url)
-    if not path:
-        return None
-    if S.NON_ARTICLE_PATH_RE.search(path):
-        return None
-    m = S.ARTICLE_PATH_RE.match(path)
-    if not m:
-        return None
-    raw = m.group("date")
-    try:
-        day = date(int(raw[:4]), int(raw[4:6]), int(raw[6:]))
-    except ValueError:
-        return None
-    return day, m.group("id")
 
 
 def load_known_index(path: str | None) -> dict[str, datetime]:
@@ -116,26 +99,32 @@ def load_known_index(path: str | None) -> dict[str, datetime]:
     return known
 
 
-class JapanNewsSpider(scrapy.Spider):
-    name = "japannews"
-    site_key = "japannews"
+class NewsSpider(scrapy.Spider):
+    """``scrapy crawl news -a site=KEY -a date=YYYY-MM-DD [-a base_url=URL]``."""
+
+    name = "news"
 
     def __init__(
         self,
+        site: str | None = None,
         date: str | None = None,
         base_url: str | None = None,
         known_index: str | None = None,
         page_budget: str | int | None = None,
-        fallback: str = "auto",
+        fallback: str | None = None,
         *args: Any,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
+        if not site:
+            raise ValueError("the news spider needs -a site=KEY (a profile in sites/)")
         if not date:
-            raise ValueError("the japannews spider needs -a date=YYYY-MM-DD")
-        self.site = get_site(self.site_key)
+            raise ValueError("the news spider needs -a date=YYYY-MM-DD")
+        self.site = get_site(site) if isinstance(site, str) else site
+        self.site_key = self.site.key
         self.day = parse_day(date)
-        self.base_url = validate_base_url(base_url or self.site.live_base_url)
+        self.base_url = validate_base_url(base_url or self.site.base_url)
+        fallback = fallback or self.site.discovery.fallback
         if fallback not in FALLBACK_MODES:
             raise ValueError(f"fallback must be one of {FALLBACK_MODES}, got {fallback!r}")
         self.fallback_mode = fallback
@@ -144,7 +133,7 @@ class JapanNewsSpider(scrapy.Spider):
         assert origin is not None
         self.allowed_origins: set[tuple[str, int]] = {origin}
         self.allowed_domains = [origin[0]]
-        self.parse_page = get_parser(self.site_key)
+        self.parse_page = parser_for(self.site)
         self._known_index_arg = known_index
         self._page_budget_arg = page_budget
         self.known: dict[str, datetime] = {}
@@ -154,7 +143,9 @@ class JapanNewsSpider(scrapy.Spider):
         self.url_variants: dict[str, set[str]] = {}  # canonical URL → spellings seen (tracking params)
         self.discovery_docs: list[dict[str, Any]] = []  # every discovery document and its outcome
         self._followed_docs: set[str] = set()
-        self.month_sitemap_ok = False
+        self._followed_sitemaps: set[str] = set()
+        self.sitemap_ok = False  # the day's sitemap (monthly one, or any article sitemap) was read
+        self.sitemaps_skipped: list[str] = []  # over the profile's max_sitemaps cap
         self.fallback_used = False
         self.lastmods: dict[str, datetime | None] = {}  # latest <lastmod> seen per candidate
         self._handled: set[str] = set()  # candidates already requested or skipped
@@ -164,7 +155,7 @@ class JapanNewsSpider(scrapy.Spider):
         self.over_budget: list[str] = []
 
     @classmethod
-    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> JapanNewsSpider:
+    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> NewsSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
         settings = crawler.settings
         spider.known = load_known_index(spider._known_index_arg or settings.get("NEWSLINE_KNOWN_INDEX"))
@@ -197,6 +188,16 @@ class JapanNewsSpider(scrapy.Spider):
         if not self._on_site(url):
             self._doc(url, source, "skipped", "offsite")
             return None
+        if source in ("sitemap", "news_sitemap"):
+            key = canonicalize_url(url)
+            if key in self._followed_sitemaps:
+                return None  # the same sitemap under another spelling (tracking or cache-busting query)
+            if len(self._followed_sitemaps) >= self.site.discovery.max_sitemaps:
+                self.sitemaps_skipped.append(url)
+                self._inc("sitemaps_skipped")
+                self._doc(url, source, "skipped", f"over the cap of {self.site.discovery.max_sitemaps} sitemaps")
+                return None
+            self._followed_sitemaps.add(key)
         self._followed_docs.add(url)
         return scrapy.Request(
             url,
@@ -211,6 +212,10 @@ class JapanNewsSpider(scrapy.Spider):
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         """robots.txt first: its Sitemap lines say where discovery begins."""
+        if not self.site.discovery.robots:
+            for req in self._start_sitemaps([]):
+                yield req
+            return
         yield scrapy.Request(
             urljoin(self.base_url, "robots.txt"),
             callback=self.parse_robots,
@@ -235,15 +240,19 @@ class JapanNewsSpider(scrapy.Spider):
         self._doc(failure.request.url, "robots", "error", _failure_text(failure))
         yield from self._start_sitemaps([])
 
+    def _has_sitemaps(self) -> bool:
+        d = self.site.discovery
+        return bool(d.sitemaps or d.month_sitemap or d.robots)
+
     def _start_sitemaps(self, sitemaps: list[str]) -> Iterator[scrapy.Request]:
         if not sitemaps:
-            sitemaps = [urljoin(self.base_url, "sitemap.xml"), urljoin(self.base_url, "sitemap-news.xml")]
+            sitemaps = [urljoin(self.base_url, s) for s in self.site.discovery.sitemaps]
         for url in sitemaps:
-            source = "news_sitemap" if is_news_sitemap(url) else "sitemap"
+            source = "news_sitemap" if is_news_sitemap(url, self.site) else "sitemap"
             req = self._discovery_request(url, self.parse_sitemap, source, sitemap_depth=0)
             if req is not None:
                 yield req
-        if self.fallback_mode == "always":
+        if self.fallback_mode == "always" or (not sitemaps and self.fallback_mode == "auto"):
             yield from self._start_fallback()
 
     # --- sitemaps -------------------------------------------------------------------------------
@@ -266,28 +275,33 @@ class JapanNewsSpider(scrapy.Spider):
             self._doc(response.url, source, "ok", f"index of {len(sitemap.entries)}")
             yield from self._follow_index(sitemap.entries, response.meta.get("sitemap_depth", 0))
             return
-        month = post_sitemap_month(response.url)
+        month = month_sitemap_of(response.url, self.site)
         if month == (self.day.year, self.day.month):
-            self.month_sitemap_ok = True
+            self.sitemap_ok = True
+        elif not self.site.discovery.month_sitemap and source == "sitemap":
+            self.sitemap_ok = True  # no monthly sitemaps on this site: any article sitemap read counts
         kept = sum(self._consider(entry, source) for entry in sitemap.entries)
         self._doc(response.url, source, "ok", f"{len(sitemap.entries)} urls, {kept} for the day")
 
     def _follow_index(self, entries: list[SitemapEntry], depth: int) -> Iterator[scrapy.Request]:
         """Children worth reading for the day: its month, older months modified since the day began
-        (updates to older stories), the news sitemap. Root/taxonomy sitemaps hold no articles."""
+        (updates to older stories), news sitemaps, and the profile's ``follow`` patterns (one level
+        of nested indexes). Other children (taxonomies, pages) hold no articles."""
         target = (self.day.year, self.day.month)
         month_listed = False
         for entry in entries:
             loc = entry.loc
-            if is_news_sitemap(loc):
+            if is_news_sitemap(loc, self.site):
                 req = self._discovery_request(loc, self.parse_sitemap, "news_sitemap", sitemap_depth=depth + 1)
-            elif (month := post_sitemap_month(loc)) is not None:
+            elif (month := month_sitemap_of(loc, self.site)) is not None:
                 if month == target:
                     month_listed = True
                 elif month > target or (entry.lastmod is not None and entry.lastmod < self.window_start):
                     continue
                 req = self._discovery_request(loc, self.parse_sitemap, "sitemap", sitemap_depth=depth + 1)
-            elif depth < 1 and "sitemap" in loc and "index" in loc:
+            elif depth < 2 and is_followed_sitemap(loc, self.site):
+                if entry.lastmod is not None and entry.lastmod < self.window_start:
+                    continue  # nothing in it changed since the day began
                 req = self._discovery_request(loc, self.parse_sitemap, "sitemap", sitemap_depth=depth + 1)
             else:
                 continue
@@ -297,8 +311,8 @@ class JapanNewsSpider(scrapy.Spider):
             yield from self._guess_month_sitemaps(depth + 1)
 
     def _guess_month_sitemaps(self, depth: int) -> Iterator[scrapy.Request]:
-        """The month's post sitemap by name, both spellings, when no index listed it."""
-        for name in post_sitemap_names(self.day):
+        """The month's sitemap under the profile's names, when no index listed it."""
+        for name in month_sitemap_names(self.day, self.site):
             req = self._discovery_request(urljoin(self.base_url, name), self.parse_sitemap, "sitemap",
                                           sitemap_depth=depth, guessed=True)
             if req is not None:
@@ -306,7 +320,7 @@ class JapanNewsSpider(scrapy.Spider):
 
     def _after_index_failure(self, meta: dict[str, Any]) -> Iterator[scrapy.Request]:
         """A root sitemap (from robots.txt) that failed may have been the index: go straight to the
-        month's post sitemap before falling back to feeds and listings."""
+        month's sitemap before falling back to feeds and listings."""
         if meta.get("sitemap_depth", 0) == 0 and meta.get("source") == "sitemap":
             yield from self._guess_month_sitemaps(1)
 
@@ -314,9 +328,11 @@ class JapanNewsSpider(scrapy.Spider):
         return when is not None and self.window_start <= when < self.window_end
 
     def _consider(self, entry: SitemapEntry, source: str) -> bool:
-        """Keep an entry published on the day (URL date) or modified within the day's window."""
+        """Keep an entry published on the day (URL date or listed publication time) or modified
+        within the day's window. An entry with no date at all (a feed or listing without dates) is
+        kept: the warehouse files it under its own publication day."""
         url = entry.loc.strip()
-        info = article_url_info(url)
+        info = article_url_info(url, self.site)
         if info is None:
             return False
         if not self._on_site(url):
@@ -324,25 +340,27 @@ class JapanNewsSpider(scrapy.Spider):
             self._inc("offsite_dropped")
             return False
         url_day, _ = info
-        if url_day > self.day:
+        if url_day is not None and url_day > self.day:
             return False
-        if url_day == self.day or self._in_window(entry.lastmod) or self._in_window(entry.published):
+        undated = url_day is None and entry.lastmod is None and entry.published is None
+        if (url_day == self.day or undated or self._in_window(entry.lastmod)
+                or self._in_window(entry.published)):
             self._add_candidate(url, source, entry.lastmod)
             return True
         return False
 
-    # --- fallbacks: feed and listing pages ------------------------------------------------------
+    # --- fallbacks: feeds and listing pages -----------------------------------------------------
 
     def on_idle(self) -> None:
         """Discovery first, fetching second: when the discovery documents are all read, either fall
-        back to feed and listings (month sitemap unreadable) or fetch the candidates. Waiting for the
-        whole discovery means every URL's latest ``lastmod`` is known before the incremental check."""
+        back to feeds and listings (the day's sitemap unreadable) or fetch the candidates. Waiting for
+        the whole discovery means every URL's latest ``lastmod`` is known before the incremental check."""
         requests: list[scrapy.Request] = []
-        if not self.fallback_used and self.fallback_mode != "never" and not self.month_sitemap_ok:
+        if not self.fallback_used and self.fallback_mode != "never" and not self.sitemap_ok:
             requests = list(self._start_fallback())
-            if requests:
-                log.warning("the %s post sitemap could not be read; falling back to feed and listing pages",
-                            self.day.strftime("%Y-%m"))
+            if requests and self._has_sitemaps():
+                log.warning("no sitemap of %s could be read for %s; falling back to feeds and listing pages",
+                            self.site_key, self.day.isoformat())
         if not requests:
             requests = list(self._article_requests())
         if not requests:
@@ -356,11 +374,13 @@ class JapanNewsSpider(scrapy.Spider):
             return
         self.fallback_used = True
         self._inc("fallback_used")
-        for url, callback, source in (
-            (urljoin(self.base_url, "feed/"), self.parse_feed, "feed"),
-            (urljoin(self.base_url, "latestnews/"), self.parse_listing, "listing"),
-        ):
-            req = self._discovery_request(url, callback, source, page=1)
+        for feed in self.site.discovery.feeds:
+            req = self._discovery_request(urljoin(self.base_url, feed), self.parse_feed, "feed")
+            if req is not None:
+                yield req
+        for index, listing in enumerate(self.site.discovery.listings):
+            req = self._discovery_request(urljoin(self.base_url, listing.url), self.parse_listing, "listing",
+                                          page=1, listing=index)
             if req is not None:
                 yield req
 
@@ -384,31 +404,49 @@ class JapanNewsSpider(scrapy.Spider):
 
     def parse_listing(self, response: Response) -> Iterator[Any]:
         page = int(response.meta.get("page", 1))
+        listing = self.site.discovery.listings[int(response.meta.get("listing", 0))]
         if response.status != 200:
             self._doc(response.url, "listing", "error" if page == 1 else "end", f"HTTP {response.status}")
             return
         text = response.body.decode(getattr(response, "encoding", None) or "utf-8", errors="replace")
-        days = []
-        for link in listing_links(text, response.url):
-            info = article_url_info(link)
+        days: list[date] = []
+        articles = 0
+        new = 0
+        for link in listing_links(text, response.url, listing.links):
+            info = article_url_info(link, self.site)
             if info is None or not self._on_site(link):
                 continue
-            days.append(info[0])
-            if info[0] == self.day:
-                self._add_candidate(link, "listing", None)
-        self._doc(response.url, "listing", "ok", f"page {page}: {len(days)} article links")
-        if days and min(days) >= self.day and page < MAX_LISTING_PAGES:
-            next_url = urljoin(self.base_url, f"latestnews/page/{page + 1}/")
-            req = self._discovery_request(next_url, self.parse_listing, "listing", page=page + 1)
+            articles += 1
+            if info[0] is not None:
+                days.append(info[0])
+                if info[0] != self.day:
+                    continue
+            new += canonicalize_url(link) not in self.discovered
+            self._add_candidate(link, "listing", None)
+        self._doc(response.url, "listing", "ok", f"page {page}: {articles} article links")
+        # Newest first: stop once a page reaches days before the target; undated listings stop
+        # when a page adds nothing new.
+        more = (min(days) >= self.day) if days else new > 0
+        if not articles or not more or page >= listing.max_pages:
+            return
+        if listing.next:
+            next_url = urljoin(self.base_url, listing.next.format(page=page + 1))
+        elif listing.next_css:
+            next_url = next_listing_link(text, response.url, listing.next_css)
+        else:
+            next_url = None
+        if next_url:
+            req = self._discovery_request(next_url, self.parse_listing, "listing", page=page + 1,
+                                          listing=response.meta.get("listing", 0))
             if req is not None:
                 yield req
 
     # --- articles -------------------------------------------------------------------------------
 
     def _known_modified(self, url: str) -> datetime | None:
-        info = article_url_info(url)
+        info = article_url_info(url, self.site)
         keys = [url]
-        if info is not None:
+        if info is not None and info[1] is not None:
             keys.append(f"{self.site_key}:{info[1]}")
         for key in keys:
             if key in self.known:

@@ -1,0 +1,131 @@
+"""One daily DAG per site profile, built from the profile alone (no DAG file per site).
+
+``dags/news_sites.py`` calls ``site_dags()`` at parse time, so this module stays cheap: it reads the
+profiles (YAML + a typed model) and wires tasks whose bodies import the pipeline only when they run.
+Each DAG runs on a ``CronDataIntervalTimetable`` in its site's own timezone (its data interval is one
+local day), crawls in its own pool (politeness: ``politeness.pool_slots`` crawls of the site at once),
+and updates the articles asset. Schedule settings live in the profile, so every Airflow process
+(scheduler, DAG processor, workers, a shell running a runbook command) builds the same DAG.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pendulum
+from airflow.sdk import DAG, CronDataIntervalTimetable, Param, task
+
+from newsline.airflow_common import ARTICLES_ASSET, task_defaults
+from newsline.sites import SiteProfile, all_sites
+
+DOC = """\
+### {name} daily crawl (`{dag_id}`)
+
+Crawls one **closed day of {tz}** of *{name}* ({domains}), cleans it and merges it into the Parquet
+warehouse (`articles/date=…/section=…`), then writes the run summary. Profile: `{source}`.
+
+* **Which day a run covers:** scheduled and backfill runs cover their data interval, exactly one local
+  day `[D 00:00, D+1 00:00)` {tz}; the run starts when that day has closed. A manual run covers the
+  local day of its logical date (the UI's "now" means the last closed day; an unfinished day is
+  refused unless the `partial_day` param is set). The covered day is shown in the `plan` task's log
+  and in the run summary.
+* **Re-runs** are idempotent: a cleared or re-triggered day leaves the warehouse unchanged unless the
+  site changed.
+* **Politeness:** crawls run in the pool `{pool}` ({slots} slot(s)); delay and concurrency come from the
+  profile unless a param overrides them.
+* **Alerts** (webhook `NEWSLINE_ALERT_WEBHOOK` or connection `newsline_alerts`) lead with site, day,
+  task and cause; a task is retried {retries} time(s) with exponential back-off before it alerts.
+* **Runbook:** see the README (clear a day, backfill, reprocess from WARC archives with `reprocess=true`).
+"""
+
+
+def _params(site: SiteProfile) -> dict[str, Param]:
+    return {
+        "base_url": Param(None, type=["null", "string"],
+                          description=f"Site root; empty = NEWSLINE_BASE_URL_<KEY> or {site.base_url}"),
+        "warehouse": Param(None, type=["null", "string"], description="Warehouse root; empty = NEWSLINE_WAREHOUSE"),
+        "page_budget": Param(None, type=["null", "integer"], description="Max pages per run"),
+        "concurrency_per_domain": Param(None, type=["null", "integer"], description="Parallel requests to the site"),
+        "download_delay": Param(None, type=["null", "number"], description="Seconds between requests"),
+        "incremental": Param(True, type="boolean", description="Skip articles the warehouse already holds unchanged"),
+        "reprocess": Param(False, type="boolean",
+                           description="Rebuild the day from its raw WARC archives instead of crawling (no network)"),
+        "partial_day": Param(False, type="boolean",
+                             description="Manual runs only: allow crawling a day that has not finished yet"),
+    }
+
+
+def site_dag(site: SiteProfile) -> DAG:
+    """The daily DAG of one site profile."""
+    sched = site.schedule
+    tz = site.timezone
+    key = site.key
+    with DAG(
+        dag_id=site.dag,
+        description=f"Crawl one closed {tz} day of {site.name}, clean it, merge it into the Parquet warehouse.",
+        schedule=CronDataIntervalTimetable(sched.cron, timezone=tz),
+        start_date=pendulum.datetime(sched.start_date.year, sched.start_date.month, sched.start_date.day, tz=tz),
+        end_date=(pendulum.datetime(sched.end_date.year, sched.end_date.month, sched.end_date.day, tz=tz)
+                  if sched.end_date else None),
+        catchup=sched.catchup,
+        max_active_runs=2,
+        default_args=task_defaults(retries=sched.retries, retry_delay_s=120, execution_timeout=timedelta(hours=2)),
+        tags=["newsline", "crawl", key],
+        params=_params(site),
+        doc_md=DOC.format(name=site.name, dag_id=site.dag, tz=tz, domains=", ".join(site.domains),
+                          source=site.source_file or f"sites/{key}.yaml", pool=key,
+                          slots=site.politeness.pool_slots, retries=sched.retries),
+    ) as dag:
+        _wire(key)
+    return dag
+
+
+def _wire(key: str) -> None:
+    @task(doc_md="Work out which local day this run covers (from the data interval or logical date) and name the run.")
+    def plan(**context: Any) -> dict:
+        from newsline.dagsupport import plan_run
+
+        return plan_run(key, context)
+
+    @task(pool=key, execution_timeout=timedelta(hours=3),
+          doc_md="Fetch the day's articles in a separate Scrapy process (or replay the day's WARC archives).")
+    def crawl(spec: dict, **context: Any) -> dict:
+        from newsline.pipeline import RunSpec, crawl, reprocess_crawl
+
+        if context["params"].get("reprocess"):
+            return reprocess_crawl(RunSpec.from_dict(spec))
+        return crawl(RunSpec.from_dict(spec), incremental=bool(context["params"].get("incremental", True)))
+
+    @task(doc_md="Clean and validate the crawled items; bad rows go to quarantine with a reason.")
+    def transform(spec: dict, crawl_stats: dict) -> dict:
+        from newsline.pipeline import RunSpec, transform
+
+        return transform(RunSpec.from_dict(spec))
+
+    @task(outlets=[ARTICLES_ASSET],
+          doc_md="Merge the clean articles into articles/date=…/section=… atomically and idempotently.")
+    def load(spec: dict, transform_stats: dict, **context: Any) -> dict:
+        from newsline.dagsupport import record_load_event
+        from newsline.pipeline import RunSpec, load
+
+        stats = load(RunSpec.from_dict(spec))
+        record_load_event(context, spec, stats)
+        return stats
+
+    @task(doc_md="Write the run summary and fail the run on anomalies (blocking, empty day, coverage collapse).")
+    def summarize(spec: dict, crawl_stats: dict, transform_stats: dict, load_stats: dict) -> dict:
+        from newsline.pipeline import RunSpec, summarize
+
+        return summarize(RunSpec.from_dict(spec), crawl_stats, transform_stats, load_stats)
+
+    spec = plan()
+    crawled = crawl(spec)
+    cleaned = transform(spec, crawled)
+    loaded = load(spec, cleaned)
+    summarize(spec, crawled, cleaned, loaded)
+
+
+def site_dags() -> dict[str, DAG]:
+    """dag_id → DAG for every profile of the sites folder."""
+    return {site.dag: site_dag(site) for site in all_sites().values()}
