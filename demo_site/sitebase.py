@@ -345,6 +345,7 @@ class BaseSite:
                         wire_seed=story.group,
                         wire_variant=variant,
                         premium=False,
+                        has_h2=False,
                         revisions=(),
                     )
                     drafts.append(draft)
@@ -433,7 +434,8 @@ class BaseSite:
         summary = self.sentence(rng)
         keywords = self.keywords_of(rng, story)
         for n in range(1, revision.n + 1):
-            extra = " ".join(self.sentence(random.Random(f"{story.seed}:rev:{n}")) for _ in range(2))
+            rev_rng = random.Random(f"{story.seed}:rev:{n}")
+            extra = " ".join(self.sentence(rev_rng) for _ in range(2))
             blocks.insert(1, Block("p", f"{self.update_label} {n}: {extra}"))
         visible = self.premium_blocks if story.premium else len(blocks)
         return Content(

@@ -105,7 +105,12 @@ class DemoWorld:
             for key, server in self.servers.items():
                 server.start()
                 started.append(server)
-                log.info("demo site %s serving on %s (as of %s)", key, server.base_url, server.as_of.isoformat())
+                log.info(
+                    "demo site %s serving on %s (as of %s)",
+                    key,
+                    server.base_url,
+                    server.as_of.astimezone(server.site.timezone).isoformat(),
+                )
         except OSError:
             for server in started:
                 server.stop()
