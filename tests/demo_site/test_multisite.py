@@ -3,6 +3,7 @@ no structured data, wire copies, and the shared fault modes."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 import subprocess
@@ -16,7 +17,7 @@ from demo_pagecheck import fetch
 from multisite_pagecheck import read_metrotimes, read_rheinkurier, read_valleyherald
 
 from demo_site import DemoServer
-from demo_site.faults import FaultPlan
+from demo_site.faults import FaultPlan, unit_hash
 from demo_site.metrotimes import MetroTimes
 from demo_site.rheinkurier import RheinKurier
 from demo_site.sitebase import BaseSite
@@ -344,3 +345,34 @@ def test_command_serves_all_sites_and_logs_one_line_each():
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_discovery_faults_on_metrotimes():
+    site = MetroTimes(articles_per_day=10)
+    with DemoServer(site, faults="gzip_sitemaps=1,tracking=0.5,seed=3") as srv:
+        index = fetch(srv.base_url + "sitemap_index.xml").body.decode()
+        assert f"{srv.base_url}post-sitemap.xml.gz" in index
+        child = fetch(srv.base_url + "post-sitemap.xml.gz")
+        xml = gzip.decompress(child.body).decode()
+        assert "utm_source=" in xml
+        plain = re.findall(r"<loc>([^<?]+)</loc>", xml)
+        assert len(plain) == len(set(plain)) and xml.count("<url>") > len(plain)
+    with DemoServer(site, faults="remove=post-sitemaps+news-sitemap") as srv:
+        assert fetch(srv.base_url + "post-sitemap.xml").status == 404
+        assert fetch(srv.base_url + "news-sitemap.xml").status == 404
+        assert {e.kind for e in srv.fault_events} == {"removed-source"}
+
+
+def test_charset_wrong_on_the_latin1_site_has_two_shapes():
+    site = RheinKurier(articles_per_day=8)
+    paths = [site.path(s) for s in site.articles]
+    header = next(p for p in paths if unit_hash(0, "charset", p) < 0.5)
+    body = next(p for p in paths if unit_hash(0, "charset", p) >= 0.5)
+    with DemoServer(site, faults=f"force=charset-wrong@{header}+charset-wrong@{body}") as srv:
+        said_utf8 = fetch(srv.base_url + header.lstrip("/"))
+        assert said_utf8.headers["content-type"] == "text/html; charset=UTF-8"
+        assert said_utf8.body == site.render(header, {}, srv.base_url, srv.as_of, FaultPlan()).body
+        recoded = fetch(srv.base_url + body.lstrip("/"))
+        original = site.render(body, {}, srv.base_url, srv.as_of, FaultPlan()).body
+        assert recoded.body.decode("utf-8") == original.decode("iso-8859-1")
+        assert b"charset=iso-8859-1" in recoded.body
