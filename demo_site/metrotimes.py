@@ -61,6 +61,8 @@ class MetroTimes(BaseSite):
     article_scope = r"^/\d{4}/\d{2}/\d{2}/[a-z0-9-]+/$"
     hostile_target = "/news-sitemap.xml"
     dateline_re = re.compile(r"^([A-Z][A-Za-z .,'\-]*?) \u2014 ")
+    _slugs: dict[int, str] | None = None
+    _by_slug: dict[tuple[date, str], Story]
 
     def fixed_slots(self, day: date) -> list[tuple[int, int, int]]:
         # 23:30 and 20:45 local are the next UTC day; the DST end day repeats 01:30 (EDT, then EST)
@@ -74,7 +76,7 @@ class MetroTimes(BaseSite):
 
     def slugs(self) -> dict[int, str]:
         """Post slugs as WordPress makes them: the headline slugified, ``-2``, ``-3`` on a clash that day."""
-        if getattr(self, "_slugs", None) is None:
+        if self._slugs is None:
             slugs: dict[int, str] = {}
             taken: set[tuple[date, str]] = set()
             for story in self.articles:

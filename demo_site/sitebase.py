@@ -492,7 +492,10 @@ class BaseSite:
         return None if rev is None else self.content(story, rev)
 
     def title_of(self, story: Story) -> str:
-        return self.content(story, Rev(0, story.published)).title
+        """The headline without generating the body (the first draw of the story's or the group's seed)."""
+        if story.decoy_group is not None and story.wire_seed is not None:
+            return self.headline(random.Random(story.wire_seed))
+        return self.headline(random.Random(story.seed))
 
     def truth(
         self, base_url: str = "http://127.0.0.1/", as_of: datetime | None = None, day: date | None = None
