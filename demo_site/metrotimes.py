@@ -53,7 +53,7 @@ class MetroTimes(BaseSite):
         "news/world": ("World", "world", None),
         "business": ("Business", "business", None),
         "sports": ("Sports", "sports", None),
-        "arts-culture": ("Arts &amp; Culture", "culture", None),
+        "arts-culture": ("Arts & Culture", "culture", None),
         "opinion": ("Opinion", "editorial", None),
     }
     first_id = 48210
@@ -298,7 +298,7 @@ class _Renderer:
 
     def nav(self) -> str:
         links = "".join(
-            f'<li class="menu-item"><a href="{self.url(f"category/{s}/")}">{label}</a></li>'
+            f'<li class="menu-item"><a href="{self.url(f"category/{s}/")}">{esc(label)}</a></li>'
             for s, (label, _, _) in self.site.sections.items()
         )
         return (
@@ -347,7 +347,7 @@ class _Renderer:
         if more:
             nav = f'<div class="nav-links"><a class="next page-numbers" href="{self.url(f"{path}page/{page_no + 1}/")}">Older posts</a></div>'
         body_class = f"archive category category-{section.replace('/', '-')}" if section else "home blog"
-        return self.shell(heading, body_class, f'<h1 class="page-title">{heading}</h1>\n' + "\n".join(arts) + nav)
+        return self.shell(heading, body_class, f'<h1 class="page-title">{esc(heading)}</h1>\n' + "\n".join(arts) + nav)
 
     def article(self, c: Content) -> str:
         site, story, rev = self.site, c.story, c.revision
@@ -373,7 +373,7 @@ class _Renderer:
             "wordCount": sum(len(b.text.split()) for b in c.visible_blocks),
             "publisher": {"@id": f"{self.base}#organization"},
             "keywords": list(c.keywords),
-            "articleSection": [label.replace("&amp;", "&")],
+            "articleSection": [label],
             "inLanguage": "en-US",
             "isAccessibleForFree": True,
         }
@@ -434,7 +434,7 @@ class _Renderer:
             f'<meta property="og:description" content="{attr(lead)}" />\n'
             f'<meta property="og:url" content="{attr(canonical)}" />\n'
             '<meta property="og:site_name" content="Metro Times" />\n'
-            f'<meta property="article:section" content="{label}" />\n'
+            f'<meta property="article:section" content="{attr(label)}" />\n'
             + tags
             + f'<meta property="article:published_time" content="{yoast_time(story.published)}" />\n'
             f'<meta property="article:modified_time" content="{yoast_time(rev.modified)}" />\n'
@@ -506,7 +506,7 @@ class _Renderer:
             f'format-standard has-post-thumbnail category-{section_slug}">\n'
             '<header class="entry-header">\n'
             f'<div class="entry-categories"><a href="{attr(self.url(f"category/{story.section}/"))}" '
-            f'rel="category tag">{label}</a></div>\n'
+            f'rel="category tag">{esc(label)}</a></div>\n'
             f'<h1 class="entry-title">{esc(c.title)}</h1>\n'
             f'<div class="entry-meta">{meta}</div>\n</header>\n'
             + figure

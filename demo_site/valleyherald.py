@@ -42,7 +42,7 @@ class ValleyHerald(BaseSite):
         "local": ("Local", "society", None),
         "politics": ("Politics", "politics", None),
         "business": ("Business", "business", None),
-        "nation": ("Nation &amp; World", "world", None),
+        "nation": ("Nation & World", "world", None),
         "sports": ("Sports", "sports", None),
         "opinion": ("Opinion", "editorial", None),
     }
@@ -133,7 +133,7 @@ class _Renderer:
 
     def masthead(self) -> str:
         links = " | ".join(
-            f'<a href="{self.url(f"news/{s}/")}">{label}</a>' for s, (label, _, _) in self.site.sections.items()
+            f'<a href="{self.url(f"news/{s}/")}">{esc(label)}</a>' for s, (label, _, _) in self.site.sections.items()
         )
         return (
             f'<div id="masthead"><a class="logo" href="{self.url("/")}">Valley Herald</a>'
@@ -186,9 +186,9 @@ class _Renderer:
         if len(items) > page_no * PAGE_SIZE:
             pager += f'<a class="next" rel="next" href="{self.url(f"news/{section}/?page={page_no + 1}")}">Next</a>'
         label = site.sections[section][0]
-        inner = f'<h1 class="section-title">{label}</h1><ul class="story-list">{"".join(lis)}</ul>'
+        inner = f'<h1 class="section-title">{esc(label)}</h1><ul class="story-list">{"".join(lis)}</ul>'
         inner += f'<div class="pager">{pager}</div>'
-        return self.html(self.shell(label.replace("&amp;", "&"), inner))
+        return self.html(self.shell(label, inner))
 
     def article(self, c: Content) -> str:
         site, story, rev = self.site, c.story, c.revision
@@ -231,7 +231,7 @@ class _Renderer:
             )
         inner = (
             f'<div id="story" class="story-container">\n<div class="story-kicker"><a href="'
-            f'{self.url(f"news/{story.section}/")}">{label}</a></div>\n'
+            f'{self.url(f"news/{story.section}/")}">{esc(label)}</a></div>\n'
             f'<h1 class="story-headline">{esc(c.title)}</h1>\n<p class="story-dek">{esc(c.summary)}</p>\n'
             f'{byline}\n<div class="story-timestamps">{stamp}</div>\n{photo}\n'
             '<div class="story-text">\n' + "\n".join(blocks) + "\n</div>\n"
