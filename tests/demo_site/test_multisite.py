@@ -376,3 +376,15 @@ def test_charset_wrong_on_the_latin1_site_has_two_shapes():
         original = site.render(body, {}, srv.base_url, srv.as_of, FaultPlan()).body
         assert recoded.body.decode("utf-8") == original.decode("iso-8859-1")
         assert b"charset=iso-8859-1" in recoded.body
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["--all", "--days", "2024-11-01..2024-11-02"], ["--port-base", "0"], ["--all", "--as-of", "nonsense"]],
+)
+def test_command_user_errors_are_one_line(argv, capsys):
+    from demo_site.world import main
+
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("newsline: error: ") and err.count("\n") == 1
