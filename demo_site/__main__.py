@@ -1,9 +1,9 @@
-"""``python -m demo_site --port P``: serve the demo site in the foreground."""
+"""``python -m demo_site [--all] [--port P | --port-base P]``: serve the demo site(s) in the foreground."""
 
 from __future__ import annotations
 
 import sys
 
-from demo_site.server import main
+from demo_site.world import main
 
 sys.exit(main())

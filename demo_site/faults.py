@@ -233,19 +233,25 @@ CHALLENGE_PAGE = (
 EMPTY_DOCUMENT = b"<html><head></head><body></body></html>"
 
 
-def malform(body: bytes) -> bytes:
+def malform(body: bytes, encoding: str = "utf-8") -> bytes:
     """Sloppy HTML a lenient parser must still read: optional closing tags dropped, stray '<' and '&',
-    an unclosed inline tag in the header and an unmatched closing tag."""
-    text = body.decode("utf-8")
+    an unclosed inline tag in the header and an unmatched closing tag (``encoding``: the page's own)."""
+    text = body.decode(encoding)
     for closing in ("</p>", "</li>", "</body>", "</html>", "</figcaption>"):
         text = text.replace(closing, "")
     text = text.replace('<main class="clearfix">', '<main class="clearfix"> < & </span>', 1)
     text = text.replace("<header>", "<header><b>", 1)
-    return text.encode("utf-8")
+    return text.encode(encoding)
+
+
+_HTTP_EQUIV_RE = re.compile(rb'<meta http-equiv="Content-Type" content="[^"]*">\n', re.IGNORECASE)
 
 
 def strip_charset(body: bytes) -> bytes:
-    return body.replace(b'<meta charset="UTF-8">\n', b"", 1)
+    """The page without its charset declaration: ``<meta charset>`` or ``<meta http-equiv>`` (first one)."""
+    if b'<meta charset="UTF-8">\n' in body:
+        return body.replace(b'<meta charset="UTF-8">\n', b"", 1)
+    return _HTTP_EQUIV_RE.sub(b"", body, count=1)
 
 
 _JSONLD_RE = re.compile(r'(<script type="application/ld\+json">)(.*?)(</script>)', re.DOTALL)

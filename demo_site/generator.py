@@ -394,6 +394,12 @@ def authors_of(byline: str | None) -> list[str]:
 class DemoSite:
     """The whole demo site: article specs, on-demand content, and ground truth at any ``as_of``."""
 
+    key = SITE_KEY
+    name = SITE_NAME
+    language = "en"
+    timezone = JST
+    charset = "utf-8"
+
     def __init__(
         self,
         days: list[date] | tuple[date, ...] | None = None,

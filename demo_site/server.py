@@ -4,7 +4,12 @@
 server's current ``as_of``. Control endpoints live under ``/_newsline/`` (disallowed in robots.txt):
 ``truth.json`` (ground truth at the current as_of, ISO strings; ``?date=`` and ``?as_of=`` filter), ``as-of?value=ISO`` (read or move
 time), ``requests.json`` (every request path served, so a test can prove what a crawler touched),
-``faults.json`` (fault decisions). ``main(argv)`` is the command line (``python -m demo_site``).
+``faults.json`` (fault decisions). ``main(argv)`` is the command line (``python -m demo_site``;
+``--all`` serves every demo site of ``demo_site.world``).
+
+One server class serves any site model: the Japan News ``DemoSite`` (rendered by ``pages.route``) or a
+``sitebase.BaseSite`` (rendered by its own ``render``). The fault plan is shared: a config that keeps
+the default scope or hostile target is pointed at the site's own article pattern and sitemap.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ import socket
 import struct
 import threading
 import time
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from email.utils import parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -30,6 +35,9 @@ from demo_site import faults as F
 from demo_site.faults import FaultConfig, FaultEvent, FaultPlan
 from demo_site.generator import DEFAULT_ARTICLES_PER_DAY, DEFAULT_DAYS, DEFAULT_SEED, JST, DemoSite
 from demo_site.pages import Page, Renderer, route
+from demo_site.sitebase import BaseSite
+
+SiteModel = DemoSite | BaseSite
 
 log = logging.getLogger(__name__)
 
@@ -42,10 +50,10 @@ POLL_INTERVAL = 0.05
 ALLOWED_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
-def parse_as_of(value: str) -> datetime:
-    """ISO 8601; a naive value is read as JST (the site's own clock)."""
+def parse_as_of(value: str, tz: tzinfo = JST) -> datetime:
+    """ISO 8601; a naive value is read in ``tz`` (the site's own clock; JST for the Japan News)."""
     parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=JST)
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=tz)
 
 
 def parse_days(value: str) -> list[date]:
@@ -150,13 +158,21 @@ class _Handler(BaseHTTPRequestHandler):
             self._truncated(page)
         elif kind == "charset-missing":
             self._send(Page(page.status, "text/html", F.strip_charset(page.body), page.headers), head)
+        elif kind == "charset-wrong" and self.server.demo.site.charset != "utf-8":
+            # a legacy-charset site: the header claims UTF-8, or the body is UTF-8 under the old <meta>
+            if event.detail == "header-latin1":
+                self._send(Page(page.status, "text/html; charset=UTF-8", page.body, page.headers), head)
+            else:
+                body = page.body.decode(self.server.demo.site.charset).encode("utf-8")
+                self._send(Page(page.status, page.content_type, body, page.headers), head)
         elif kind == "charset-wrong":
             if event.detail == "header-latin1":
                 self._send(Page(page.status, "text/html; charset=ISO-8859-1", page.body, page.headers), head)
             else:
                 self._send(Page(page.status, "text/html; charset=UTF-8", F.to_cp1252(page.body), page.headers), head)
         elif kind == "malformed":
-            self._send(Page(page.status, page.content_type, F.malform(page.body), page.headers), head)
+            body = F.malform(page.body, self.server.demo.site.charset)
+            self._send(Page(page.status, page.content_type, body, page.headers), head)
         elif kind == "redirect-loop":
             target = path if query.get("_r") else f"{path}?_r=1"
             self._send(
@@ -235,19 +251,21 @@ class DemoServer:
 
     def __init__(
         self,
-        site: DemoSite | None = None,
+        site: SiteModel | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
         as_of: datetime | None = None,
         faults: FaultConfig | str | None = None,
+        announce: bool = True,
     ) -> None:
         if host not in ALLOWED_HOSTS:
             raise ValueError(f"the demo site binds to loopback only, not {host!r}")
-        self.site = site or DemoSite()
+        self.site: SiteModel = site or DemoSite()
         self.host = host
         self._port = port
+        self.announce = announce
         self._as_of = self.site.resolve_as_of(as_of)
-        self.plan = FaultPlan(FaultConfig.parse(faults) if isinstance(faults, str) else faults)
+        self.plan = self._plan_for(FaultConfig.parse(faults) if isinstance(faults, str) else faults)
         self._lock = threading.Lock()
         self._requests: list[tuple[str, str]] = []
         self._httpd: _HTTPServer | None = None
@@ -265,10 +283,11 @@ class DemoServer:
     def start(self) -> DemoServer:
         httpd = self._bind()
         self._thread = threading.Thread(
-            target=httpd.serve_forever, args=(POLL_INTERVAL,), name="demo-site", daemon=True
+            target=httpd.serve_forever, args=(POLL_INTERVAL,), name=f"demo-site-{self.site.key}", daemon=True
         )
         self._thread.start()
-        log.info("demo site serving on %s (as of %s)", self.base_url, self.as_of.isoformat())
+        if self.announce:
+            log.info("demo site serving on %s (as of %s)", self.base_url, self.as_of.isoformat())
         return self
 
     def serve_forever(self) -> None:
@@ -337,7 +356,17 @@ class DemoServer:
 
     def set_faults(self, config: FaultConfig | str | None) -> None:
         """Replace the fault configuration; attempt counts and the event log start afresh."""
-        self.plan = FaultPlan(FaultConfig.parse(config) if isinstance(config, str) or config is None else config)
+        self.plan = self._plan_for(FaultConfig.parse(config) if isinstance(config, str) or config is None else config)
+
+    def _plan_for(self, config: FaultConfig | None) -> FaultPlan:
+        """A plan for this site: the default scope / hostile target become the site's own."""
+        config = config or FaultConfig()
+        if isinstance(self.site, BaseSite):
+            if config.scope == F.ARTICLE_SCOPE:
+                config = config.with_changes(scope=self.site.article_scope)
+            if config.hostile_target == FaultConfig.hostile_target:
+                config = config.with_changes(hostile_target=self.site.hostile_target)
+        return FaultPlan(config)
 
     @property
     def fault_events(self) -> list[FaultEvent]:
@@ -357,22 +386,16 @@ class DemoServer:
             if path.endswith(".gz"):
                 return Page(200, "application/x-gzip", gzip.compress(body, mtime=0))
             return Page(200, "application/xml; charset=UTF-8", body)
-        renderer = Renderer(self.site, self.base_url, self.as_of, plan)
         if path.endswith(".xml.gz"):
-            inner = route(renderer, path[:-3], query)
+            inner = self.render(plan, path[:-3], query)
             if inner.status != 200:
                 return inner
             return Page(200, "application/x-gzip", gzip.compress(inner.body, mtime=0))
-        page = route(renderer, path, query)
+        page = self.render(plan, path, query)
         if (
             page.status == 404
             and cfg.remove
-            and route(
-                Renderer(self.site, self.base_url, self.as_of, FaultPlan(dataclasses.replace(cfg, remove=frozenset()))),
-                path,
-                query,
-            ).status
-            != 404
+            and self.render(FaultPlan(dataclasses.replace(cfg, remove=frozenset())), path, query).status != 404
         ):
             plan.record(
                 FaultEvent(
@@ -385,10 +408,16 @@ class DemoServer:
             )
         return page
 
+    def render(self, plan: FaultPlan, path: str, query: dict[str, list[str]]) -> Page:
+        """The site's answer to one path at the server's clock, before per-request faults."""
+        if isinstance(self.site, DemoSite):
+            return route(Renderer(self.site, self.base_url, self.as_of, plan), path, query)
+        return self.site.render(path, query, self.base_url, self.as_of, plan)
+
     def control(self, name: str, query: dict[str, list[str]]) -> Page:
         if name == "truth.json":
             try:
-                when = parse_as_of(query["as_of"][0]) if query.get("as_of") else None
+                when = parse_as_of(query["as_of"][0], self.site.timezone) if query.get("as_of") else None
                 day = date.fromisoformat(query["date"][0]) if query.get("date") else None
             except ValueError as exc:
                 return Page(400, "text/plain; charset=UTF-8", str(exc).encode("utf-8"))
@@ -396,7 +425,7 @@ class DemoServer:
         if name == "as-of":
             if query.get("value"):
                 try:
-                    self.set_as_of(parse_as_of(query["value"][0]))
+                    self.set_as_of(parse_as_of(query["value"][0], self.site.timezone))
                 except ValueError as exc:
                     return Page(400, "text/plain; charset=UTF-8", str(exc).encode("utf-8"))
             body = json.dumps({"as_of": self.as_of.isoformat()}).encode("utf-8")

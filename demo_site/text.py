@@ -203,3 +203,118 @@ def person(rng: random.Random) -> str:
 
 def caption(rng: random.Random) -> str:
     return f"{rng.choice(SUBJECTS)} members {rng.choice(('gather', 'speak', 'walk', 'meet'))} in {rng.choice(('Tokyo', 'Osaka', 'Sendai', 'Fukuoka'))} on {rng.choice(('Monday', 'Tuesday', 'Friday'))}."
+
+
+# --- the other demo sites ----------------------------------------------------------------------
+# Appended only: the Japan News generator above draws from its own lists in the same order as before.
+
+US_FIRST_NAMES = ("Dana", "Marcus", "Priya", "Owen", "Lucia", "Terrence", "Hannah", "Jamal", "Nora", "Wes", "Ines")
+US_LAST_NAMES = ("Whitfield", "Okafor", "Brennan", "Castillo", "Lindqvist", "Parrish", "Yates", "Delgado", "Moreau")
+US_DATELINES = ("ALBANY, N.Y.", "TRENTON, N.J.", "HARTFORD, Conn.", "NEW YORK", "WASHINGTON", "BOSTON", "PHILADELPHIA")
+US_CREDITS = ("Staff photo", "AP Photo", "Courtesy of the city", "Reuters", "File photo")
+US_PLACES = ("Midtown", "the Bronx", "Queens", "Newark", "Yonkers", "Hoboken", "Jersey City")
+
+#: German word lists: every character is in ISO-8859-1 (no typographic quotes or dashes).
+DE_SUBJECTS = (
+    "Stadtrat",
+    "Landesregierung",
+    "Bürgerinitiative",
+    "Hafenverwaltung",
+    "Verkehrsverbund",
+    "Handwerkskammer",
+    "Kulturausschuss",
+    "Sportverein",
+    "Universität",
+    "Bezirksamt",
+    "Stadtwerke",
+    "Gewerkschaft",
+    "Ärztekammer",
+    "Jugendorchester",
+)
+DE_VERBS = ("prüft", "beschließt", "verschiebt", "erweitert", "kritisiert", "plant", "fördert", "stoppt", "begrüßt")
+DE_OBJECTS = (
+    "neue Radwege am Rheinufer",
+    "höhere Gebühren für Parkplätze",
+    "Sanierung der Brücke",
+    "Zuschüsse für kleine Läden",
+    "längere Öffnungszeiten der Bäder",
+    "Ausbau der Straßenbahn",
+    "Pläne für das Museumsquartier",
+    "Hilfen für Obstbauern",
+    "Umbau des Stadions",
+    "Förderung der Musikschulen",
+    "Lärmschutz an der Autobahn",
+)
+DE_TAILS = ("", "", " - Entscheidung im Mai", " - Kritik aus der Opposition", " - Anwohner fordern Klarheit")
+DE_WORDS = (
+    "der",
+    "die",
+    "das",
+    "und",
+    "für",
+    "über",
+    "mit",
+    "nach",
+    "Stadt",
+    "Bürger",
+    "Pläne",
+    "Millionen",
+    "Euro",
+    "Jahr",
+    "Woche",
+    "sagte",
+    "erklärte",
+    "müssen",
+    "könnte",
+    "Gespräche",
+    "Ausschuss",
+    "Verwaltung",
+    "Öffentlichkeit",
+    "Grüße",
+    "größer",
+    "Änderungen",
+    "Maßnahmen",
+    "Zukunft",
+    "schnell",
+    "weiter",
+    "Region",
+    "Kosten",
+    "Haushalt",
+    "Unternehmen",
+    "Beschäftigte",
+    "Vorschlag",
+    "Sitzung",
+    "zunächst",
+    "später",
+    "außerdem",
+)
+DE_FIRST_NAMES = ("Jürgen", "Anna", "Björn", "Käthe", "Lukas", "Sören", "Marie", "Özlem", "Jörg", "Hanna", "Günter")
+DE_LAST_NAMES = ("Müller", "Weiß", "Schäfer", "Köhler", "Bäcker", "Groß", "Hoffmann", "Krüger", "Schröder", "Vogt")
+DE_DATELINES = ("Köln", "Düsseldorf", "Bonn", "Mainz", "Koblenz", "Berlin", "München", "Brüssel")
+DE_CREDITS = ("Foto: dpa", "Foto: Rheinkurier", "Foto: Stadt Köln", "Foto: privat", "Foto: Jörg Schäfer")
+DE_SUBHEADS = ("Wie es weitergeht", "Kritik der Anwohner", "Die Kosten", "Reaktionen", "Zeitplan für März")
+
+
+def us_person(rng: random.Random) -> str:
+    return f"{rng.choice(US_FIRST_NAMES)} {rng.choice(US_LAST_NAMES)}"
+
+
+def us_caption(rng: random.Random) -> str:
+    return f"{rng.choice(SUBJECTS)} members {rng.choice(('gather', 'speak', 'meet'))} in {rng.choice(US_PLACES)}."
+
+
+def de_headline(rng: random.Random) -> str:
+    return f"{rng.choice(DE_SUBJECTS)} {rng.choice(DE_VERBS)} {rng.choice(DE_OBJECTS)}{rng.choice(DE_TAILS)}"
+
+
+def de_sentence(rng: random.Random) -> str:
+    text = " ".join(rng.choices(DE_WORDS, k=rng.randint(7, 16)))
+    return text[0].upper() + text[1:] + "."
+
+
+def de_person(rng: random.Random) -> str:
+    return f"{rng.choice(DE_FIRST_NAMES)} {rng.choice(DE_LAST_NAMES)}"
+
+
+def de_caption(rng: random.Random) -> str:
+    return f"{rng.choice(DE_SUBJECTS)} tagt in {rng.choice(DE_DATELINES)}. Blick in den Saal."
