@@ -40,6 +40,7 @@ class ArticleItem:
     image_caption: str | None = None
     image_credit: str | None = None
     language: str | None = None  # <html lang>
+    revision: str | None = None  # the site's update counter when it shows one outside the headline
     authors: list[str] | None = None  # people, when the parser split the byline itself (else the transform does)
     section_native: str | None = None  # the site's own section slug/path before mapping to the vocabulary
     extraction: dict[str, str] | None = None  # field → method that produced it (provenance)

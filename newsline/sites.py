@@ -64,6 +64,7 @@ class FieldSource(_Model):
     replace: list[tuple[str, str]] = Field(default_factory=list)  # regex substitutions, in order
     date_format: str | None = None  # strptime format; naive results are read in the site's timezone
     split: str | None = None  # regex splitting one string into a list
+    present: str | None = None  # emit this value when the source matches anything (e.g. a paywall box)
 
     @model_validator(mode="after")
     def _one_kind(self) -> FieldSource:
@@ -95,7 +96,7 @@ class FieldSource(_Model):
 FIELD_NAMES = (
     "title", "byline", "authors", "published_at", "modified_at", "summary", "section", "subsection",
     "keywords", "image_url", "image_caption", "image_credit", "language", "access", "native_id",
-    "canonical_url", "dateline",
+    "canonical_url", "dateline", "revision",
 )
 
 
@@ -117,7 +118,7 @@ class TitleRule(_Model):
 
 class AccessRule(_Model):
     free: list[str] = Field(default_factory=lambda: ["free"])  # raw values meaning free; others premium
-    paywall_css: str | None = None  # a page with this element is premium
+    missing: Literal["free", "premium", "unknown"] = "unknown"  # access when the page has no marker
 
 
 class Listing(_Model):

@@ -182,8 +182,14 @@ def clean_record(record: Mapping[str, Any], *, site: Site, run_id: str) -> tuple
         except (OverflowError, ValueError):
             reasons.append(f"bad_date: no {site.timezone} date for {published_at.isoformat()}")
 
-    section_native = T.normalise_text(record.get("section_native")) or T.normalise_text(record.get("section"))
-    section = site.map_section(section_native) if is_slug(section_native) else section_native
+    native = T.normalise_text(record.get("section_native"))
+    raw_section = T.normalise_text(record.get("section"))
+    raw_subsection = T.normalise_text(record.get("subsection"))
+    section_native = native or "/".join(p for p in (raw_section, raw_subsection) if p) or None
+    if native is not None:
+        section = site.map_section(native)
+    else:
+        section = site.map_section(raw_section) if is_slug(raw_section) else raw_section
     if section is None:
         reasons.append("missing_section: no section slug")
     elif not is_slug(section):
@@ -204,7 +210,7 @@ def clean_record(record: Mapping[str, Any], *, site: Site, run_id: str) -> tuple
         reasons.append(id_reason)
 
     access_raw = record.get("access") if isinstance(record.get("access"), str) else None
-    access = T.access_of(access_raw)
+    access = T.access_of(access_raw, site.access.free, site.access.missing)
     if access not in ACCESS_VALUES:
         reasons.append(f"bad_access: {_q(access)}")
 
@@ -289,7 +295,8 @@ def _title(record: Mapping[str, Any], site: Site) -> tuple[str | None, int]:
     for candidate in candidates:
         title, revision = T.split_update_mark(candidate, site.title.revision_marker)
         if title is not None:
-            return title, revision
+            counter = _int_or_none(record.get("revision"))
+            return title, counter if counter is not None else revision
     return None, 0
 
 
@@ -311,6 +318,11 @@ def _same_site_url(canonical: object, fetched: object, site: Site) -> str | None
     if fetched_url is not None and site.owns_host(parts.hostname) and site.owns_host(urlsplit(fetched_url).hostname):
         return url
     return None
+
+
+def _int_or_none(value: object) -> int | None:
+    text = T.normalise_text(value) if not isinstance(value, int) else str(value)
+    return int(text) if text is not None and text.isdigit() and len(text) <= 6 else None
 
 
 def _extraction_json(value: object) -> str | None:

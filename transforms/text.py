@@ -144,9 +144,10 @@ def strip_markup(value: str | None) -> str | None:
     return normalise_text(_TAG_RE.sub(" ", value))
 
 
-def access_of(raw: object) -> str:
-    """``free`` for "free", ``premium`` for any other non-empty value, ``unknown`` when absent."""
+def access_of(raw: object, free_values: list[str] | tuple[str, ...] = ("free",), missing: str = "unknown") -> str:
+    """``free`` for one of the site's free markers (default "free"), ``premium`` for any other
+    non-empty value, ``missing`` (default ``unknown``) when the page carries no marker."""
     text = normalise_text(raw)
     if text is None:
-        return "unknown"
-    return "free" if text.casefold() == "free" else "premium"
+        return missing
+    return "free" if text.casefold() in {v.casefold() for v in free_values} else "premium"

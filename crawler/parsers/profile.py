@@ -89,8 +89,7 @@ def _parse(site: SiteProfile, body: bytes | str, url: str, encoding: str | None)
         if paragraphs:
             provenance["body"] = "profile"
 
-    missing = [f for f in ("title", "published_at", "byline", "summary", "image_url", "language")
-               if f not in values]
+    missing = [f for f in ("title", "published_at", "byline", "summary", "image_url") if f not in values]
     generic = None
     if not paragraphs or missing:
         generic = _generic(text, url, site)
@@ -118,12 +117,9 @@ def _parse(site: SiteProfile, body: bytes | str, url: str, encoding: str | None)
         if name in URL_FIELDS and isinstance(value, str):
             value = urljoin(url, value)
         setattr(item, attr, value)
-    if item.section is not None:
-        item.section_label = item.section
-        item.section = slug(item.section)
-    if item.subsection is not None:
-        item.subsection_label = item.subsection
-        item.subsection = slug(item.subsection)
+    if item.section is not None:  # the native section: the transform maps it onto the vocabulary
+        item.section_native = item.section
+        item.section = None
     item.paragraphs = paragraphs
     item.language = item.language or site.language
     item.extraction = provenance
@@ -137,6 +133,8 @@ class _Context:
     def first(self, name: str, sources: list[FieldSource]) -> tuple[Any, str]:
         for index, source in enumerate(sources):
             raw = list(self._raw(source))
+            if source.present is not None:
+                raw = [source.present] if raw else []
             values = [v for v in (_clean(r, source) for r in raw) if v]
             if source.split:
                 values = [p for v in values for p in (clean_or_none(x) for x in re.split(source.split, v)) if p]
@@ -195,15 +193,6 @@ def _kind(source: FieldSource) -> str:
     return "?"
 
 
-def slug(value: str) -> str:
-    """A native section label or path as a slug ("Politik" → "politik", "Wirtschaft & Börse" →
-    "wirtschaft-borse"); accents are folded so the slug stays [a-z0-9-]."""
-    import unicodedata
-
-    folded = unicodedata.normalize("NFKD", value.casefold()).encode("ascii", "ignore").decode("ascii")
-    return re.sub(r"[^a-z0-9]+", "-", folded).strip("-") or "other"
-
-
 def _dedupe(values: list[str]) -> list[str]:
     seen: dict[str, None] = {}
     for v in values:
@@ -225,7 +214,9 @@ def _jsonld_values(node: Any, keys: list[str]) -> Iterator[str]:
         if isinstance(node, list):
             for v in node:
                 yield from _jsonld_values(v, [])
-        elif isinstance(node, (str, int, float)) and not isinstance(node, bool):
+        elif isinstance(node, bool):
+            yield "true" if node else "false"
+        elif isinstance(node, (str, int, float)):
             yield str(node)
         elif isinstance(node, dict) and isinstance(node.get("name"), str):
             yield node["name"]
