@@ -117,9 +117,7 @@ def _parse(site: SiteProfile, body: bytes | str, url: str, encoding: str | None)
         if name in URL_FIELDS and isinstance(value, str):
             value = urljoin(url, value)
         setattr(item, attr, value)
-    if item.section is not None:  # the native section: the transform maps it onto the vocabulary
-        item.section_native = item.section
-        item.section = None
+    item.section_native = item.section  # the native section: the transform maps it onto the vocabulary
     item.paragraphs = paragraphs
     item.language = item.language or site.language
     item.extraction = provenance
