@@ -13,8 +13,9 @@ log = logging.getLogger("newsline")
 
 
 def _add_settings_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--site", default="japannews", help="site key (default: japannews)")
-    p.add_argument("--base-url", dest="base_url", help="site root (default: $NEWSLINE_BASE_URL or the demo site)")
+    p.add_argument("--site", required=True, help="site key: a profile in sites/ (see `newsline sites list`)")
+    p.add_argument("--base-url", dest="base_url",
+                   help="site root for this run (default: $NEWSLINE_BASE_URL_<KEY>, else the profile's base_url)")
     p.add_argument("--warehouse", help="warehouse root, local path or s3:// (default: $NEWSLINE_WAREHOUSE)")
     p.add_argument("--staging", help="local folder for run staging and WARC archives (default: $NEWSLINE_STAGING)")
     p.add_argument("--page-budget", dest="page_budget", type=int)
@@ -83,16 +84,27 @@ def format_summary(summary: dict[str, Any]) -> str:
 def cmd_extract(args: argparse.Namespace) -> int:
     from newsline.extract import extract_page
 
-    body = Path(args.page).read_bytes()
-    record = extract_page(body, args.url, site=args.site)
+    try:
+        body = Path(args.page).read_bytes()
+    except OSError as exc:
+        raise ValueError(f"cannot read {args.page}: {exc.strerror or exc}") from None
+    record = extract_page(body, args.url, site=args.site, explain=args.explain)
     print(json.dumps(record, indent=2, ensure_ascii=False, default=str))
     return 0 if record.get("quarantine_reason") is None else 2
 
 
 def cmd_demo_site(args: argparse.Namespace) -> int:
-    from demo_site.server import main as demo_main
+    from demo_site.world import main as demo_main
 
-    argv = ["--port", str(args.port)]
+    if args.site in (None, "all"):
+        argv = ["--all", "--port-base", str(args.port)]
+        if args.days:
+            raise ValueError("--days needs --site japannews (the world serves each site's own demo days)")
+    elif args.site == "japannews":
+        argv = ["--port", str(args.port)]
+    else:
+        raise ValueError(f"--site must be all or japannews (the other demo sites are served with --site all), "
+                         f"got {args.site!r}")
     if args.as_of:
         argv += ["--as-of", args.as_of]
     if args.days:
@@ -105,7 +117,7 @@ def cmd_demo_site(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from newsline.demo import run_demo
 
-    return run_demo(days=args.days, port=args.port)
+    return run_demo(days=args.days, port=args.port, sites=args.sites)
 
 
 def cmd_query(args: argparse.Namespace) -> int:
@@ -154,23 +166,30 @@ def build_parser() -> argparse.ArgumentParser:
     _add_settings_flags(p)
     p.set_defaults(func=cmd_run)
 
-    p = sub.add_parser("extract", help="parse one saved page and print the article as JSON")
+    p = sub.add_parser("extract", help="parse one saved page (any site) and print the article as JSON")
     p.add_argument("page", help="saved HTML file")
-    p.add_argument("--url", required=True, help="the URL the page was fetched from")
-    p.add_argument("--site", default="japannews")
+    p.add_argument("--url", required=True, help="the URL the page was fetched from (picks the site's profile)")
+    p.add_argument("--site", help="site key (default: the profile owning the URL's domain, else generic)")
+    p.add_argument("--explain", action="store_true", help="also print which step gave each field")
     p.set_defaults(func=cmd_extract)
 
-    p = sub.add_parser("demo-site", help="serve the demo news site on 127.0.0.1")
-    p.add_argument("--port", type=int, default=8765)
-    p.add_argument("--as-of", dest="as_of")
-    p.add_argument("--days")
-    p.add_argument("--articles-per-day", dest="articles_per_day", type=int)
+    p = sub.add_parser("demo-site", help="serve the demo news sites on 127.0.0.1, each on its own port")
+    p.add_argument("--port", type=int, default=8765, help="port of the first site (the others follow; 0 = free ports)")
+    p.add_argument("--site", default="all", help="all (default) or japannews alone")
+    p.add_argument("--as-of", dest="as_of", help="the sites' clock, ISO (naive = each site's local time)")
+    p.add_argument("--days", help="japannews alone: its demo days, e.g. 2024-09-04..2024-09-08")
+    p.add_argument("--articles-per-day", dest="articles_per_day", type=int, help="articles per site and day")
     p.set_defaults(func=cmd_demo_site)
 
-    p = sub.add_parser("demo", help="the whole demo: demo site + Airflow runs of the demo days")
-    p.add_argument("--days", default="2024-09-04..2024-09-08")
-    p.add_argument("--port", type=int, default=0, help="demo site port (0 = any free port)")
+    p = sub.add_parser("demo", help="the whole demo: the demo sites + every site's DAG for its demo days")
+    p.add_argument("--days", help="only these days, e.g. 2024-09-04..2024-09-08 (default: every site's demo days)")
+    p.add_argument("--sites", help="only these demo sites, comma-separated (default: all)")
+    p.add_argument("--port", type=int, default=0, help="port of the first demo site (default 8765)")
     p.set_defaults(func=cmd_demo)
+
+    from newsline.sites_cli import add_sites_parser
+
+    add_sites_parser(sub)
 
     p = sub.add_parser("query", help="run SQL (DuckDB) over the warehouse: views articles, article_revisions, quarantine")
     p.add_argument("sql")

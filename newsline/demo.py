@@ -1,7 +1,9 @@
 """``newsline demo``: the whole pipeline on the embedded default, through real Airflow.
 
-Starts the demo site on 127.0.0.1, prepares Airflow (SQLite metadata under ``.airflow/``), runs the
-``japannews_daily`` DAG once per demo day with ``airflow dags test`` and prints what landed.
+Starts the demo world (every demo site on its own 127.0.0.1 port), prepares Airflow (SQLite metadata
+under ``.airflow/``, one pool per site), runs every site's daily DAG for each of its demo days with
+``dag.test`` inside one Airflow process (Airflow's start-up is paid once, not once per site-day) and
+prints per-site, per-day counts and what landed.
 """
 
 from __future__ import annotations
@@ -15,14 +17,13 @@ import time
 import urllib.request
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 from newsline.config import DEMO_PORT, REPO_ROOT, base_url_env, load_settings
 from newsline.pipeline import latest_summary
 
 log = logging.getLogger(__name__)
 
-DAG_ID = "japannews_daily"
-SITE = "japannews"
 
 
 def parse_days(spec: str) -> list[date]:
@@ -72,15 +73,21 @@ def airflow(*args: str, env: dict[str, str], log_path: Path | None = None, check
     return proc.returncode
 
 
-def prepare_airflow(env: dict[str, str], pool_slots: int = 1) -> None:
+def prepare_airflow(env: dict[str, str], sites: list[Any]) -> None:
+    """Metadata database and one pool per site (its politeness: crawls of the site at once)."""
     airflow("db", "migrate", env=env)
-    airflow("pools", "set", SITE, str(pool_slots), "Concurrent crawl tasks against The Japan News", env=env)
+    for site in sites:
+        airflow("pools", "set", site.key, str(site.politeness.pool_slots),
+                f"Concurrent crawl tasks against {site.name}", env=env)
 
 
-def logical_date_for(day: date) -> str:
-    """The logical date that makes ``airflow dags test`` (a manual run) cover JST day ``day``: its
-    midnight in Tokyo (``newsline.dagsupport.covered_day``)."""
-    return f"{day.isoformat()}T00:00:00+09:00"
+def logical_date_for(day: date, tz: str = "Asia/Tokyo") -> str:
+    """The logical date that makes a manual run cover local day ``day`` of ``tz``: its local
+    midnight (``newsline.dagsupport.covered_day``)."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    return datetime(day.year, day.month, day.day, tzinfo=ZoneInfo(tz)).isoformat()
 
 
 def free_port() -> int:
@@ -89,7 +96,53 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def port_in_use(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
+
+
+def start_demo_world(port_base: int, extra: list[str] | None = None) -> tuple[subprocess.Popen[bytes], dict[str, str]]:
+    """``python -m demo_site --all`` on ``port_base`` + offsets; returns the process and key → base URL.
+
+    Refuses ports that are already taken (an old demo still running, another program), so the demo
+    never crawls a server it did not start."""
+    from demo_site.world import DEMO_SITES
+
+    urls = {key: f"http://127.0.0.1:{port_base + i}/" for i, key in enumerate(DEMO_SITES)}
+    busy = [u for u in urls.values() if port_in_use(int(u.rsplit(":", 1)[1].strip("/")))]
+    if busy:
+        raise RuntimeError(f"demo site port(s) already in use: {', '.join(busy)}; stop what listens there "
+                           "(an earlier demo?) or pass --port-base")
+    cmd = [sys.executable, "-m", "demo_site", "--all", "--port-base", str(port_base), *(extra or [])]
+    proc = subprocess.Popen(cmd, cwd=str(REPO_ROOT), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.time() + 60
+    pending = dict(urls)
+    while pending and time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"demo world exited: {proc.stderr.read().decode(errors='replace')[-2000:]}")
+        for key, url in list(pending.items()):
+            try:
+                with urllib.request.urlopen(url + "robots.txt", timeout=2) as resp:
+                    if resp.status == 200:
+                        pending.pop(key)
+            except OSError:
+                pass
+        if pending:
+            time.sleep(0.2)
+    if pending or proc.poll() is not None:
+        proc.terminate()
+        raise RuntimeError(f"demo sites did not answer within 60 s: {', '.join(pending) or 'world exited'}")
+    return proc, urls
+
+
 def start_demo_site(port: int, extra: list[str] | None = None) -> subprocess.Popen[bytes]:
+    """The Japan News demo site alone (tests that need one site)."""
+    if port_in_use(port):
+        raise RuntimeError(f"port {port} is already in use")
     cmd = [sys.executable, "-m", "demo_site", "--port", str(port), *(extra or [])]
     proc = subprocess.Popen(cmd, cwd=str(REPO_ROOT), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}/robots.txt"
@@ -107,40 +160,90 @@ def start_demo_site(port: int, extra: list[str] | None = None) -> subprocess.Pop
     raise RuntimeError(f"demo site did not answer on {url} within 60 s")
 
 
-def run_demo(days: str = "2024-09-04..2024-09-08", port: int = 0) -> int:
+def demo_plan(sites: list[str] | None = None) -> list[dict[str, str]]:
+    """Every (site, DAG, day, logical date) of the demo world, each site's own demo days."""
+    from demo_site.world import DEMO_SITES
+    from newsline.sites import get_site
+
+    plan = []
+    for key, entry in DEMO_SITES.items():
+        if sites and key not in sites:
+            continue
+        profile = get_site(key)
+        for day in entry.days:
+            plan.append({"site": key, "dag_id": profile.dag, "day": day.isoformat(),
+                         "logical_date": logical_date_for(day, profile.timezone)})
+    return plan
+
+
+def run_plan_in_airflow(plan: list[dict[str, str]], env: dict[str, str], log_path: Path) -> list[dict[str, Any]]:
+    """Run every planned DAG run through Airflow's ``dag.test`` in ONE Python process (Airflow starts
+    once, not once per site-day); returns each run's final state."""
+    import json
+
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    cmd = [sys.executable, "-m", "newsline.demo_runner", json.dumps(plan)]
+    with log_path.open("w", encoding="utf-8") as fh:
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=fh, text=True, cwd=str(REPO_ROOT))
+        results = []
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if line.startswith("{"):
+                result = json.loads(line)
+                results.append(result)
+                print(f"[demo]   {result['dag_id']} {result['day']}: {result['state']} "
+                      f"({result['seconds']:.1f}s)", flush=True)
+        proc.wait()
+    return results
+
+
+def run_demo(days: str | None = None, port: int = 0, sites: str | None = None) -> int:
+    """``make demo``: the demo world, every site's DAG for its demo days, per-site per-day counts."""
     settings = load_settings()
-    day_list = parse_days(days)
-    port = port or DEMO_PORT  # a fixed port keeps canonical URLs, and so the warehouse, identical across runs
-    base_url = f"http://127.0.0.1:{port}/"
-    print(f"[demo] starting the demo site on {base_url}", flush=True)
-    site = start_demo_site(port)
+    wanted = [s for s in (sites or "").split(",") if s] or None
+    plan = demo_plan(wanted)
+    if days:
+        keep = {d.isoformat() for d in parse_days(days)}
+        plan = [p for p in plan if p["day"] in keep]
+    if not plan:
+        raise ValueError("nothing to run: no demo site/day matches --sites/--days")
+    port_base = port or DEMO_PORT  # fixed ports keep canonical URLs, and so the warehouse, identical across runs
+    print(f"[demo] starting the demo sites on 127.0.0.1:{port_base}..{port_base + 3}", flush=True)
+    started = time.time()
+    world, urls = start_demo_world(port_base)
     try:
-        env = airflow_env({SITE: base_url})
+        env = airflow_env(urls)
         env.setdefault("NEWSLINE_DOWNLOAD_DELAY", "0")
         env.setdefault("NEWSLINE_CONCURRENCY", "8")
+        from newsline.sites import get_site
+
         print(f"[demo] preparing Airflow metadata in {env['AIRFLOW_HOME']}", flush=True)
-        prepare_airflow(env)
-        for day in day_list:
-            started = time.time()
-            log_path = Path(env["AIRFLOW_HOME"]) / "demo-logs" / f"{DAG_ID}-{day.isoformat()}.log"
-            print(f"[demo] airflow dags test {DAG_ID} {logical_date_for(day)}  (covers {day}) …", flush=True)
-            rc = airflow("dags", "test", DAG_ID, logical_date_for(day), env=env, log_path=log_path, check=False)
-            summary = latest_summary(settings.staging, SITE, day)
-            status = summary.get("status") if summary else "no summary"
-            print(f"[demo]   {day}: exit {rc}, {status}, {time.time() - started:.1f}s "
-                  f"(new {summary and summary['articles_new']}, updated {summary and summary['articles_updated']}, "
-                  f"unchanged {summary and summary['articles_unchanged']}, "
-                  f"not refetched {summary and summary.get('pages_skipped_unchanged')}, quarantined "
-                  f"{summary and summary['articles_quarantined']}); log: {log_path}", flush=True)
-            if rc != 0 or not summary or summary.get("status") != "ok" or summary.get("run_id") is None:
-                print(f"[demo] the run for {day} failed; last lines of {log_path}:", flush=True)
-                print("\n".join(log_path.read_text(errors="replace").splitlines()[-40:]))
-                return 1
+        prepare_airflow(env, [get_site(k) for k in sorted({p["site"] for p in plan})])
+        log_path = Path(env["AIRFLOW_HOME"]) / "demo-logs" / "demo-runs.log"
+        print(f"[demo] {len(plan)} DAG runs through Airflow (dag.test, one process); log: {log_path}", flush=True)
+        results = run_plan_in_airflow(plan, env, log_path)
     finally:
-        site.terminate()
-        site.wait(timeout=10)
-    print(warehouse_overview(settings.warehouse, day_list))
+        world.terminate()
+        world.wait(timeout=10)
+    failed = [r for r in results if r["state"] != "success"]
+    print(per_site_table(settings.staging, plan))
+    print(f"[demo] {len(results)} runs in {time.time() - started:.0f}s")
+    if failed or len(results) != len(plan):
+        print(f"[demo] {len(failed) or len(plan) - len(results)} run(s) failed; see {log_path}", flush=True)
+        print("\n".join(log_path.read_text(errors="replace").splitlines()[-40:]))
+        return 1
+    print(warehouse_overview(settings.warehouse, sorted({date.fromisoformat(p["day"]) for p in plan})))
     return 0
+
+
+def per_site_table(staging: str, plan: list[dict[str, str]]) -> str:
+    lines = ["[demo] site          day         status  new upd unch quar"]
+    for p in plan:
+        summary = latest_summary(staging, p["site"], date.fromisoformat(p["day"])) or {}
+        lines.append(f"[demo] {p['site']:<13} {p['day']}  {summary.get('status', 'none'):<6} "
+                     f"{summary.get('articles_new', 0):>3} {summary.get('articles_updated', 0):>3} "
+                     f"{summary.get('articles_unchanged', 0):>4} {summary.get('articles_quarantined', 0):>4}")
+    return "\n".join(lines)
 
 
 def warehouse_overview(root: str, days: list[date]) -> str:

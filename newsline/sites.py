@@ -406,6 +406,25 @@ def site_for_url(url: str, sites: dict[str, SiteProfile] | None = None) -> SiteP
     return best[1] if best else None
 
 
+def site_key_for_host(host: str) -> str:
+    """A site key derived from a host name: ``www.news.example.co.uk`` → ``news-example-co-uk``."""
+    host = (host or "unknown").lower().strip(".")
+    host = host[4:] if host.startswith("www.") else host
+    key = re.sub(r"[^a-z0-9]+", "-", host).strip("-") or "unknown"
+    return key if key[0].isalpha() else f"s-{key}"
+
+
+def generic_profile(url: str) -> SiteProfile:
+    """A profile for a page of a site without one: every field from the generic extractor, UTC."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "unknown").lower()
+    return SiteProfile(
+        key=site_key_for_host(host), name=host, domains=[host],
+        base_url=f"{parts.scheme or 'https'}://{parts.netloc or host}/", timezone="UTC", language="en",
+        article_url=ArticleUrl(pattern=r"^/.*$"),
+    )
+
+
 #: Compatibility name: code that says "Site" means a profile.
 Site = SiteProfile
 

@@ -27,9 +27,10 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def make_env(home: Path, *, base_url: str, warehouse: Path, staging: Path, extra: dict[str, str] | None = None
-             ) -> dict[str, str]:
-    env = airflow_env({"japannews": base_url}, home=home)
+def make_env(home: Path, *, base_url: str | dict[str, str], warehouse: Path, staging: Path,
+             extra: dict[str, str] | None = None) -> dict[str, str]:
+    """``base_url``: the Japan News demo root, or site key → root for several sites."""
+    env = airflow_env(base_url if isinstance(base_url, dict) else {"japannews": base_url}, home=home)
     api_port = free_port()
     env.update({
         "NEWSLINE_WAREHOUSE": str(warehouse),
