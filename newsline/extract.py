@@ -11,14 +11,16 @@ from typing import Any
 from newsline.sites import SiteProfile, generic_profile, get_site, site_for_url
 
 
-def profile_for(url: str, site: str | None = None) -> SiteProfile:
-    """The named site's profile, else the one owning the URL's domain, else a generic profile."""
+def profile_for(url: str, site: str | SiteProfile | None = None) -> SiteProfile:
+    """The given profile (or site key), else the one owning the URL's domain, else a generic profile."""
+    if isinstance(site, SiteProfile):
+        return site
     if site:
         return get_site(site)
     return site_for_url(url) or generic_profile(url)
 
 
-def extract_page(body: bytes | str, url: str, *, site: str | None = None, fetched_at: datetime | None = None,
+def extract_page(body: bytes | str, url: str, *, site: str | SiteProfile | None = None, fetched_at: datetime | None = None,
                  run_id: str = "extract", explain: bool = False) -> dict[str, Any]:
     """Parse and clean one page. A rejected or quarantined page comes back with its reason."""
     from crawler.parsers import PageRejected, parser_for

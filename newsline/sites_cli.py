@@ -155,8 +155,7 @@ def fixture_differences(site: SiteProfile) -> list[str]:
 
     out = []
     for page, case in fixture_cases(site):
-        record = extract_page(page.read_bytes(), case["url"], site=site.key if site.source_file else None,
-                              fetched_at=datetime(2030, 1, 1, tzinfo=UTC))
+        record = extract_page(page.read_bytes(), case["url"], site=site, fetched_at=datetime(2030, 1, 1, tzinfo=UTC))
         for field, want in (case.get("expected") or {}).items():
             if record.get(field) != want:
                 out.append(f"{page.name}: {field}: got {record.get(field)!r}, expected {want!r}")

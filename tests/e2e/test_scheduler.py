@@ -22,6 +22,7 @@ from tests.e2e.airflow_services import (
     free_port,
     make_env,
     metadata,
+    sites_dir_with,
     utc,
     wait_until,
 )
@@ -126,9 +127,9 @@ def world(tmp_path_factory):
     sink = WebhookSink()
     env = make_env(tmp / "airflow", base_url=server.base_url, warehouse=tmp / "warehouse", staging=tmp / "runs",
                    extra={
-                       "NEWSLINE_DAG_START": "2024-09-04",
-                       "NEWSLINE_DAG_END": "2024-09-05",
-                       "NEWSLINE_DAG_CATCHUP": "true",
+                       # the deployment's schedule lives in the site profile, read the same by every process
+                       "NEWSLINE_SITES_DIR": str(sites_dir_with(tmp / "sites", {"japannews": {"schedule": {
+                           "start_date": "2024-09-04", "end_date": "2024-09-05", "catchup": True}}})),
                        "NEWSLINE_ALERT_WEBHOOK": sink.url,
                        "NEWSLINE_TASK_RETRIES": "1",
                        "NEWSLINE_TASK_RETRY_DELAY": "2",
@@ -150,7 +151,7 @@ def world(tmp_path_factory):
 def test_the_scheduler_catches_up_the_configured_days_without_a_trigger(world) -> None:
     unpause(world, DAG)
     by_day = wait_days_finished(world, CATCHUP_DAYS, 240)
-    assert sorted(by_day) == CATCHUP_DAYS, f"NEWSLINE_DAG_END=2024-09-05 must stop the catch-up: {sorted(by_day)}"
+    assert sorted(by_day) == CATCHUP_DAYS, f"the profile's end_date 2024-09-05 must stop the catch-up: {sorted(by_day)}"
     for day in CATCHUP_DAYS:
         run = by_day[day]
         assert run["run_type"] == "scheduled", run
@@ -285,7 +286,7 @@ def test_a_cli_triggered_run_against_an_unreachable_site_alerts_with_the_reason(
     env, sink = world["env"], world["sink"]
     closed = f"http://127.0.0.1:{free_port()}/"
     before = {r["run_id"] for r in runs(env, DAG)}
-    # a logical date inside NEWSLINE_DAG_START..END (manual runs after END get no task instances at all)
+    # a logical date inside the profile's start_date..end_date (manual runs after END get no task instances at all)
     # and not used by another run (logical dates are unique per DAG)
     logical = datetime(2024, 9, 4, 12, tzinfo=JST)
     triggered_at = datetime.now(UTC)
