@@ -321,10 +321,20 @@ def _deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        return dict(_read_yaml_cached(str(path), path.stat().st_mtime_ns))
+    except OSError as exc:
+        raise ProfileError(f"{path}: cannot read: {exc.strerror or exc}") from None
+
+
+@functools.lru_cache(maxsize=256)
+def _read_yaml_cached(path_str: str, mtime: int) -> dict[str, Any]:
     import yaml
 
+    path = Path(path_str)
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: ~10x faster at parse time
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)  # noqa: S506 - a safe loader
     except OSError as exc:
         raise ProfileError(f"{path}: cannot read: {exc.strerror or exc}") from None
     except yaml.YAMLError as exc:
