@@ -85,6 +85,4 @@ def check_day(root: str, day: date, site: str | None = None) -> QualityReport:
         quarantined = 0
     report = evaluate(day, counts, coverage, quarantined)
     report.site = site
-    if site:
-        report.problems = [f"{site}: {p}" for p in report.problems]
     return report
