@@ -255,7 +255,7 @@ def run_query(
     if fmt == "parquet":
         from warehouse.staging import write_table
 
-        write_table(out, table)  # type: ignore[arg-type]
+        write_table(os.path.abspath(out), table)  # type: ignore[arg-type]  # a bare file name has no folder to make
         return None
     if fmt == "csv":
         text = _csv_text(table)
