@@ -1,4 +1,5 @@
-"""The analyst example script runs as a user would run it, and its three readers agree."""
+"""The analyst example script runs as a user would run it, and its four readers agree; every reading
+snippet the README and ``make demo`` print runs and gives a typed ``date``."""
 
 from __future__ import annotations
 
@@ -21,14 +22,14 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def counts(stdout: str) -> dict[str, int]:
-    return {m[0]: int(m[1]) for m in re.findall(r"^(pandas|polars|duckdb): (\d+) rows$", stdout, re.M)}
+    return {m[0]: int(m[1]) for m in re.findall(r"^(newsline|pandas|polars|duckdb): (\d+) rows$", stdout, re.M)}
 
 
 def test_example_filters_by_date_and_section(warehouse):
     proc = run(str(warehouse.root), "--date", DAY.isoformat(), "--section", "politics")
     assert proc.returncode == 0, proc.stderr
     expected = len(warehouse.rows(DAY, "politics"))
-    assert counts(proc.stdout) == {"pandas": expected, "polars": expected, "duckdb": expected}
+    assert counts(proc.stdout) == {"newsline": expected, "pandas": expected, "polars": expected, "duckdb": expected}
     assert "files: 6 in the dataset, 1 left after partition pruning" in proc.stdout
     for row in warehouse.rows(DAY, "politics"):
         assert row["article_id"] in proc.stdout
@@ -39,9 +40,9 @@ def test_example_defaults_to_the_latest_day(warehouse):
     assert proc.returncode == 0, proc.stderr
     n = len(warehouse.rows(DAY))
     assert f"filter: date={DAY.isoformat()}\n" in proc.stdout
-    assert counts(proc.stdout) == {"pandas": n, "polars": n, "duckdb": n}
+    assert counts(proc.stdout) == {"newsline": n, "pandas": n, "polars": n, "duckdb": n}
     proc = run(str(warehouse.root), "--date", PREVIOUS.isoformat(), "--section", "society")
-    assert counts(proc.stdout) == dict.fromkeys(("pandas", "polars", "duckdb"), 1)
+    assert counts(proc.stdout) == dict.fromkeys(("newsline", "pandas", "polars", "duckdb"), 1)
 
 
 def test_example_on_an_empty_warehouse(tmp_path):

@@ -192,3 +192,19 @@ def test_every_chart_renders_in_headless_chromium(warehouse, summary, tmp_path):
     history = dom.xpath('//div[@id="chart-sections-history"]')[0]
     legend = {t.text_content() for t in history.xpath('.//*[local-name()="text" and contains(@class, "legendtext")]')}
     assert legend == {"business", "politics", "society", "world"}
+
+
+def test_cli_report_reads_the_days_runs_from_staging(warehouse, summary, tmp_path, capsys):
+    """The CLI said 'no run summary for this day' although the day's summaries were in staging."""
+    from newsline.cli import main
+
+    staging = tmp_path / "staging"
+    _write_run(staging, "japannews", "cli-run-1", summary, 1_000_000)
+    assert main(["report", "--date", DAY.isoformat(), "--warehouse", str(warehouse.root),
+                 "--staging", str(staging)]) == 0
+    out = staging / "reports" / f"japannews-{DAY.isoformat()}.html"
+    assert capsys.readouterr().out.strip() == str(out)
+    page = out.read_text(encoding="utf-8")
+    assert "no run summary" not in plot_data(page, "chart-run-status")
+    assert '"y":[4,2,3,3]' in plot_data(page, "chart-run-status") and "cli-run-1" in page
+    assert (staging / "reports" / PLOTLY_JS).exists()
