@@ -263,7 +263,9 @@ def run_query(
         text = _json_text(table)
     else:
         text = _box(table)
-        if more:
+        if more and limit == _BOX_LIMIT and limit != max_rows:  # the user asked for all, or for more
+            text += f"\nmore than {limit} rows: a table shows at most {_BOX_LIMIT}; --format csv or json prints every row"
+        elif more:
             text += (f"\nmore than {limit} rows: the first {limit} are shown "
                      "(--max-rows 0 shows all; --format csv or json prints every row)")
     if out is None:

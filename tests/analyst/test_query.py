@@ -376,3 +376,13 @@ def test_export_db_writes_views_usable_from_any_duckdb_client(warehouse, tmp_pat
     assert main(["query", "--export-db", str(other), "SELECT count(*) AS n FROM articles", "--format", "json",
                  "--warehouse", str(warehouse.root)]) == 0
     assert other.exists() and json.dumps({"n": len(warehouse.articles)}) in capsys.readouterr().out
+
+
+def test_table_says_when_its_row_cap_and_not_max_rows_cut_the_output(tmp_path, monkeypatch):
+    import warehouse.query as query
+
+    root = _many(tmp_path)
+    monkeypatch.setattr(query, "_BOX_LIMIT", 10)  # DuckDB's box draws at most 10,000 rows: the same rule, smaller
+    text = main_query(root, "SELECT article_id FROM articles", max_rows=0)
+    assert "a table shows at most 10; --format csv or json prints every row" in text
+    assert "--max-rows 0 shows all" not in text
