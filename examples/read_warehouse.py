@@ -1,4 +1,4 @@
-"""Read the Newsline warehouse with pandas, Polars and DuckDB, filtering on the partition columns.
+"""Read the Newsline warehouse with newsline.read_articles, pandas, Polars and DuckDB, filtering on the partition columns.
 
     .venv/bin/python examples/read_warehouse.py data/warehouse --date 2024-09-06 --section politics
 
@@ -36,6 +36,13 @@ def pruned_files(root: str, day: date, section: str | None) -> tuple[int, int]:
     if section:
         wanted &= ds.field("section") == section
     return len(dataset.files), sum(1 for _ in dataset.get_fragments(filter=wanted))
+
+
+def with_newsline(root: str, day: date, section: str | None) -> pd.DataFrame:
+    import newsline  # the project's reader: date typed, same pruning
+
+    return newsline.read_articles(root, start=day, end=day, sections=section,
+                                  columns=["article_id", "date", "section", "title", "published_at", "word_count"])
 
 
 def with_pandas(root: str, day: date, section: str | None) -> pd.DataFrame:
@@ -88,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"filter: {where}")
     print(f"files: {total} in the dataset, {kept} left after partition pruning")
 
+    print(f"newsline: {len(with_newsline(root, day, args.section))} rows")
     frame = with_pandas(root, day, args.section)
     print(f"pandas: {len(frame)} rows")
     print(f"polars: {with_polars(root, day, args.section).height} rows")

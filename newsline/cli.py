@@ -125,7 +125,15 @@ def cmd_query(args: argparse.Namespace) -> int:
     from warehouse.query import main_query
 
     root = args.warehouse or load_settings().warehouse
-    text = main_query(root, args.sql, args.format, args.out)
+    if args.export_db is not None:
+        from warehouse.duckdb_file import export_database
+
+        print(f"wrote the DuckDB database with the views to {export_database(root, args.export_db or None)}")
+        if not args.sql:
+            return 0
+    if not args.sql:
+        raise ValueError("give the SQL to run (or --export-db)")
+    text = main_query(root, args.sql, args.format, args.out, args.max_rows)
     if text:
         print(text)
     return 0
@@ -141,8 +149,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     summary = json.loads(Path(args.summary).read_text(encoding="utf-8")) if args.summary else None
     day = parse_day(args.date)
     out = args.out or str(report_file(settings.staging, args.site, day))
-    Path(out).parent.mkdir(parents=True, exist_ok=True)
-    print(build_daily_report(settings.warehouse, day, summary, out))
+    print(build_daily_report(settings.warehouse, day, summary, out, staging=settings.staging, site=args.site))
     return 0
 
 
@@ -192,19 +199,42 @@ def build_parser() -> argparse.ArgumentParser:
     add_sites_parser(sub)
 
     p = sub.add_parser("query", help="run SQL (DuckDB) over the warehouse: views articles, article_revisions, quarantine")
-    p.add_argument("sql")
-    p.add_argument("--format", default="table", choices=["table", "csv", "json", "parquet"])
-    p.add_argument("--out")
-    p.add_argument("--warehouse")
+    p.add_argument("sql", nargs="?", help="one read-only statement (SELECT, DESCRIBE, SHOW, SUMMARIZE, EXPLAIN)")
+    p.add_argument("--format", default="table", choices=["table", "csv", "json", "parquet"],
+                   help="table (default; shows 20 rows unless --max-rows), csv, json (JSON Lines), parquet (needs --out)")
+    p.add_argument("--max-rows", dest="max_rows", type=int, metavar="N",
+                   help="output at most N rows; 0 = all (default: all, but 20 for --format table)")
+    p.add_argument("--out", help="write the result to this file instead of printing it")
+    p.add_argument("--export-db", dest="export_db", nargs="?", const="", metavar="PATH",
+                   help="write a DuckDB database file with the views (default <warehouse>/_duckdb/newsline.duckdb)")
+    p.add_argument("--warehouse", help="warehouse root, local path or s3:// (default: $NEWSLINE_WAREHOUSE)")
     p.set_defaults(func=cmd_query)
 
-    p = sub.add_parser("report", help="write the daily HTML report for a day")
-    p.add_argument("--date", required=True)
-    p.add_argument("--summary", help="run summary JSON to include")
-    p.add_argument("--out")
+    p = sub.add_parser("report", help="write the daily HTML report for a day, from every run of the day")
+    p.add_argument("--date", required=True, help="publication day YYYY-MM-DD (site timezone)")
+    p.add_argument("--summary", help="an extra run summary JSON to include (the day's runs under --staging are read anyway)")
+    p.add_argument("--out", help="report file (default <staging>/reports/<site>-<day>.html; plotly.min.js is written beside it)")
     _add_settings_flags(p)
     p.set_defaults(func=cmd_report)
     return parser
+
+
+def user_error(exc: BaseException) -> str | None:
+    """The one-line message of a known user error (bad argument, unusable warehouse path, disk full,
+    unreachable object store), or None for anything else (a bug: let it show its traceback)."""
+    if isinstance(exc, ValueError):
+        return str(exc)
+    if isinstance(exc, OSError):
+        reason = exc.strerror or str(exc) or type(exc).__name__
+        name = exc.filename
+        return f"{reason}: {name}" if name else reason
+    try:
+        from botocore.exceptions import BotoCoreError, ClientError
+    except ImportError:  # pragma: no cover - botocore is a dependency of the S3 warehouse
+        return None
+    if isinstance(exc, (BotoCoreError, ClientError)):
+        return f"object store: {' '.join(str(exc).split())}"
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -214,8 +244,13 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     try:
         return int(args.func(args) or 0)
-    except ValueError as exc:
-        parser.exit(2, f"newsline: error: {exc}\n")
+    except Exception as exc:
+        message = user_error(exc)
+        if message is None:
+            raise
+        if args.verbose:
+            log.exception("newsline %s failed", args.command)
+        parser.exit(2, f"newsline: error: {message}\n")
     return 0
 
 

@@ -122,7 +122,7 @@ def check_and_report(days: list[dict[str, Any]], context: Mapping[str, Any]) -> 
         summary = _find_summary(settings.staging, site, day, entry.get("run_id"))
         out = report_file(settings.staging, site, day)
         out.parent.mkdir(parents=True, exist_ok=True)
-        build_daily_report(root, day, summary, str(out))
+        build_daily_report(root, day, summary, str(out), staging=settings.staging, site=site)
         results.append({**report.to_dict(), "report": str(out)})
         if not report.ok:
             reason = "; ".join(report.problems)

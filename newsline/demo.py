@@ -256,11 +256,24 @@ def warehouse_overview(root: str, days: list[date]) -> str:
         for day, per in counts.groupby(level=0):
             parts = ", ".join(f"{sec}={n}" for (_, sec), n in per.items())
             lines.append(f"  {day}: {int(per.sum())} articles  ({parts})")
-    lines += [
-        "Read it:",
-        f"  .venv/bin/python -c \"import duckdb; print(duckdb.sql(\\\"select date, section, count(*) n from "
-        f"read_parquet('{root}/articles/**/*.parquet', hive_partitioning=true) group by all order by all\\\"))\"",
-        f"  .venv/bin/python -c \"import pandas as pd; print(pd.read_parquet('{root}/articles').head())\"",
-        "  .venv/bin/newsline query \"select date, section, count(*) from articles group by all order by all\"",
-    ]
+    lines += read_it_lines(root)
     return "\n".join(lines)
+
+
+def read_it_lines(root: str) -> list[str]:
+    """The commands ``make demo`` prints for reading the warehouse; each gives a typed ``date``
+    (tests/analyst/test_examples.py runs every one)."""
+    return [
+        "Read it (date is a real date in each):",
+        f"  .venv/bin/python -c \"import newsline; df = newsline.read_articles('{root}', start='2024-09-06'); "
+        "print(df.groupby(['date', 'section']).size())\"",
+        "  .venv/bin/python -c \"import pandas as pd, pyarrow as pa, pyarrow.dataset as ds; "
+        "part = ds.partitioning(pa.schema([('date', pa.date32()), ('section', pa.string())]), flavor='hive'); "
+        f"df = pd.read_parquet('{root}/articles', partitioning=part); print(df[['date', 'section', 'title']].head())\"",
+        f"  .venv/bin/python -c \"import duckdb; print(duckdb.sql(\\\"select date, section, count(*) n from "
+        f"read_parquet('{root}/articles/**/*.parquet', hive_partitioning=true, "
+        "hive_types={'date': 'DATE', 'section': 'VARCHAR'}) group by all order by all\\\"))\"",
+        f"  .venv/bin/newsline query --warehouse {root} \"select date, section, count(*) from articles group by all order by all\"",
+        f"  .venv/bin/newsline query --export-db --warehouse {root}   "
+        f"# then: duckdb {root}/_duckdb/newsline.duckdb (views articles, article_revisions, quarantine)",
+    ]

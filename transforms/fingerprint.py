@@ -1,4 +1,4 @@
-"""Content fingerprints: 64-bit SimHash of an article's words, and near-duplicate clusters.
+"""Content fingerprints: 64-bit SimHash of an article's words, and near-duplicate links.
 
 Wire stories run by several outlets, or re-run with a changed sentence, differ by a few words; their
 SimHashes differ by a few bits. Pure functions, no state: the same text always gives the same hash
@@ -85,11 +85,13 @@ def _candidate_pairs(hashes: np.ndarray, k: int) -> Iterable[tuple[int, int]]:
 
 
 def near_duplicate_of(frame: pd.DataFrame, k: int = 3) -> pd.Series:
-    """For each row, the ``article_id`` of the earliest article of its near-duplicate cluster.
+    """For each row, the ``article_id`` of the earliest EARLIER article within Hamming distance ``k``.
 
-    Rows whose SimHashes are within Hamming distance ``k`` are linked; clusters are the connected
-    groups. The earliest member (by ``published_at``, then ``article_id``) and rows without a
-    near duplicate get None. Rows with a null ``simhash`` are never clustered. Index as ``frame``.
+    Each row is compared with the rows published before it (by ``published_at``, then
+    ``article_id``; unknown times come last) and points at the earliest of those whose SimHash is
+    within ``k`` bits of its own. Links never chain: a row is only ever marked with an article it is
+    itself within ``k`` of, so every marked pair is at most ``k`` bits apart. Rows with no earlier
+    near duplicate get None; rows with a null ``simhash`` are never compared. Index as ``frame``.
     """
     for col in ("article_id", "published_at", "simhash"):
         if col not in frame.columns:
@@ -101,46 +103,32 @@ def near_duplicate_of(frame: pd.DataFrame, k: int = 3) -> pd.Series:
     if len(valid) < 2:
         return result
     hashes = frame["simhash"].iloc[valid].astype("int64").to_numpy().view(np.uint64)
-    parent = list(range(len(valid)))
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    def union(i: int, j: int) -> None:
-        ri, rj = find(i), find(j)
-        if ri != rj:
-            parent[rj] = ri
-
-    # identical fingerprints (the same story fetched twice) join at once, so a band bucket only
-    # ever holds distinct values and cannot grow quadratic on copies
-    unique, first, inverse = np.unique(hashes, return_index=True, return_inverse=True)
-    for i, u in enumerate(inverse):
-        union(int(first[u]), i)
-    for a, b in _candidate_pairs(unique, k):
-        if int(unique[a] ^ unique[b]).bit_count() <= k:
-            union(int(first[a]), int(first[b]))
-
     stamps = pd.to_datetime(frame["published_at"].iloc[valid], utc=True)
     unknown = stamps.isna().to_numpy()
     ticks = stamps.dt.tz_localize(None).to_numpy("datetime64[us]").astype(np.int64)
     ids = frame["article_id"].iloc[valid].astype(str).to_numpy()
-    # order by time (unknown times last), then id, so the cluster head is deterministic
+    # order by time (unknown times last), then id: "earlier" and "earliest" are deterministic
     order_key = [(bool(unknown[i]), 0 if unknown[i] else int(ticks[i]), ids[i]) for i in range(len(valid))]
-    earliest: dict[int, int] = {}
-    size: Counter[int] = Counter()
-    for i in range(len(valid)):
-        root = find(i)
-        size[root] += 1
-        best = earliest.get(root)
-        if best is None or order_key[i] < order_key[best]:
-            earliest[root] = i
-    for i in range(len(valid)):
-        root = find(i)
-        head = earliest[root]
-        if size[root] > 1 and head != i:
+
+    # rows sharing one fingerprint are compared once, through their earliest row
+    unique, inverse = np.unique(hashes, return_inverse=True)
+    earliest_of: list[int] = [-1] * len(unique)
+    for i, u in enumerate(inverse):
+        best = earliest_of[u]
+        if best < 0 or order_key[i] < order_key[best]:
+            earliest_of[u] = i
+    # the earliest row whose fingerprint lies within k of each distinct fingerprint (itself included)
+    nearest = list(earliest_of)
+    for a, b in _candidate_pairs(unique, k):
+        if int(unique[a] ^ unique[b]).bit_count() <= k:
+            ea, eb = earliest_of[a], earliest_of[b]
+            if order_key[eb] < order_key[nearest[a]]:
+                nearest[a] = eb
+            if order_key[ea] < order_key[nearest[b]]:
+                nearest[b] = ea
+    # the earliest row within k of row i is earlier than i unless it is i itself
+    for i, u in enumerate(inverse):
+        head = nearest[u]
+        if head != i:
             result.iloc[valid[i]] = ids[head]
     return result
-

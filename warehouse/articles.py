@@ -254,11 +254,11 @@ def _plan(store: Storage, root: str, incoming: pa.Table, index: IndexState, *, s
 def near_duplicates(index: IndexState, table: pa.Table, rows: list[int]) -> pa.Array:
     """``near_duplicate_of`` for ``rows`` of ``table`` (other rows keep their value).
 
-    Each such row is clustered with the other rows and with the stored articles (from the index:
+    Each such row is compared with the other rows and with the stored articles (from the index:
     ``simhash``, ``published_at``) published within ``NEAR_DUPLICATE_WINDOW`` of one of them, by
-    ``transforms.fingerprint.near_duplicate_of``: a row gets the earliest article of its cluster, or
-    None if it is that article or has no near duplicate. Stored rows are never rewritten for this:
-    one whose cluster gains an earlier head later keeps the head it was stored with.
+    ``transforms.fingerprint.near_duplicate_of``: a row gets the earliest article published before it
+    within ``NEAR_DUPLICATE_BITS`` of its own SimHash (never a chain), or None. Stored rows are never
+    rewritten for this: one that later gains an earlier neighbour keeps the value it was stored with.
     """
     values = table["near_duplicate_of"].to_pylist()
     for i in rows:

@@ -135,3 +135,9 @@ def is_temp_name(name: str) -> bool:
 
 def is_remote(root: str) -> bool:
     return "://" in root and not root.startswith("file://")
+
+
+def duckdb_file(root: str) -> str:
+    """The DuckDB database file holding the warehouse's views: ``<root>/_duckdb/newsline.duckdb``
+    (outside every dataset, like ``_index``)."""
+    return join(root, "_duckdb", "newsline.duckdb")

@@ -37,14 +37,52 @@ def articles_dataset(
     return ds.dataset(directory, filesystem=fs, format="parquet", partitioning=partitioning, schema=schema)
 
 
-def _filter(days: Iterable[date] | None, sections: Iterable[str] | None) -> ds.Expression | None:
-    expr = None
+def _filter(
+    days: Iterable[date] | None,
+    sections: Iterable[str] | None,
+    *,
+    start: date | None = None,
+    end: date | None = None,
+    sites: Iterable[str] | None = None,
+) -> ds.Expression | None:
+    conds = []
     if days is not None:
-        expr = ds.field("date").isin(pa.array(list(days), pa.date32()))
+        conds.append(ds.field("date").isin(pa.array(list(days), pa.date32())))
+    if start is not None:
+        conds.append(ds.field("date") >= pa.scalar(start, pa.date32()))
+    if end is not None:
+        conds.append(ds.field("date") <= pa.scalar(end, pa.date32()))
     if sections is not None:
-        cond = ds.field("section").isin(pa.array(list(sections), pa.string()))
+        conds.append(ds.field("section").isin(pa.array(list(sections), pa.string())))
+    if sites is not None:
+        conds.append(ds.field("site").isin(pa.array(list(sites), pa.string())))
+    expr = None
+    for cond in conds:
         expr = cond if expr is None else expr & cond
     return expr
+
+
+def _day_arg(value: date | str | None, name: str) -> date | None:
+    """A day given as a ``date`` or ``"YYYY-MM-DD"``; a ``datetime`` is refused (which zone's day?)."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        raise ValueError(f"{name}: give a date (the site-local publication day), not a datetime: {value!r}")
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"{name}: expected a day as YYYY-MM-DD, got {value!r}") from None
+    raise ValueError(f"{name}: expected a date or 'YYYY-MM-DD', got {type(value).__name__}")
+
+
+def _names_arg(value: str | Iterable[str] | None) -> list[str] | None:
+    """One name or several (a lone string is one name, not its characters)."""
+    if value is None:
+        return None
+    return [value] if isinstance(value, str) else [str(v) for v in value]
 
 
 def read_articles_table(
@@ -52,13 +90,22 @@ def read_articles_table(
     days: Iterable[date] | None = None,
     sections: Iterable[str] | None = None,
     columns: list[str] | None = None,
+    *,
+    start: date | None = None,
+    end: date | None = None,
+    sites: Iterable[str] | None = None,
 ) -> pa.Table:
     """The articles (``ARTICLES_SCHEMA``), ordered by date, section, published_at, article_id."""
+    if columns is not None:
+        unknown = [c for c in columns if c not in ARTICLES_SCHEMA.names]
+        if unknown:
+            raise ValueError(f"unknown column(s) {', '.join(map(repr, unknown))}; the articles table has "
+                             f"{', '.join(ARTICLES_SCHEMA.names)}")
     dataset = articles_dataset(root)
     if dataset is None:
         table = ARTICLES_SCHEMA.empty_table()
     else:
-        table = dataset.to_table(filter=_filter(days, sections))
+        table = dataset.to_table(filter=_filter(days, sections, start=start, end=end, sites=sites))
     order = [c for c in ("date", "section", "published_at", "article_id") if c in table.column_names]
     if table.num_rows:
         table = table.sort_by([(c, "ascending") for c in order])
@@ -72,11 +119,28 @@ _PANDAS_TYPES = {pa.date32(): pd.ArrowDtype(pa.date32()), pa.int64(): pd.Int64Dt
 def read_articles(
     root: str,
     days: Iterable[date] | None = None,
-    sections: Iterable[str] | None = None,
+    sections: str | Iterable[str] | None = None,
     columns: list[str] | None = None,
+    *,
+    start: date | str | None = None,
+    end: date | str | None = None,
+    sites: str | Iterable[str] | None = None,
 ) -> pd.DataFrame:
-    """The articles as a DataFrame with ``date`` (Arrow date32) and ``section`` (str) back as columns."""
-    table = read_articles_table(root, days, sections, columns)
+    """The articles as a pandas DataFrame with typed columns: ``date`` a real date
+    (``date32[pyarrow]``: compare with ``datetime.date``), ``section`` a string, timestamps UTC.
+
+    ``start``/``end``: first and last publication day (inclusive; ``date`` or ``"YYYY-MM-DD"``);
+    ``sites``/``sections``: one name or several; ``columns``: the columns to return. Filters on
+    ``date``/``section`` skip whole partition folders. Exposed as ``newsline.read_articles``::
+
+        import newsline
+        df = newsline.read_articles("data/warehouse", start="2024-09-05", end="2024-09-06", sections="politics")
+    """
+    first, last = _day_arg(start, "start"), _day_arg(end, "end")
+    if first is not None and last is not None and first > last:
+        raise ValueError(f"start {first} is after end {last}")
+    table = read_articles_table(root, days, _names_arg(sections), columns, start=first, end=last,
+                                sites=_names_arg(sites))
     frame = table.to_pandas(types_mapper=_PANDAS_TYPES.get)
     return frame.reset_index(drop=True)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 from datetime import date
 from pathlib import Path
 
@@ -174,3 +175,214 @@ def test_sql_errors_are_user_errors(warehouse, tmp_path):
     with pytest.raises(ValueError, match="no_such_column"):
         run_query(str(warehouse.root), "SELECT no_such_column FROM articles", "csv", str(tmp_path / "x.csv"))
     assert not (tmp_path / "x.csv").exists()
+
+
+# --- the sandbox of ``newsline query`` --------------------------------------------------------------
+
+PROBES = {
+    "copy": "COPY (SELECT 1 AS x) TO '{outside}/copied.csv'",
+    "read_csv": "SELECT * FROM read_csv('/etc/passwd')",
+    "attach": "ATTACH '{outside}/attached.duckdb' AS other",
+    "install": "INSTALL httpfs",
+    "drop_view": "DROP VIEW articles",
+    "set": "SET enable_external_access = true",
+}
+
+
+@pytest.mark.parametrize("probe", sorted(PROBES))
+def test_query_refuses_each_probe_with_a_clear_error(warehouse, tmp_path, probe):
+    from warehouse.query import QueryError
+
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    with pytest.raises(QueryError) as caught:
+        run_query(str(warehouse.root), PROBES[probe].format(outside=outside))
+    assert str(caught.value) and "\n" not in str(caught.value)
+    assert not list(outside.iterdir())  # nothing written outside the warehouse
+    assert run_query(str(warehouse.root), "SELECT count(*) AS n FROM articles", "json") == json.dumps(
+        {"n": len(warehouse.articles)})  # and the views are still there
+
+
+@pytest.mark.parametrize("probe", sorted(PROBES))
+def test_the_sandboxed_connection_itself_refuses_each_probe(warehouse, tmp_path, probe):
+    """Below the statement check: DuckDB's own settings refuse the probes (defence in depth)."""
+    import duckdb
+
+    from warehouse.query import sandboxed
+
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    with sandboxed(str(warehouse.root)) as con:
+        with pytest.raises(duckdb.Error):
+            con.execute(PROBES[probe].format(outside=outside))
+        settings = dict(con.execute(
+            "SELECT name, value FROM duckdb_settings() WHERE name IN ('enable_external_access', 'lock_configuration', "
+            "'autoinstall_known_extensions', 'autoload_known_extensions', 'allowed_directories')").fetchall())
+        assert con.execute("SELECT count(*) FROM articles").fetchone() == (len(warehouse.articles),)
+    assert settings["enable_external_access"] == "false" and settings["lock_configuration"] == "true"
+    assert settings["autoinstall_known_extensions"] == "false" == settings["autoload_known_extensions"]
+    assert str(Path(warehouse.root).resolve()) in settings["allowed_directories"]
+    assert not list(outside.iterdir())
+
+
+def test_query_reads_inside_the_warehouse_but_not_beside_it(warehouse, tmp_path):
+    from warehouse.query import QueryError
+
+    inside = Path(warehouse.root) / "articles" / f"date={DAY.isoformat()}" / "section=world" / "part-0.parquet"
+    assert run_query(str(warehouse.root), f"SELECT count(*) AS n FROM read_parquet('{inside}')", "json") == '{"n": 2}'
+    beside = tmp_path / "beside.csv"
+    beside.write_text("a\n1\n")
+    with pytest.raises(QueryError, match="Permission"):
+        run_query(str(warehouse.root), f"SELECT * FROM read_csv('{beside}')")
+    with pytest.raises(QueryError, match="Permission"):
+        run_query(str(warehouse.root), f"SELECT * FROM read_csv('{warehouse.root}/../../{tmp_path.name}/beside.csv')")
+
+
+# --- rows and formats ------------------------------------------------------------------------------
+
+
+def _many(tmp_path, n=34):
+    root = tmp_path / "many"
+    write_partitions(root, "articles", [article(100 + i, DAY, "politics", hour=i % 24) for i in range(n)])
+    return str(root)
+
+
+def test_table_shows_20_rows_and_says_so_max_rows_shows_more(tmp_path):
+    root = _many(tmp_path)
+    sql = "SELECT article_id FROM articles ORDER BY article_id"
+    ids = [f"japannews:{100 + i}" for i in range(34)]
+    default = main_query(root, sql)
+    assert sum(i in default for i in ids) == 20 and "more than 20 rows" in default and "--max-rows 0" in default
+    every = main_query(root, sql, max_rows=0)
+    assert all(i in every for i in ids) and "more than" not in every
+    five = main_query(root, sql, max_rows=5)
+    assert sum(i in five for i in ids) == 5 and "more than 5 rows" in five
+
+
+def test_csv_and_json_give_every_row_unless_max_rows(tmp_path):
+    root = _many(tmp_path)
+    sql = "SELECT article_id FROM articles ORDER BY article_id"
+    assert len(main_query(root, sql, "csv").splitlines()) == 1 + 34
+    assert len(main_query(root, sql, "json").splitlines()) == 34
+    assert len(main_query(root, sql, "json", max_rows=3).splitlines()) == 3
+    out = tmp_path / "all.csv"
+    assert main_query(root, sql, "csv", str(out)) == f"wrote 34 rows to {out}"
+    with pytest.raises(ValueError, match="max-rows"):
+        main_query(root, sql, max_rows=-1)
+
+
+def test_cli_query_max_rows_and_format(tmp_path, capsys):
+    from newsline.cli import main
+
+    root = _many(tmp_path)
+    assert main(["query", "SELECT article_id FROM articles", "--format", "json", "--warehouse", root]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 34
+    assert main(["query", "SELECT article_id FROM articles", "--max-rows", "0", "--warehouse", root]) == 0
+    assert capsys.readouterr().out.count("japannews:1") == 34
+
+
+# --- user errors -----------------------------------------------------------------------------------
+
+
+def _cli_error(argv, capsys) -> str:
+    from newsline.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    (line,) = [x for x in err.splitlines() if x.startswith("newsline: error: ")]
+    return line
+
+
+@pytest.mark.parametrize("command", ["query", "report"])
+def test_missing_or_file_warehouse_is_an_error_not_an_empty_result(tmp_path, capsys, command):
+    (tmp_path / "file").write_text("x")
+    args = {"query": ["query", "SELECT count(*) FROM articles"],
+            "report": ["report", "--date", DAY.isoformat(), "--staging", str(tmp_path / "st")]}[command]
+    line = _cli_error([*args, "--warehouse", str(tmp_path / "typo")], capsys)
+    assert line == f"newsline: error: warehouse {tmp_path / 'typo'} does not exist"
+    line = _cli_error([*args, "--warehouse", str(tmp_path / "file")], capsys)
+    assert line == f"newsline: error: warehouse {tmp_path / 'file'} is not a directory"
+    assert not (tmp_path / "st").exists()
+
+
+def test_unwritable_output_is_one_line(warehouse, capsys):
+    line = _cli_error(["query", "SELECT 1 AS x", "--format", "csv", "--out", "/proc/newsline/x.csv",
+                       "--warehouse", str(warehouse.root)], capsys)
+    assert "/proc/newsline" in line
+
+
+@pytest.mark.parametrize("command", ["query", "report"])
+def test_unreachable_s3_endpoint_is_one_line(tmp_path, capsys, monkeypatch, command):
+    import socket
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    for key, value in {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}", "AWS_ACCESS_KEY_ID": "testing",
+                       "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
+                       "AWS_MAX_ATTEMPTS": "1"}.items():
+        monkeypatch.setenv(key, value)
+    args = {"query": ["query", "SELECT 1"],
+            "report": ["report", "--date", DAY.isoformat(), "--staging", str(tmp_path)]}[command]
+    line = _cli_error([*args, "--warehouse", "s3://nowhere/wh"], capsys)
+    assert line.startswith("newsline: error: warehouse s3://nowhere/wh cannot be reached: ")
+
+
+def test_user_error_knows_oserror_valueerror_and_botocore_only():
+    from botocore.exceptions import EndpointConnectionError
+
+    from newsline.cli import user_error
+
+    assert user_error(ValueError("bad day")) == "bad day"
+    assert user_error(PermissionError(13, "Permission denied", "/wh/articles")) == "Permission denied: /wh/articles"
+    assert user_error(OSError(28, "No space left on device")) == "No space left on device"
+    assert "Could not connect" in user_error(EndpointConnectionError(endpoint_url="http://x"))
+    assert user_error(KeyError("bug")) is None and user_error(TypeError("bug")) is None
+
+
+# --- the DuckDB database file ----------------------------------------------------------------------
+
+
+def test_export_db_writes_views_usable_from_any_duckdb_client(warehouse, tmp_path, capsys):
+    import duckdb
+
+    from newsline.cli import main
+
+    assert main(["query", "--export-db", "--warehouse", str(warehouse.root)]) == 0
+    path = Path(warehouse.root) / "_duckdb" / "newsline.duckdb"
+    assert str(path) in capsys.readouterr().out
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    cwd = os.getcwd()
+    os.chdir(elsewhere)  # the views use absolute paths: a client started anywhere reads them
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+        assert dict(con.execute("SELECT date, count(*) FROM articles GROUP BY 1").fetchall()) == {
+            d: len(warehouse.rows(d)) for d in (DAY, PREVIOUS, OLD)}
+        types = dict(con.execute("SELECT column_name, column_type FROM (DESCRIBE articles)").fetchall())
+        assert types["date"] == "DATE" and types["published_at"] == "TIMESTAMP WITH TIME ZONE"
+        assert con.execute("SELECT count(*) FROM quarantine").fetchone() == (3,)
+        assert con.execute("SELECT count(*) FROM article_revisions").fetchone() == (0,)  # typed, empty
+        con.close()
+    finally:
+        os.chdir(cwd)
+    # the views do not show the database folder as a partition, and a chosen path works too
+    assert run_query(str(warehouse.root), "SELECT count(*) AS n FROM articles", "json") == json.dumps(
+        {"n": len(warehouse.articles)})
+    other = tmp_path / "mine.duckdb"
+    assert main(["query", "--export-db", str(other), "SELECT count(*) AS n FROM articles", "--format", "json",
+                 "--warehouse", str(warehouse.root)]) == 0
+    assert other.exists() and json.dumps({"n": len(warehouse.articles)}) in capsys.readouterr().out
+
+
+def test_table_says_when_its_row_cap_and_not_max_rows_cut_the_output(tmp_path, monkeypatch):
+    import warehouse.query as query
+
+    root = _many(tmp_path)
+    monkeypatch.setattr(query, "_BOX_LIMIT", 10)  # DuckDB's box draws at most 10,000 rows: the same rule, smaller
+    text = main_query(root, "SELECT article_id FROM articles", max_rows=0)
+    assert "a table shows at most 10; --format csv or json prints every row" in text
+    assert "--max-rows 0 shows all" not in text

@@ -55,3 +55,30 @@ def test_report_on_s3(s3_root, tmp_path):
     build_daily_report(root, DAY, None, str(out))
     page = out.read_text(encoding="utf-8")
     assert '"x":["business","politics","world"]' in page and '"y":[1,3,2]' in page
+
+
+def test_query_sandbox_on_s3(s3_root, tmp_path):
+    """The views read s3:// through the registered filesystem while local files stay out of reach."""
+    from warehouse.query import QueryError
+
+    root, _local = s3_root
+    for sql in ("SELECT * FROM read_csv('/etc/passwd')", f"COPY (SELECT 1) TO '{tmp_path}/x.csv'",
+                "DROP VIEW articles", "INSTALL httpfs"):
+        with pytest.raises(QueryError):
+            run_query(root, sql)
+    assert not list(tmp_path.iterdir())
+    assert run_query(root, "SELECT count(*) AS n FROM quarantine", "json") == '{"n": 3}'
+
+
+def test_export_db_of_s3_needs_a_local_path(s3_root, tmp_path):
+    from warehouse.duckdb_file import export_database
+
+    root, _local = s3_root
+    with pytest.raises(ValueError, match="local file"):
+        export_database(root)
+    path = export_database(root, str(tmp_path / "s3.duckdb"))
+    import duckdb
+
+    con = duckdb.connect(path, read_only=True)
+    sql = con.execute("SELECT sql FROM duckdb_views() WHERE view_name = 'articles'").fetchone()[0]
+    assert f"{root}/articles/**/*.parquet" in sql

@@ -18,7 +18,7 @@ from warehouse import paths
 from warehouse.articles import merge_articles, rebuild_index
 from warehouse.maintenance import compact
 from warehouse.quarantine import write_quarantine
-from warehouse.query import connect, main_query
+from warehouse.query import WarehouseError, connect, main_query
 from warehouse.reader import read_articles
 
 OLD_DAY, NEW_DAY = date(2024, 9, 5), date(2024, 9, 6)
@@ -88,6 +88,9 @@ def test_compact_rewrites_old_files_without_changing_a_row(root):
 
 
 def test_query_views(root, tmp_path):
+    with pytest.raises(WarehouseError, match="does not exist"):  # a typo in the path is no empty warehouse
+        main_query(root, "SELECT count(*) AS n FROM articles", "json")
+    Path(root).mkdir(parents=True)
     assert main_query(root, "SELECT count(*) AS n FROM articles", "json") == '{"n": 0}'
     merge_articles(root, table_of([article(1), article(2, section="world")]), run_id="r1")
     rows = pd.DataFrame({"url": ["http://127.0.0.1/x/"], "reason": ["no title"], "stage": ["transform"]})

@@ -114,3 +114,18 @@ def test_index_without_fingerprints_is_filled_by_rebuild(root):
     rebuild_index(root)
     merge_articles(root, table_of([row(3, reworded(original, seed=1), D1)]), run_id="r3")
     assert stored(root)["japannews:3"] == "japannews:1"
+
+
+def test_merges_never_chain_beyond_three_bits(root):
+    """a, then b 3 bits from a, then c 3 bits from b but 6 from a (each a day later, separate loads):
+    c is a near duplicate of b, not of a (single-link clustering gave a for both)."""
+    later = D1 + timedelta(days=1)
+    merge_articles(root, table_of([article(1, day=D1, simhash=0b0)]), run_id="r1")
+    merge_articles(root, table_of([article(2, day=later, simhash=0b111)]), run_id="r2")
+    merge_articles(root, table_of([article(3, day=later + timedelta(days=1), simhash=0b111111)]), run_id="r3")
+    assert stored(root) == {"japannews:1": None, "japannews:2": "japannews:1", "japannews:3": "japannews:2"}
+    # the same three in one batch
+    other = root + "-batch"
+    merge_articles(other, table_of([article(1, day=D1, simhash=0b0), article(2, day=later, simhash=0b111),
+                                    article(3, day=later + timedelta(days=1), simhash=0b111111)]), run_id="r1")
+    assert stored(other) == stored(root)

@@ -86,3 +86,43 @@ def test_polars_directory_read_after_the_next_merge_swept_leftovers(loaded):
     merge_articles(loaded, table_of([article(3, day=date(2024, 9, 6), section="politics")]), run_id="r2")
     frame = pl.read_parquet(loaded + "/articles", hive_partitioning=True)
     assert triples(frame["article_id"].to_list(), frame["date"].to_list(), frame["section"].to_list()) == EXPECTED
+
+
+def test_newsline_read_articles_range_sites_sections_columns(loaded):
+    import newsline
+
+    merge_articles(loaded, table_of([article(7, day=date(2024, 9, 6), section="politics", site="othersite",
+                                             article_id="othersite:7")]), run_id="r2")
+    df = newsline.read_articles(loaded, start="2024-09-06", end=date(2024, 9, 6))
+    assert sorted(df["article_id"]) == ["japannews:3", "japannews:4", "japannews:5", "othersite:7"]
+    assert df["date"].dtype == pd.ArrowDtype(pa.date32()) and (df["date"] == date(2024, 9, 6)).all()
+    assert newsline.read_articles(loaded, start="2024-09-06", sites="othersite")["article_id"].tolist() == [
+        "othersite:7"]
+    assert sorted(newsline.read_articles(loaded, end="2024-09-05", sections="politics")["article_id"]) == [
+        "japannews:1"]  # one name is one name, not its letters
+    cols = newsline.read_articles(loaded, sites=["japannews"], sections=["politics", "world"],
+                                  columns=["article_id", "date"])
+    assert cols.columns.tolist() == ["article_id", "date"] and len(cols) == 3
+    assert len(newsline.read_articles(loaded, start="2024-09-07")) == 0
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"start": "06/09/2024"}, "start: expected a day as YYYY-MM-DD"),
+    ({"start": "2024-09-06", "end": "2024-09-05"}, "is after end"),
+    ({"columns": ["titel"]}, "unknown column"),
+])
+def test_newsline_read_articles_argument_errors(loaded, kwargs, message):
+    import newsline
+
+    with pytest.raises(ValueError, match=message):
+        newsline.read_articles(loaded, **kwargs)
+
+
+def test_importing_newsline_stays_light():
+    """``newsline.read_articles`` is resolved on first use: ``import newsline`` loads no pandas."""
+    import subprocess
+    import sys
+
+    code = "import sys, newsline; print('pandas' in sys.modules); newsline.read_articles; print('pandas' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60).stdout.split()
+    assert out == ["False", "True"]
