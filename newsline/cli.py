@@ -12,8 +12,10 @@ from typing import Any
 log = logging.getLogger("newsline")
 
 
-def _add_settings_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--site", required=True, help="site key: a profile in sites/ (see `newsline sites list`)")
+def _add_settings_flags(p: argparse.ArgumentParser, *, site_required: bool = True) -> None:
+    p.add_argument("--site", required=site_required,
+                   help="site key: a profile in sites/ (see `newsline sites list`)"
+                        + ("" if site_required else "; default: every site"))
     p.add_argument("--base-url", dest="base_url",
                    help="site root for this run (default: $NEWSLINE_BASE_URL_<KEY>, else the profile's base_url)")
     p.add_argument("--warehouse", help="warehouse root, local path or s3:// (default: $NEWSLINE_WAREHOUSE)")
@@ -148,7 +150,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     settings = load_settings(**_overrides(args))
     summary = json.loads(Path(args.summary).read_text(encoding="utf-8")) if args.summary else None
     day = parse_day(args.date)
-    out = args.out or str(report_file(settings.staging, args.site, day))
+    out = args.out or str(report_file(settings.staging, args.site or "all-sites", day))
     print(build_daily_report(settings.warehouse, day, summary, out, staging=settings.staging, site=args.site))
     return 0
 
@@ -214,7 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--date", required=True, help="publication day YYYY-MM-DD (site timezone)")
     p.add_argument("--summary", help="an extra run summary JSON to include (the day's runs under --staging are read anyway)")
     p.add_argument("--out", help="report file (default <staging>/reports/<site>-<day>.html; plotly.min.js is written beside it)")
-    _add_settings_flags(p)
+    _add_settings_flags(p, site_required=False)
     p.set_defaults(func=cmd_report)
     return parser
 

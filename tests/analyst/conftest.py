@@ -57,6 +57,9 @@ def article(native_id: int, day: date, section: str, *, hour: int = 10, **overri
         "simhash": native_id * 7919 - 2**40,
         "near_duplicate_of": None,
         "schema_version": SCHEMA_VERSION,
+        "section_native": f"{section}/sub",
+        "extraction": None,
+        "extraction_confidence": None,
     }
     row.update(overrides)
     row["content_hash"] = hashlib.sha256(f"{row['article_id']}\n{row['title']}\n{row['body']}".encode()).hexdigest()

@@ -200,7 +200,7 @@ def test_cli_report_reads_the_days_runs_from_staging(warehouse, summary, tmp_pat
 
     staging = tmp_path / "staging"
     _write_run(staging, "japannews", "cli-run-1", summary, 1_000_000)
-    assert main(["report", "--date", DAY.isoformat(), "--warehouse", str(warehouse.root),
+    assert main(["report", "--site", "japannews", "--date", DAY.isoformat(), "--warehouse", str(warehouse.root),
                  "--staging", str(staging)]) == 0
     out = staging / "reports" / f"japannews-{DAY.isoformat()}.html"
     assert capsys.readouterr().out.strip() == str(out)
