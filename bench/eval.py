@@ -16,7 +16,8 @@ Scoring (the README's rules):
   when it equals the expected day as written or, for an expected time with an offset, its UTC day
   (trafilatura gives a bare day, Newsline a UTC time: both get the same two chances);
 - language: primary subtag, on pages whose expected ``lang`` is set;
-- speed: pages per second of each side, alternated page by page in this process.
+- speed: pages per second of each side, alternated page by page in this process (who goes first
+  alternates too), after one untimed warm-up call each.
 
 Odd pages (``readerable: false``, or a missing expected file) are scored but reported apart, and are
 left out of the headline means. The contenders: ``newsline`` = ``crawler.parsers.generic.extract_article``;
@@ -287,8 +288,14 @@ def evaluate(cases: list[Case], contenders: dict[str, Callable[[Case], Output]] 
     """Run every contender on every case, alternated page by page; return the per-page rows and summary."""
     contenders = contenders or CONTENDERS
     rows: dict[str, dict[str, dict]] = {name: {} for name in contenders}
-    for case in cases:
-        for name, fn in contenders.items():
+    for fn in contenders.values():  # warm-up: imports and first-call caches are not timed
+        try:
+            fn(cases[0])
+        except Exception:
+            pass
+    order = list(contenders.items())
+    for i, case in enumerate(cases):
+        for name, fn in (order if i % 2 == 0 else order[::-1]):  # alternate who goes first
             try:
                 out = fn(case)
             except Exception as exc:  # a crash is a zero row, and counted
