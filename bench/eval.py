@@ -127,15 +127,21 @@ def norm_ws(value: str | None) -> str:
 
 
 def people(byline: str | list[str] | None) -> frozenset[str]:
-    """A byline as a set of case-folded person names."""
+    """A byline as a set of case-folded person names: split on lines, commas, "and", "&", ";", "|";
+    a leading "By" / "Written by" / "Edited by" dropped; URLs dropped; parts holding digits (dates,
+    times) are not names and are dropped."""
     if not byline:
         return frozenset()
-    raw = "; ".join(byline) if isinstance(byline, list) else byline
+    raw = "\n".join(byline) if isinstance(byline, list) else byline
+    raw = re.sub(r"\(?\s*(?:https?://|www\.)\S*\)?", " ", raw)
+    raw = re.sub(r"\b(by|von|par|por)\s*:?\s*\n\s*", r"\1 ", raw, flags=re.IGNORECASE)
     out = set()
-    for part in _PEOPLE_SPLIT.split(raw):
-        part = re.sub(r"^(?:by|von|par|por)\s+", "", norm_ws(part), flags=re.IGNORECASE).strip(" .:-")
-        if part:
-            out.add(part.casefold())
+    for line in raw.splitlines():
+        for part in _PEOPLE_SPLIT.split(line):
+            part = re.sub(r"^(?:(?:written|edited|posted)\s+)?(?:by|von|par|por)\s*:?\s+", "", norm_ws(part),
+                          flags=re.IGNORECASE).strip(" .:-")
+            if part and not re.search(r"\d", part):
+                out.add(part.casefold())
     return frozenset(out)
 
 

@@ -24,6 +24,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from lxml import etree
 
+from crawler.parsers.base import element_text
+
 #: Bounds of the JSON-LD walk: deeper or bigger blocks are ignored, never a RecursionError.
 JSONLD_MAX_DEPTH = 32
 JSONLD_MAX_NODES = 5_000
@@ -45,14 +47,33 @@ _JOB_TITLES = re.compile(
     r"photographer|critic|staff|team|desk|bureau|intern)s?$",
     re.IGNORECASE,
 )
+_TRAILING_JOB = re.compile(
+    r"\s+(?:(?:senior|chief|staff|contributing|special|political|foreign|deputy|associate|managing|executive|"
+    r"science|tech(?:nology)?|business|sports?|health|games|national|global|guest|freelance|digital|news)\s+)*"
+    r"(?:writer|reporter|correspondent|editor|columnist|contributor|journalist|producer|analyst|critic)$",
+    re.IGNORECASE,
+)
 _ORG_WORDS = re.compile(
     r"\b(?:staff|news|press|agency|associated|reuters|afp|ap|media|newsroom|editorial|desk|team|inc|ltd|llc|"
     r"corp|group|times|post|journal|tribune|herald|daily|magazine|network|wire|bureau|online)\b",
     re.IGNORECASE,
 )
-_BY_PREFIX = re.compile(r"^\s*(?:by|written by|posted by|von|par|por|di|door|av|af)\s*[:\-]?\s+", re.IGNORECASE)
-_PEOPLE_SPLIT = re.compile(r"\s*(?:,|;|\||&|/|\band\b|\bund\b|\bet\b|\by\b|\bwith\b)\s*", re.IGNORECASE)
+_BY_PREFIX = re.compile(
+    r"^\s*(?:by|written by|posted by|edited by|reported by|words by|text by|von|par|por|di|door|av|af)\s*[:\-]?\s+",
+    re.IGNORECASE)
+_PEOPLE_SPLIT = re.compile(
+    r"\s*(?:,|;|\||&|/|\band\b|\bund\b|\bet\b|\by\b|\bwith\b|"
+    r"\b(?:edited|written|reported|photographs?|photos|illustrations?|additional reporting)\s+by\b)\s*",
+    re.IGNORECASE)
 _EMAIL = re.compile(r"\S+@\S+\.\S+")
+_URL = re.compile(r"\(?\s*(?:https?://|www\.)\S*\)?", re.IGNORECASE)
+_MONTH_DATE = re.compile(
+    r"\b(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|"
+    r"oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?\s+\d{1,2}\b.*$|\b\d{1,4}[./-]\d{1,2}[./-]\d{1,4}\b.*$",
+    re.IGNORECASE | re.DOTALL,
+)
+_CREDENTIAL = re.compile(r"^(?:ma|md|phd|ph\.?d|rn|mph|ms|msc|bsc|ba|bs|do|dds|mba|np|fnp|rd|lcsw|jd|esq)\.?$",
+                         re.IGNORECASE)
 _TRAILING_COMMA = re.compile(r",\s*([}\]])")
 _CONTROL = re.compile(r"[\x00-\x1f]")
 _HTML_TAG = re.compile(r"<[^>]{0,500}>")
@@ -293,15 +314,28 @@ def _run_chain(steps: list[Step], src: Sources, explain: bool,
 
 def _title_steps() -> list[Step]:
     return [
-        ("jsonld", lambda s: _ld_text(s.article, "headline", "name")),
+        ("jsonld", _ld_title),
+        ("dc.title", lambda s: _meta(s, "dc:title", "dcterm:title", "dc.title", "dcterms.title")),
         ("og:title", lambda s: _meta(s, "og:title")),
-        ("dc.title", lambda s: _meta(s, "dc.title", "dc:title", "dcterms.title", "dcterm:title")),
         ("twitter:title", lambda s: _meta(s, "twitter:title")),
         ("meta:title", lambda s: _meta(s, "title", "parsely-title", "sailthru.title", "headline")),
         ("itemprop", lambda s: _itemprop(s, "headline")),
         ("html-title", lambda s: clean_text(s.root.findtext(".//title"))),
         ("h1", lambda s: _single_h1(s)),
     ]
+
+
+def _ld_title(src: Sources) -> str | None:
+    """JSON-LD ``headline`` or ``name``; when both are set and differ (Wikipedia puts a description
+    in ``headline``), the one closer to the page's <title>."""
+    headline, name = _ld_text(src.article, "headline"), _ld_text(src.article, "name")
+    publisher = {_squash(v) for v in (_ld_text(src.article, "publisher"), _meta(src, "og:site_name")) if v}
+    if name and _squash(name) in publisher:
+        name = None  # the site's name in the article's "name"
+    if headline and name and headline != name:
+        page_title = _squash(src.root.findtext(".//title") or "")
+        return max((headline, name), key=lambda v: (_squash(v) in page_title, v == headline))
+    return headline or name
 
 
 def _single_h1(src: Sources) -> str | None:
@@ -312,10 +346,10 @@ def _single_h1(src: Sources) -> str | None:
 def _author_steps() -> list[Step]:
     return [
         ("jsonld", lambda s: _ld_people(s)),
-        ("meta:author", lambda s: _not_url(_meta(s, "author", "article:author", "og:article:author"))),
+        ("dc.creator", lambda s: _meta(s, "dc:creator", "dcterm:creator", "dc.creator", "dcterms.creator")),
+        ("meta:author", lambda s: _not_url(_meta(s, "author", "article:author", "og:article:author", "byl"))),
         ("parsely-author", lambda s: _meta(s, "parsely-author")),
         ("sailthru.author", lambda s: _meta(s, "sailthru.author")),
-        ("dc.creator", lambda s: _meta(s, "dc.creator", "dc:creator", "dcterms.creator", "byl")),
         ("itemprop", lambda s: _itemprop(s, "author")),
         ("rel-author", lambda s: _rel_author(s)),
         ("byline-class", lambda s: _byline_class(s)),
@@ -358,13 +392,22 @@ _BYLINE_XPATH = ("//*[contains(@class,'byline') or contains(@class,'author') or 
 
 
 def _byline_class(src: Sources) -> str | None:
-    for el in src.root.xpath(_BYLINE_XPATH)[:20]:
+    """The first byline-looking element (class or id byline/author) that names a person; else the
+    first one naming anything (an organisation)."""
+    fallback = None
+    for el in src.root.xpath(_BYLINE_XPATH)[:30]:
         if el.tag in ("meta", "script", "style", "link", "body", "html", "article"):
             continue
-        text = clean_text(el.text_content())
-        if text and 3 <= len(text) <= 100 and "©" not in text:
+        lines = [clean_text(line) for line in element_text(el).splitlines()]
+        text = "\n".join(line for line in lines if line)
+        if not text or not 3 <= len(text) <= 100 or "©" in text:
+            continue
+        names = split_authors(text)
+        if names and not all(_ORG_WORDS.search(n) or n.isupper() and len(n) <= 5 for n in names):
             return text
-    return None
+        if names and fallback is None:
+            fallback = text
+    return fallback
 
 
 def split_authors(raw: object, organisations: Iterable[str] = ()) -> list[str]:
@@ -380,14 +423,21 @@ def split_authors(raw: object, organisations: Iterable[str] = ()) -> list[str]:
     names: list[tuple[str, bool]] = []
     for text, is_org in pieces:
         text = _EMAIL.sub(" ", text)
-        text = re.sub(r"\s@\w+", " ", text)
-        text = re.sub(r"\b(?:updated|published|posted)\b.*$", "", text, flags=re.IGNORECASE)
-        parts = [text] if is_org else _PEOPLE_SPLIT.split(text)
+        text = _URL.sub(" ", text)
+        text = re.sub(r"\(\s*\)", " ", text)
+        text = re.sub(r"(?:^|\s)@\w+", " ", text)
+        text = re.sub(r"\b(?:updated|published|posted|last updated)\b.*$", "", text, flags=re.IGNORECASE | re.DOTALL)
+        text = _MONTH_DATE.split(text)[0]
+        parts = [text] if is_org else [p for line in text.splitlines() for p in _PEOPLE_SPLIT.split(line)]
         for part in parts:
-            part = _BY_PREFIX.sub("", " ".join(part.split())).strip(" .,:;-–—|")
-            part = _BY_PREFIX.sub("", part).strip(" .,:;-–—|")
-            if not part or len(part) > 80 or _JOB_TITLES.match(part) or not re.search(r"\w", part):
+            part = _BY_PREFIX.sub("", " ".join(part.split())).strip(" .,:;-–—|•·")
+            part = _BY_PREFIX.sub("", part).strip(" .,:;-–—|•·")
+            part = _TRAILING_JOB.sub("", part).strip(" .,:;-–—|")
+            if (not part or len(part) > 80 or _JOB_TITLES.match(part) or _CREDENTIAL.match(part)
+                    or not re.search(r"[^\W\d_]", part) or re.search(r"\d", part)):
                 continue
+            if not is_org and len(part.split()) > 5:
+                continue  # a sentence, not a name
             if part.casefold() in ("by", "and", "staff", "admin", "anonymous", "unknown"):
                 continue
             org = is_org or part.casefold() in known_orgs or (
@@ -533,6 +583,27 @@ def strip_site_suffix(title: str, site_names: Iterable[str], host: str | None = 
     return title
 
 
+def _headline_part(title: str, alternatives: Iterable[str]) -> str:
+    """``"Headline – Anything"`` → ``"Headline"`` when another source (og:title, the page's single
+    <h1>, JSON-LD) gives exactly the part before the separator: the rest is the site's label."""
+    alts = {_squash(a) for a in alternatives if a}
+    alts.discard("")
+    if not alts or _squash(title) in alts:
+        return title
+    for sep in _SEPARATORS:
+        head, found, _ = title.rpartition(sep)
+        while found and head.strip():
+            if _squash(head) in alts:
+                return head.strip()
+            head, found, _ = head.rpartition(sep)
+    return title
+
+
+def _alt_titles(src: Sources) -> list[str]:
+    out = [_meta(src, "og:title"), _meta(src, "twitter:title"), _single_h1(src), _ld_text(src.article, "headline")]
+    return [v for v in out if v]
+
+
 def _squash(text: str) -> str:
     return re.sub(r"\W+", "", text.casefold())
 
@@ -573,7 +644,10 @@ def resolve(root: etree._Element, url: str, *, timezone: str = "UTC", language: 
     site_name = chain("site_name", _site_steps(), clean_text)
     host = urlsplit(url).hostname if url else None
     raw_title = chain("title", _title_steps(), clean_text)
-    title = strip_site_suffix(raw_title, [site_name or ""], host) if isinstance(raw_title, str) else None
+    title = None
+    if isinstance(raw_title, str):
+        title = strip_site_suffix(raw_title, [site_name or ""], host)
+        title = _headline_part(title, _alt_titles(src))
 
     orgs = [site_name or "", _ld_text(src.article, "publisher") or ""]
     raw_authors = chain("authors", _author_steps(), lambda v: split_authors(v, orgs) and v)
