@@ -74,22 +74,54 @@ def clean_tree(root: lxml_html.HtmlElement, *, drop_chrome: bool = True) -> lxml
         if style and _HIDDEN_STYLE.search(style):
             doomed.append(el)
             continue
-        if not drop_chrome:
-            continue
-        if tag in ("nav", "aside") or attrib.get("role", "").lower() in ("navigation", "complementary", "banner"):
+        if drop_chrome and is_chrome(el, tag):
             doomed.append(el)
-            continue
-        label = f"{attrib.get('class', '')} {attrib.get('id', '')}"
-        if label.strip() and _CHROME.search(label) and tag not in ("article", "main"):
-            # only small boxes: a wrapper whose class merely mentions "social" may hold the article
-            if len(_WORD.findall(_text_of(el, limit=4000))) < 300:
-                doomed.append(el)
     for el in doomed:
         parent = el.getparent()
         if parent is None:
             continue
         _drop_keep_tail(el, parent)
     return root
+
+
+def is_chrome(el: etree._Element, tag: str | None = None) -> bool:
+    """Page chrome: nav/aside or a navigation role, or a small box (under 300 words: a wrapper whose
+    class merely mentions "social" may hold the article) whose class or id names share bars, related
+    lists, comments, newsletter or paywall prompts."""
+    tag = tag if tag is not None else _tag(el)
+    attrib = el.attrib
+    if tag in ("nav", "aside") or attrib.get("role", "").lower() in ("navigation", "complementary", "banner"):
+        return True
+    label = f"{attrib.get('class', '')} {attrib.get('id', '')}"
+    if label.strip() and _CHROME.search(label) and tag not in ("article", "main", "body", "html"):
+        return _word_count(el, stop_at=300) < 300
+    return False
+
+
+def _word_count(el: etree._Element, stop_at: int) -> int:
+    """Words of visible text in ``el``, counting stops once ``stop_at`` is reached."""
+    count = 0
+    for node in el.iter():
+        if _tag(node) in _INVISIBLE:
+            continue
+        for piece in (node.text, node.tail if node is not el else None):
+            if piece:
+                count += len(_WORD.findall(piece))
+        if count >= stop_at:
+            break
+    return count
+
+
+def chrome_lines(root: etree._Element) -> set[str]:
+    """The text blocks of every chrome element of a page (see ``is_chrome``), to filter an extractor
+    that keeps them out of its output."""
+    lines: set[str] = set()
+    for el in root.iter():
+        if not isinstance(el.tag, str) or _tag(el) in _INVISIBLE:
+            continue
+        if is_chrome(el):
+            lines.update(block_lines(el))
+    return lines
 
 
 def _drop_keep_tail(el: etree._Element, parent: etree._Element) -> None:
@@ -101,21 +133,6 @@ def _drop_keep_tail(el: etree._Element, parent: etree._Element) -> None:
         else:
             parent.text = (parent.text or "") + tail
     parent.remove(el)
-
-
-def _text_of(el: etree._Element, limit: int = 10**9) -> str:
-    parts: list[str] = []
-    size = 0
-    for node in el.iter():
-        if _tag(node) in _INVISIBLE:
-            continue
-        for piece in (node.text, node.tail if node is not el else None):
-            if piece:
-                parts.append(piece)
-                size += len(piece)
-        if size > limit:
-            break
-    return " ".join(parts)
 
 
 def block_lines(root: etree._Element) -> list[str]:
@@ -186,10 +203,11 @@ def readability_blocks(root: lxml_html.HtmlElement) -> list[str]:
     if not summary or not summary.strip():
         return []
     try:
-        frag = lxml_html.fragment_fromstring(summary, create_parent="div")
+        doc = lxml_html.document_fromstring(f"<html><body><div>{summary}</div></body></html>")
     except (etree.ParserError, ValueError):
         return []
-    return block_lines(frag)
+    body = doc.find("body")
+    return block_lines(body if body is not None else doc)
 
 
 _BODY_XPATH = ("//*[@itemprop='articleBody'] | //article | //*[@role='main'] | //main | "
