@@ -126,6 +126,7 @@ def _extract(body: bytes | str, url: str, *, timezone: str, encoding: str | None
     elif explain:
         candidates["lxml-rules"] = _furniture_free(bodies.rules_blocks(no_chrome))
 
+    paragraphs = _without_stamps(paragraphs, meta.authors, meta.byline)
     title = meta.title
     if paragraphs and sum(len(p.split()) for p in paragraphs) < 50 and _CHALLENGE.search(" ".join(paragraphs)):
         raise PageRejected("blocked", "bot challenge instead of an article")
@@ -169,6 +170,22 @@ def choose_body(candidates: dict[str, list[str]]) -> tuple[str, list[str], float
     if agreement < AGREEMENT_FLOOR and nr < nt <= LONGER_CAP * nr:
         return "trafilatura", t, agreement
     return "readability", r, agreement
+
+
+def _without_stamps(blocks: list[str], authors: list[str], byline: str | None) -> list[str]:
+    """The body without its date stamps and byline lines (they are metadata, kept in their fields)."""
+    names = [a.casefold() for a in authors if a]
+    out = []
+    for block in blocks:
+        if bodies.is_dateline(block):
+            continue
+        low = block.casefold()
+        if len(block.split()) <= 12 and (
+                (byline and low == byline.casefold())
+                or (names and re.match(r"^(?:by|written by|von|par|por)\b", low) and any(n in low for n in names))):
+            continue
+        out.append(block)
+    return out
 
 
 def _furniture_free(blocks: list[str]) -> list[str]:

@@ -42,6 +42,9 @@ def article_page(paras: int = 8, *, jsonld: bool = True, charset: str = "utf-8")
         body.append(f"<p>{paragraph(i)}</p>")
         if i == 2:
             body.append('<div class="share-bar"><a>Share</a> <a>Tweet</a> <a>Email</a></div>')
+        if i == 5:
+            body.append('<figure><img src="/p.jpg"><figcaption>Lantern caption under a picture. '
+                        '<span class="credit">Example Photo Desk</span></figcaption></figure>')
     return f"""<!doctype html><html lang="en"><head><meta charset="{charset}">
 <title>Placeholder headline | Example News</title>
 <meta property="og:site_name" content="Example News">
@@ -49,6 +52,7 @@ def article_page(paras: int = 8, *, jsonld: bool = True, charset: str = "utf-8")
 </head><body>
 <nav class="main-nav"><ul><li><a href="/">Home</a></li><li><a href="/world">World</a></li><li><a href="/sport">Sport</a></li></ul></nav>
 <main><article><h1>Placeholder headline</h1><p class="byline">By Ada Placeholder</p>
+<p class="date">09:30 CEST, May 1, 2024</p>
 {''.join(body)}
 </article>
 <aside class="related"><h3>Related stories</h3><ul><li><a href="/a">Lantern harbor news item one</a></li>
@@ -83,7 +87,7 @@ def test_body_blocks_in_order_without_chrome() -> None:
     assert art.paragraphs.index("A sub-heading") == art.paragraphs.index(paragraph(3)) - 1
     text = "\n".join(art.paragraphs)
     for chrome in ("Share", "Tweet", "Related stories", "Velvet summit news item", "First commenter", "Copyright",
-                   "Home"):
+                   "Home", "Lantern caption", "Photo Desk", "May 1, 2024", "By Ada"):
         assert chrome not in text, chrome
     assert art.extraction_confidence > 0.8  # both extractors agree on a clean page
 
