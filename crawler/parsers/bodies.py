@@ -22,9 +22,9 @@ _INVISIBLE = frozenset({"script", "style", "noscript", "template", "svg", "math"
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
 #: Page chrome by class/id: share bars, related lists, comments, newsletter and paywall prompts.
 _CHROME = re.compile(
-    r"(?:^|[\s_-])(?:share|sharing|social|related|comments?|newsletter|paywall|subscribe|subscription|"
-    r"promo|advert|ad-slot|sponsor|breadcrumbs?|cookie|consent|popular|trending|recommend(?:ed|ations)?|"
-    r"read-?more|outbrain|taboola)(?:$|[\s_-])",
+    r"(?:^|[\s_-])(?:(?:share|sharing|social|related)\w*|sharedaddy|comments?|newsletter|paywall|subscribe|"
+    r"subscription|promo|advert|ad-slot|sponsor|breadcrumbs?|cookie|consent|popular|trending|"
+    r"recommend(?:ed|ations)?|read-?more|outbrain|taboola)(?:$|[\s_-])",
     re.IGNORECASE,
 )
 _WORD = re.compile(r"\w+", re.UNICODE)
