@@ -162,8 +162,11 @@ def test_choose_body_rule() -> None:
     # readability latched onto a fragment, trafilatura found much more: trafilatura
     method, blocks, conf = choose_body({"readability": long[:2], "trafilatura": long[:5]})
     assert method == "trafilatura" and blocks == long[:5] and conf < 0.8
-    # trafilatura found over three times more: it took the whole page, readability stays
-    assert choose_body({"readability": long[:1], "trafilatura": long * 3})[0] == "readability"
+    # trafilatura found over three times more: it took the whole page, readability stays...
+    assert choose_body({"readability": long[:2], "trafilatura": long * 3})[0] == "readability"
+    # ...unless readability found next to nothing
+    assert choose_body({"readability": ["a short teaser of ten words in all here"],
+                        "trafilatura": long * 3})[0] == "trafilatura"
     # they disagree but trafilatura found less: readability stays
     assert choose_body({"readability": long, "trafilatura": ["short other text"]})[0] == "readability"
     assert choose_body({"readability": [], "trafilatura": long})[0] == "trafilatura"
