@@ -39,20 +39,15 @@ PAGE_TYPES = frozenset({"webpage", "itempage", "aboutpage", "qapage", "faqpage"}
 ORG_TYPES = frozenset({"organization", "newsmediaorganization", "corporation", "organisation"})
 
 _SEPARATORS = (" | ", " - ", " – ", " — ", " :: ", " · ", " • ", " « ", " » ", " / ", " : ")
-_JOB_TITLES = re.compile(
-    r"^(?:(?:senior|chief|staff|contributing|special|political|foreign|deputy|associate|managing|executive|"
-    r"science|tech(?:nology)?|business|sports?|health|national|global|white house|washington|guest|freelance|"
-    r"investigative|digital|news|features?|opinion|columnist|chief)\s+)*"
-    r"(?:writer|reporter|correspondent|editor|columnist|contributor|journalist|producer|author|analyst|"
-    r"photographer|critic|staff|team|desk|bureau|intern)s?$",
-    re.IGNORECASE,
-)
-_TRAILING_JOB = re.compile(
-    r"\s+(?:(?:senior|chief|staff|contributing|special|political|foreign|deputy|associate|managing|executive|"
-    r"science|tech(?:nology)?|business|sports?|health|games|national|global|guest|freelance|digital|news)\s+)*"
-    r"(?:writer|reporter|correspondent|editor|columnist|contributor|journalist|producer|analyst|critic)$",
-    re.IGNORECASE,
-)
+#: Words that qualify a job ("Senior Games Editor") and the jobs themselves.
+_JOB_MODS = (r"senior|chief|staff|contributing|special|political|foreign|deputy|associate|managing|executive|"
+             r"science|tech(?:nology)?|business|sports?|health|games|gaming|culture|arts|music|film|travel|food|"
+             r"fashion|national|international|global|white house|washington|guest|freelance|investigative|"
+             r"digital|news|features?|opinion|politics|economics|markets|education|climate|local|metro|world")
+_JOBS = (r"writer|reporter|correspondent|editor|columnist|contributor|journalist|producer|author|analyst|"
+         r"photographer|critic|staff|team|desk|bureau|intern|editor-at-large|reviewer")
+_JOB_TITLES = re.compile(rf"^(?:(?:{_JOB_MODS})\s+)*(?:{_JOBS})s?$", re.IGNORECASE)
+_TRAILING_JOB = re.compile(rf"\s+(?:(?:{_JOB_MODS})\s+)*(?:{_JOBS.replace('author|', '')})$", re.IGNORECASE)
 _ORG_WORDS = re.compile(
     r"\b(?:staff|news|press|agency|associated|reuters|afp|ap|media|newsroom|editorial|desk|team|inc|ltd|llc|"
     r"corp|group|times|post|journal|tribune|herald|daily|magazine|network|wire|bureau|online)\b",
@@ -387,8 +382,9 @@ def _rel_author(src: Sources) -> str | None:
     return ", ".join(dict.fromkeys(names)) if names else None
 
 
-_BYLINE_XPATH = ("//*[contains(@class,'byline') or contains(@class,'author') or contains(@id,'byline') "
-                 "or contains(@class,'writtenby')]")
+_LOWER = "translate(@class, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')"
+_BYLINE_XPATH = (f"//*[contains({_LOWER},'byline') or contains({_LOWER},'author') or contains(@id,'byline') "
+                 f"or contains({_LOWER},'writtenby')]")
 
 
 def _byline_class(src: Sources) -> str | None:
@@ -432,6 +428,8 @@ def split_authors(raw: object, organisations: Iterable[str] = ()) -> list[str]:
         for part in parts:
             part = _BY_PREFIX.sub("", " ".join(part.split())).strip(" .,:;-–—|•·")
             part = _BY_PREFIX.sub("", part).strip(" .,:;-–—|•·")
+            if _JOB_TITLES.match(part):
+                continue
             part = _TRAILING_JOB.sub("", part).strip(" .,:;-–—|")
             if (not part or len(part) > 80 or _JOB_TITLES.match(part) or _CREDENTIAL.match(part)
                     or not re.search(r"[^\W\d_]", part) or re.search(r"\d", part)):
@@ -643,11 +641,6 @@ def resolve(root: etree._Element, url: str, *, timezone: str = "UTC", language: 
 
     site_name = chain("site_name", _site_steps(), clean_text)
     host = urlsplit(url).hostname if url else None
-    raw_title = chain("title", _title_steps(), clean_text)
-    title = None
-    if isinstance(raw_title, str):
-        title = strip_site_suffix(raw_title, [site_name or ""], host)
-        title = _headline_part(title, _alt_titles(src))
 
     orgs = [site_name or "", _ld_text(src.article, "publisher") or ""]
     raw_authors = chain("authors", _author_steps(), lambda v: split_authors(v, orgs) and v)
@@ -658,6 +651,13 @@ def resolve(root: etree._Element, url: str, *, timezone: str = "UTC", language: 
         byline = ", ".join(authors) or None
     if "authors" in prov:
         prov["byline"] = prov["authors"]
+
+    raw_title = chain("title", _title_steps(), clean_text)
+    title = None
+    if isinstance(raw_title, str):
+        # a personal site's name is its author's: "Post title | Ada Placeholder"
+        title = strip_site_suffix(raw_title, [site_name or "", *authors], host)
+        title = _headline_part(title, _alt_titles(src))
 
     published = chain("published_at", _published_steps(), lambda v: iso(parse_time(v, tz)))
     modified = chain("modified_at", _modified_steps(), lambda v: iso(parse_time(v, tz)))

@@ -153,6 +153,14 @@ def test_title_suffix_removed_when_h1_confirms_the_headline() -> None:
     assert meta.title == "The real headline"
 
 
+def test_title_loses_the_authors_name_and_byline_class_is_case_blind() -> None:
+    body = '<div class="Byline">By Ada Placeholder</div><p>Placeholder body text.</p>'
+    meta = resolve(page("<title>Notes on lanterns | Essays | Ada Placeholder</title>", body), URL)
+    assert meta.authors == ["Ada Placeholder"]
+    assert meta.provenance["authors"] == "byline-class"
+    assert meta.title == "Notes on lanterns | Essays"
+
+
 def test_jsonld_name_that_is_the_site_is_skipped() -> None:
     head = ld(json.dumps({"@type": "NewsArticle", "name": "Example News", "publisher": {"name": "Example News"}}))
     head += '<meta property="og:title" content="Story headline | Example News">'
@@ -165,6 +173,8 @@ def test_jsonld_name_that_is_the_site_is_skipped() -> None:
     ("By Ada Placeholder and Bo Example", ["Ada Placeholder", "Bo Example"]),
     ("Ada Placeholder, Staff Writer", ["Ada Placeholder"]),
     ("Ada Placeholder Games Editor", ["Ada Placeholder"]),
+    ("Ada Placeholder, Senior Games Editor", ["Ada Placeholder"]),
+    ("Ada Placeholder\nGames Editor", ["Ada Placeholder"]),
     ("By Ada Placeholder, MA", ["Ada Placeholder"]),
     ("Ada Placeholder; ada placeholder", ["Ada Placeholder"]),
     ("Ada Placeholder (https://example.org/ada/)", ["Ada Placeholder"]),
