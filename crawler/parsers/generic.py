@@ -32,7 +32,7 @@ from lxml import html as lxml_html
 
 from crawler.parsers import bodies
 from crawler.parsers.base import PageRejected, decode_html
-from crawler.parsers.metadata import resolve
+from crawler.parsers.metadata import resolve, split_authors
 
 #: Below this token agreement, readability and trafilatura are taken to disagree.
 AGREEMENT_FLOOR = 0.95
@@ -188,8 +188,9 @@ def _without_stamps(blocks: list[str], authors: list[str], byline: str | None) -
         low = block.casefold()
         if len(block.split()) <= 12 and (
                 (byline and low == byline.casefold())
-                or (names and re.match(r"^(?:by|written by|von|par|por)\b", low) and any(n in low for n in names))):
-            continue
+                or (re.match(r"^(?:by|written by|von|par|por)\s", low) and not block.rstrip().endswith((".", "!", "?"))
+                    and (any(n in low for n in names) or split_authors(block)))):
+            continue  # "By Ada Placeholder / Staff Writer": a byline line, not article text
         out.append(block)
     return out
 

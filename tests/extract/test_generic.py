@@ -221,3 +221,12 @@ PAGE = article_page().encode()
 def test_damaged_page(cut: int, span: int, junk: bytes) -> None:
     _check(PAGE[:cut])
     _check(PAGE[:cut] + junk + PAGE[cut + span:])
+
+
+def test_stamps_and_byline_lines_leave_the_body() -> None:
+    from crawler.parsers.generic import _without_stamps
+
+    blocks = ["By Bo Example / Example Staff Writer", "02:41 JST, September 6, 2024", paragraph(1),
+              "By then, the harbor had closed.", "In 2015 the town grew.", "Updated: 2024-09-06 10:00"]
+    assert _without_stamps(blocks, ["Someone Else"], None) == [paragraph(1), "By then, the harbor had closed.",
+                                                               "In 2015 the town grew."]
