@@ -34,6 +34,8 @@ from crawler.parsers import bodies
 from crawler.parsers.base import PageRejected, decode_html
 from crawler.parsers.metadata import resolve, split_authors
 
+__all__ = ["GenericArticle", "body_agreement", "choose_body", "extract_article"]
+
 #: Below this token agreement, readability and trafilatura are taken to disagree.
 AGREEMENT_FLOOR = 0.95
 #: Trafilatura with more than this many times readability's words took the whole page, not the article.
