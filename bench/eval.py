@@ -37,7 +37,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -425,4 +425,4 @@ if __name__ == "__main__":
     raise SystemExit(main())
 
 
-__all__ = ["Case", "EvalError", "Output", "asdict", "evaluate", "load_cases", "main", "people", "prf", "run"]
+__all__ = ["Case", "EvalError", "Output", "evaluate", "load_cases", "main", "people", "prf", "run"]
