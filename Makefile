@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv demo test test-fast bench lint clean distclean
+.PHONY: venv demo test test-fast bench eval lint clean distclean
 
 venv: $(STAMP)
 
@@ -30,6 +30,10 @@ test-fast: venv
 
 bench: venv
 	$(BIN)/python -m bench
+
+## Score the generic extractor against trafilatura on ../shared/datasets/readability-test-pages (NEWSLINE_EVAL_PAGES).
+eval: venv
+	$(BIN)/python -m bench.eval
 
 lint: venv
 	$(BIN)/ruff check .
