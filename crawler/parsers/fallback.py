@@ -30,6 +30,7 @@ def generic_fields(text: str, url: str, site: SiteProfile) -> dict[str, Any]:
         "keywords": list(art.keywords or []),
         "image_url": art.image_url,
         "canonical_url": art.canonical_url,
+        "section": art.section,
         "paragraphs": list(art.paragraphs or []),
         "_provenance": dict(art.provenance or {}),
         "_confidence": art.extraction_confidence,

@@ -89,7 +89,8 @@ def _parse(site: SiteProfile, body: bytes | str, url: str, encoding: str | None)
         if paragraphs:
             provenance["body"] = "profile"
 
-    missing = [f for f in ("title", "published_at", "byline", "summary", "image_url") if f not in values]
+    missing = [f for f in ("title", "published_at", "modified_at", "byline", "authors", "summary", "image_url",
+                           "keywords", "section", "canonical_url") if f not in values]
     generic = None
     if not paragraphs or missing:
         generic = _generic(text, url, site)
@@ -117,6 +118,10 @@ def _parse(site: SiteProfile, body: bytes | str, url: str, encoding: str | None)
         if name in URL_FIELDS and isinstance(value, str):
             value = urljoin(url, value)
         setattr(item, attr, value)
+    if item.section is None and info is not None:
+        m = site.article_re.match(_path(url))
+        item.section = (m.groupdict().get("section") if m else None) or None
+    item.section = item.section or site.default_section  # a site without sections: the vocabulary's "other"
     item.section_native = item.section  # the native section: the transform maps it onto the vocabulary
     item.paragraphs = paragraphs
     item.language = item.language or site.language
