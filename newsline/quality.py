@@ -28,6 +28,7 @@ class QualityReport:
     quarantine_share: float
     problems: list[str] = field(default_factory=list)
     site: str | None = None
+    drift: dict[str, Any] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -36,7 +37,7 @@ class QualityReport:
     def to_dict(self) -> dict[str, Any]:
         return {"site": self.site, "day": self.day, "articles": self.articles, "trailing_median": self.trailing_median,
                 "coverage": self.coverage, "quarantine_share": self.quarantine_share,
-                "problems": self.problems, "ok": self.ok}
+                "drift": self.drift, "problems": self.problems, "ok": self.ok}
 
 
 def evaluate(day: date, counts_by_day: dict[date, int], coverage: dict[str, float],
@@ -62,6 +63,46 @@ def evaluate(day: date, counts_by_day: dict[date, int], coverage: dict[str, floa
                          quarantine_share=round(share_q, 4), problems=problems)
 
 
+def drift_problems(site: str, extractions: list[str | None], *, body_floor: float = 0.8, field_floor: float = 0.8,
+                   min_pages: int = 3) -> tuple[list[str], dict[str, Any]]:
+    """Pure: the drift verdict of one site-day from its rows' ``extraction`` JSON.
+
+    Sampled rows carry ``agreement`` scores against the generic extractor (``crawler.parsers.drift``).
+    The day fails when the mean body agreement, or the share of sampled pages whose title / publication
+    time agree, falls below the floors: the site's markup probably changed under its profile."""
+    import json
+
+    scores: list[dict[str, float]] = []
+    for raw in extractions:
+        try:
+            agreement = (json.loads(raw) or {}).get("agreement") if raw else None
+        except (ValueError, AttributeError):
+            agreement = None
+        if isinstance(agreement, dict):
+            scores.append(agreement)
+    stats: dict[str, Any] = {"sampled": len(scores)}
+    if len(scores) < min_pages:
+        return [], stats
+    body = sum(float(s.get("body", 0.0)) for s in scores) / len(scores)
+    stats["body"] = round(body, 4)
+    failing = []
+    if body < body_floor:
+        failing.append(f"body (mean agreement {body:.2f}, floor {body_floor:.2f})")
+    for name in ("title", "published_at"):
+        values = [float(s[name]) for s in scores if name in s]
+        if not values:
+            continue
+        share = sum(values) / len(values)
+        stats[name] = round(share, 4)
+        if share < field_floor:
+            failing.append(f"{name} ({share:.0%} of sampled pages agree, floor {field_floor:.0%})")
+    if not failing:
+        return [], stats
+    return [f"drift: {site}'s profile disagrees with the generic extractor on {len(scores)} sampled pages: "
+            + "; ".join(failing) + " — the site's markup may have changed; run `newsline sites check "
+            + f"{site}`"], stats
+
+
 def check_day(root: str, day: date, site: str | None = None) -> QualityReport:
     """Read what the warehouse holds around ``day`` (for one site, or all) and evaluate it."""
     from warehouse.query import connect
@@ -85,4 +126,12 @@ def check_day(root: str, day: date, site: str | None = None) -> QualityReport:
         quarantined = 0
     report = evaluate(day, counts, coverage, quarantined)
     report.site = site
+    if site:
+        from newsline.sites import get_site
+
+        rule = get_site(site).drift
+        rows = con.execute("select extraction from articles where date = ? and site = ?", [day, site]).fetchall()
+        problems, report.drift = drift_problems(site, [r[0] for r in rows], body_floor=rule.body_floor,
+                                                field_floor=rule.field_floor, min_pages=rule.min_pages)
+        report.problems += problems
     return report

@@ -181,6 +181,16 @@ class Politeness(_Model):
     pool_slots: int = Field(default=1, ge=1)  # Airflow pool size: crawls of this site at once
 
 
+class DriftRule(_Model):
+    """The drift alarm: on a deterministic sample of each day's pages the profile's output is compared
+    with the generic extractor's; when agreement falls below the floors the day's quality check fails."""
+
+    sample: float = Field(default=0.25, ge=0, le=1)  # share of pages compared (by URL hash: the same each run)
+    body_floor: float = Field(default=0.8, ge=0, le=1)  # mean body agreement (token F1) below this fails
+    field_floor: float = Field(default=0.8, ge=0, le=1)  # share of sampled pages whose title/time agree
+    min_pages: int = Field(default=3, ge=1)  # fewer sampled pages than this: no verdict
+
+
 class Schedule(_Model):
     cron: str = "0 0 * * *"  # in the site's timezone; the data interval is one local day
     start_date: date = date(2024, 9, 1)
@@ -208,6 +218,7 @@ class SiteProfile(_Model):
     sections: dict[str, str] = Field(default_factory=dict)  # native section slug → cross-site section
     default_section: str = "other"
     politeness: Politeness = Field(default_factory=Politeness)
+    drift: DriftRule = Field(default_factory=DriftRule)
     schedule: Schedule = Field(default_factory=Schedule)
     hook: str | None = None  # "module:function" page parser used instead of the declared fields
     demo_port_offset: int | None = None  # position in the demo world (demo sites only)

@@ -245,9 +245,9 @@ def coverage_and_agreement(site: SiteProfile, items: list[dict[str, Any]], pages
 
 def _same(field: str, mine: Any, theirs: Any) -> bool:
     if field == "paragraphs":
-        from crawler.parsers.textscore import token_f1
+        from crawler.parsers.generic import body_agreement
 
-        return token_f1(" ".join(mine), " ".join(theirs)) >= 0.9
+        return body_agreement(list(mine), list(theirs)) >= 0.9
     if field in ("published_time", "modified_time"):
         from transforms.timestamps import parse_iso
 

@@ -326,8 +326,9 @@ def _int_or_none(value: object) -> int | None:
 
 
 def _extraction_json(value: object) -> str | None:
+    """The provenance map as canonical JSON (nested ``agreement`` scores kept as numbers)."""
     if isinstance(value, Mapping) and value:
-        return json.dumps({str(k): str(v) for k, v in value.items()}, sort_keys=True)
+        return json.dumps(value, sort_keys=True, default=str, ensure_ascii=False)
     return None
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 from importlib import import_module
 
+from crawler.items import ArticleItem
 from crawler.parsers.base import REJECT_KINDS, PageRejected, Parser, decode_html, element_text
 from newsline.sites import SiteProfile, get_site
 
@@ -23,8 +24,8 @@ def load_hook(target: str) -> Parser:
     return func
 
 
-def parser_for(site: SiteProfile | str) -> Parser:
-    """The article parser of a site profile (or site key)."""
+def site_parser(site: SiteProfile | str) -> Parser:
+    """The bare article parser of a site profile (or site key): its hook, or its declared fields."""
     profile = get_site(site) if isinstance(site, str) else site
     if profile.hook:
         return load_hook(profile.hook)
@@ -33,8 +34,29 @@ def parser_for(site: SiteProfile | str) -> Parser:
     return functools.partial(parse_with_profile, profile)
 
 
-#: Compatibility name.
-get_parser = parser_for
+def parser_for(site: SiteProfile | str) -> Parser:
+    """The parser the crawl and the replay use: the site's parser, plus, on the profile's drift sample,
+    the agreement of its output with the generic extractor's (``crawler.parsers.drift``)."""
+    profile = get_site(site) if isinstance(site, str) else site
+    parse = site_parser(profile)
+    hook = f"hook:{profile.hook}" if profile.hook else None
+
+    def parse_and_check(body: bytes | str, url: str, *, encoding: str | None = None) -> ArticleItem:
+        from crawler.parsers.drift import annotate
+
+        item = parse(body, url, encoding=encoding)
+        if hook is not None and item.extraction is None:
+            item.extraction = {"parser": hook}
+        if not str((item.extraction or {}).get("body", "")).startswith("generic"):
+            annotate(item, body, url, timezone=profile.timezone, language=profile.language,
+                     share=profile.drift.sample)
+        return item
+
+    return parse_and_check
+
+
+#: The bare parser of a site (tests and tools that look at one parser's output).
+get_parser = site_parser
 
 __all__ = ["REJECT_KINDS", "PageRejected", "Parser", "decode_html", "element_text", "get_parser", "load_hook",
-           "parser_for"]
+           "parser_for", "site_parser"]
