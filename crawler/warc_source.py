@@ -78,13 +78,19 @@ class Incomplete(OSError):
 # --- routing ------------------------------------------------------------------------------------
 
 
-def site_for_url(url: str) -> str | None:
+def site_for_url(url: str, extra_hosts: dict[str, str] | None = None) -> str | None:
     """The registered site a URL belongs to, by host (the site's live host or a subdomain of it).
 
-    Kept on its own so the site-profile registry can replace its body."""
-    host = (urlsplit(url).hostname or "").lower().rstrip(".")
+    ``extra_hosts`` maps further ``host`` or ``host:port`` names (a mirror, the demo site) to site
+    keys. Kept on its own so the site-profile registry can replace its body."""
+    split = urlsplit(url)
+    host = (split.hostname or "").lower().rstrip(".")
     if not host:
         return None
+    if extra_hosts:
+        for name in (split.netloc.lower(), host):
+            if name in extra_hosts:
+                return extra_hosts[name]
     for key, site in SITES.items():
         site_host = (urlsplit(site.live_base_url).hostname or "").lower()
         bare = site_host.removeprefix("www.")
@@ -511,7 +517,12 @@ def generic_extractor() -> Callable[..., Any]:
 class WarcExtractor:
     """Turns records into items, rejections or counted skips for the chosen sites."""
 
-    def __init__(self, sites: list[str] | None = None, *, all_news: bool = False, run_id: str = "") -> None:
+    def __init__(self, sites: list[str] | None = None, *, all_news: bool = False, run_id: str = "",
+                 extra_hosts: dict[str, str] | None = None) -> None:
+        self.extra_hosts = {k.lower(): v for k, v in (extra_hosts or {}).items()}
+        unknown_hosts = set(self.extra_hosts.values()) - set(SITES)
+        if unknown_hosts:
+            raise ValueError(f"unknown site(s) {', '.join(sorted(unknown_hosts))} in host routes")
         self.sites = set(sites) if sites else set(SITES)
         unknown = self.sites - set(SITES)
         if unknown:
@@ -531,7 +542,7 @@ class WarcExtractor:
             return Outcome("skip", "revisit")
         if rec.rec_type != "response":
             return Outcome("skip", "not_response")
-        site = site_for_url(rec.url)
+        site = site_for_url(rec.url, self.extra_hosts)
         if site is None or site not in self.sites:
             if not (self.all_news and rec.is_html()):
                 return Outcome("skip", "other_domain")

@@ -39,6 +39,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from demo_site.generator import DemoSite
 from demo_site.pages import Renderer, route
@@ -78,8 +79,10 @@ class WarcFileSpec:
 class CCNewsCollection:
     """The demo site's CC-NEWS-like collection (see the module docstring)."""
 
-    def __init__(self, site: DemoSite | None = None, *, duplicate_share: float = 0.15, seed: int = 13) -> None:
+    def __init__(self, site: DemoSite | None = None, *, duplicate_share: float = 0.15, seed: int = 13,
+                 base_url: str = LIVE_BASE) -> None:
         self.site = site or DemoSite()
+        self.base = base_url if base_url.endswith("/") else base_url + "/"
         self.duplicate_share = duplicate_share
         self.seed = seed
         self.files: list[WarcFileSpec] = self._plan()
@@ -202,15 +205,15 @@ class CCNewsCollection:
         extras_at = f.started + timedelta(seconds=2 * len(f.captures) + 1)
         for cap in f.captures:
             spec = self.site.by_id[cap.post_id]
-            url = LIVE_BASE + spec.path.lstrip("/")
+            url = self.base + spec.path.lstrip("/")
             req = writer.create_warc_record(
                 url, "request", payload=io.BytesIO(b""),
                 http_headers=StatusAndHeaders(f"GET /{spec.path.lstrip('/')} HTTP/1.1",
-                                              [("Host", "japannews.yomiuri.co.jp"), ("User-Agent", "CCBot/2.0")],
+                                              [("Host", urlsplit(self.base).netloc), ("User-Agent", "CCBot/2.0")],
                                               is_http_request=True),
                 warc_headers_dict={"WARC-Record-ID": rid(), "WARC-Date": stamp(cap.at)})
             put("request", req)
-            r = renderer_cache.setdefault(cap.at, Renderer(self.site, LIVE_BASE, cap.at))
+            r = renderer_cache.setdefault(cap.at, Renderer(self.site, self.base, cap.at))
             page = route(r, spec.path, {})
             assert page.status == 200, (spec.path, page.status)
             put("article", response(url, cap.at, "200 OK", page.content_type, page.body,
@@ -229,23 +232,23 @@ class CCNewsCollection:
             put("other_domain", response(f"{host}{f.started:%Y/%m/%d}/story-{k}/", at, "200 OK",
                                          "text/html; charset=UTF-8", body))
         # the site's own non-article pages, non-HTML responses and a redirect
-        home = Renderer(self.site, LIVE_BASE, min(at, self.site.as_of))
-        put("not_article", response(LIVE_BASE, at, "200 OK", "text/html; charset=UTF-8", route(home, "/", {}).body))
-        put("not_article", response(LIVE_BASE + "politics/", at, "200 OK", "text/html; charset=UTF-8",
+        home = Renderer(self.site, self.base, min(at, self.site.as_of))
+        put("not_article", response(self.base, at, "200 OK", "text/html; charset=UTF-8", route(home, "/", {}).body))
+        put("not_article", response(self.base + "politics/", at, "200 OK", "text/html; charset=UTF-8",
                                     route(home, "/politics/", {}).body))
-        put("non_html", response(LIVE_BASE + "wp-content/uploads/2024/09/placeholder.jpg", at, "200 OK",
+        put("non_html", response(self.base + "wp-content/uploads/2024/09/placeholder.jpg", at, "200 OK",
                                  "image/jpeg", bytes.fromhex("ffd8ffe000104a46494600010100000100010000ffd9")))
-        put("non_html", response(LIVE_BASE + "wp-json/wp/v2/posts/1", at, "200 OK", "application/json",
+        put("non_html", response(self.base + "wp-json/wp/v2/posts/1", at, "200 OK", "application/json",
                                  json.dumps({"id": 1, "note": "generated"}).encode()))
         if f.captures:
             spec = self.site.by_id[f.captures[0].post_id]
-            put("redirect", response(f"{LIVE_BASE}?p={spec.post_id}", at, "301 Moved Permanently",
+            put("redirect", response(f"{self.base}?p={spec.post_id}", at, "301 Moved Permanently",
                                      "text/html; charset=UTF-8", b"",
-                                     [("Location", LIVE_BASE + spec.path.lstrip("/"))]))
+                                     [("Location", self.base + spec.path.lstrip("/"))]))
             # a revisit: the crawler saw the same payload again and stored a reference only
             rev = writer.create_revisit_record(
-                LIVE_BASE + spec.path.lstrip("/"), digest="sha1:" + "A" * 32,
-                refers_to_uri=LIVE_BASE + spec.path.lstrip("/"), refers_to_date=stamp(f.captures[0].at),
+                self.base + spec.path.lstrip("/"), digest="sha1:" + "A" * 32,
+                refers_to_uri=self.base + spec.path.lstrip("/"), refers_to_date=stamp(f.captures[0].at),
                 http_headers=StatusAndHeaders("200 OK", [("Content-Type", "text/html; charset=UTF-8")],
                                               protocol="HTTP/1.1"))
             rev.rec_headers.replace_header("WARC-Record-ID", rid())
@@ -286,7 +289,7 @@ class CCNewsCollection:
         for post_id in sorted(latest):
             content = self.site.article_at(post_id, latest[post_id])
             assert content is not None
-            out.append(self.site.truth_record(content, LIVE_BASE))
+            out.append(self.site.truth_record(content, self.base))
         return out
 
     def day_counts(self, day: date) -> dict[str, int]:

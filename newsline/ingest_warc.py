@@ -52,7 +52,7 @@ def _collection(location: str, settings: Settings) -> Any:
 
 def plan_day(day: date, *, collection: str = "ccnews", max_files: int | None = None, force: bool = False,
              sites: list[str] | None = None, all_news: bool = False,
-             overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+             overrides: dict[str, Any] | None = None, extra_hosts: dict[str, str] | None = None) -> dict[str, Any]:
     """The day's files: ``{"listed": [...], "todo": [...], "done": [...]}`` (relative paths)."""
     settings = load_settings(**(overrides or {}))
     coll = _collection(collection, settings)
@@ -62,7 +62,7 @@ def plan_day(day: date, *, collection: str = "ccnews", max_files: int | None = N
     todo, done = [], []
     for f in files:
         entry = _manifest_entry(settings, coll.key, day, f.name)
-        if not force and entry is not None and entry.get("complete") and _same_filter(entry, sites, all_news):
+        if not force and entry is not None and entry.get("complete") and _same_filter(entry, sites, all_news, extra_hosts):
             done.append(f.rel_path)
         else:
             todo.append(f.rel_path)
@@ -70,14 +70,16 @@ def plan_day(day: date, *, collection: str = "ccnews", max_files: int | None = N
             "listed": [f.rel_path for f in files], "todo": todo, "done": done}
 
 
-def _filter_of(sites: list[str] | None, all_news: bool) -> dict[str, Any]:
+def _filter_of(sites: list[str] | None, all_news: bool, extra_hosts: dict[str, str] | None = None) -> dict[str, Any]:
     from newsline.sites import SITES
 
-    return {"sites": sorted(sites) if sites else sorted(SITES), "all_news": bool(all_news)}
+    return {"sites": sorted(sites) if sites else sorted(SITES), "all_news": bool(all_news),
+            "extra_hosts": dict(sorted((extra_hosts or {}).items()))}
 
 
-def _same_filter(entry: dict[str, Any], sites: list[str] | None, all_news: bool) -> bool:
-    return entry.get("filter") == _filter_of(sites, all_news)
+def _same_filter(entry: dict[str, Any], sites: list[str] | None, all_news: bool,
+                 extra_hosts: dict[str, str] | None = None) -> bool:
+    return entry.get("filter") == _filter_of(sites, all_news, extra_hosts)
 
 
 def _manifest_entry(settings: Settings, key: str, day: date, name: str) -> dict[str, Any] | None:
@@ -93,6 +95,7 @@ def _manifest_entry(settings: Settings, key: str, day: date, name: str) -> dict[
 def read_file(day: date, rel_path: str, *, collection: str = "ccnews", sites: list[str] | None = None,
               all_news: bool = False, run_id: str | None = None, overrides: dict[str, Any] | None = None,
               progress: Callable[[str], None] | None = None, max_attempts: int = 4,
+              extra_hosts: dict[str, str] | None = None,
               sleep: Callable[[float], None] = time.sleep) -> dict[str, Any]:
     """Read one WARC file of the day into its staged folder; returns (and records) its manifest entry."""
     from crawler.warc_source import SKIP_REASONS, WarcExtractor, read_warc_file
@@ -102,7 +105,7 @@ def read_file(day: date, rel_path: str, *, collection: str = "ccnews", sites: li
     coll = _collection(collection, settings)
     name = rel_path.rsplit("/", 1)[-1]
     run_id = run_id or default_run_id(coll.key, day)
-    extractor = WarcExtractor(sites, all_news=all_news, run_id=run_id)
+    extractor = WarcExtractor(sites, all_news=all_news, run_id=run_id, extra_hosts=extra_hosts)
     started = time.monotonic()
     items: list[dict[str, Any]] = []
     rejections: list[dict[str, Any]] = []
@@ -137,7 +140,7 @@ def read_file(day: date, rel_path: str, *, collection: str = "ccnews", sites: li
     entry = {
         "file": rel_path,
         "name": name,
-        "filter": _filter_of(sites, all_news),
+        "filter": _filter_of(sites, all_news, extra_hosts),
         "complete": result.complete,
         "attempts": result.attempts,
         "throttled": result.throttled,
@@ -294,13 +297,13 @@ def ingest_warc(day: date, *, collection: str = "ccnews", sites: list[str] | Non
                 all_news: bool = False, max_files: int | None = None, force: bool = False,
                 parallel: int = DEFAULT_PARALLEL, run_id: str | None = None,
                 overrides: dict[str, Any] | None = None, progress: Callable[[str], None] | None = None,
-                sleep: Callable[[float], None] = time.sleep) -> dict[str, Any]:
+                extra_hosts: dict[str, str] | None = None, sleep: Callable[[float], None] = time.sleep) -> dict[str, Any]:
     """The whole day outside Airflow: plan, read the files not read yet (bounded parallel), load."""
     from crawler.warc_source import WarcExtractor
 
-    WarcExtractor(sites, all_news=all_news)  # fail fast on unknown sites / --all-news not available
+    WarcExtractor(sites, all_news=all_news, extra_hosts=extra_hosts)  # fail fast on unknown sites / --all-news not available
     plan = plan_day(day, collection=collection, max_files=max_files, force=force, sites=sites,
-                    all_news=all_news, overrides=overrides)
+                    all_news=all_news, overrides=overrides, extra_hosts=extra_hosts)
     say = progress or (lambda _m: None)
     say(f"{collection} {day}: {len(plan['listed'])} file(s) listed, {len(plan['done'])} already ingested, "
         f"{len(plan['todo'])} to read")
@@ -309,7 +312,7 @@ def ingest_warc(day: date, *, collection: str = "ccnews", sites: list[str] | Non
 
     def one(rel: str) -> dict[str, Any]:
         entry = read_file(day, rel, collection=collection, sites=sites, all_news=all_news, run_id=run_id,
-                          overrides=overrides, progress=progress, sleep=sleep)
+                          overrides=overrides, progress=progress, sleep=sleep, extra_hosts=extra_hosts)
         with lock:
             done[0] += 1
             kept = sum(entry["items"].values())
