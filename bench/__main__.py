@@ -5,7 +5,7 @@ Exit status: non-zero when any benchmark could not run (its row says ERROR); a b
 and missed its aim is reported as MISSED and does not change the exit status.
 
 ``--quick`` uses small sizes for a smoke run; ``--only NAME`` (repeatable) runs the named ones:
-parse, crawl, load, dag, memory, e2e.
+parse, crawl, load, dag, memory, e2e, warc.
 """
 
 from __future__ import annotations
@@ -61,6 +61,12 @@ def _e2e(quick: bool) -> list[BenchResult]:
     return end_to_end.run(articles=300, rounds=1) if quick else end_to_end.run()
 
 
+def _warc(quick: bool) -> list[BenchResult]:
+    from bench import warc_ingest
+
+    return warc_ingest.run(rounds=1, large_mb=16) if quick else warc_ingest.run()
+
+
 #: name → (title used when it cannot run, runner); in the order they run.
 BENCHMARKS: dict[str, tuple[str, Callable[[bool], list[BenchResult]]]] = {
     "parse": ("Parse cost", _parse),
@@ -69,6 +75,7 @@ BENCHMARKS: dict[str, tuple[str, Callable[[bool], list[BenchResult]]]] = {
     "dag": ("DAG parse cost", _dag),
     "memory": ("Memory on a long crawl", _memory),
     "e2e": ("End to end through Airflow", _e2e),
+    "warc": ("Web-archive ingest", _warc),
 }
 
 
