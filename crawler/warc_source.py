@@ -347,7 +347,11 @@ def resolve_collection(location: str, *, user_agent: str = "NewslineBot/0.1") ->
         raise SourceError(f"unsupported collection location {location!r} (use http(s)://, s3:// or a folder)")
     elif not os.path.isdir(root):
         raise SourceError(f"collection folder {root!r} does not exist")
-    return Collection(location=location, root=root, key=collection_key(location), user_agent=user_agent)
+    else:
+        root = os.path.abspath(root)
+    # the key names the day's manifest: the same place spelled differently is the same collection
+    key = location if location in PRESETS else collection_key(root)
+    return Collection(location=location, root=root, key=key, user_agent=user_agent)
 
 
 # --- reading one file ---------------------------------------------------------------------------

@@ -441,3 +441,30 @@ def upload_to_s3(root: str | Path, bucket: str, prefix: str = "", client: Any = 
         client.upload_file(str(path), bucket, key)
         n += 1
     return n
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m demo_site.ccnews OUT [--serve]``: write the demo collection (and serve it over HTTP)."""
+    import argparse
+    import time as _time
+
+    p = argparse.ArgumentParser(prog="python -m demo_site.ccnews", description=main.__doc__)
+    p.add_argument("out", help="folder to write the collection into")
+    p.add_argument("--serve", action="store_true", help="then serve it on 127.0.0.1 (a free port) until Ctrl-C")
+    args = p.parse_args(argv)
+    coll = CCNewsCollection()
+    paths = coll.write(args.out)
+    print(f"wrote {len(paths)} WARC files and the paths index under {args.out}")
+    if args.serve:
+        with CollectionServer(args.out) as server:
+            print(f"serving {args.out} at {server.base_url}", flush=True)
+            try:
+                while True:
+                    _time.sleep(3600)
+            except KeyboardInterrupt:
+                pass
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
