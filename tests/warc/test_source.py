@@ -108,3 +108,21 @@ def test_a_truncated_file_is_retried_then_counted(collection, collection_dir) ->
     assert result.records == len(seen) == readable
     assert result.unread_bytes == (collection_dir / bad.rel_path).stat().st_size - result.bytes_read > 0
     assert "Incomplete" in result.errors[-1]
+
+
+def test_a_corrupt_record_stops_the_file_there_and_is_counted(collection, collection_dir, tmp_path) -> None:
+    """Bytes overwritten inside one gzip member: the records before it are read, the rest of the file
+    is reported unread after the bounded retries."""
+    src = next(f for f in collection.files if not f.truncated and len(f.captures) > 20)
+    data = bytearray((collection_dir / src.rel_path).read_bytes())
+    coll_dir = tmp_path / "corrupt"
+    dest = coll_dir / src.rel_path
+    dest.parent.mkdir(parents=True)
+    clean, clean_seen = _read(resolve_collection(str(collection_dir)), src.rel_path)
+    middle = len(data) // 2
+    data[middle:middle + 64] = b"\x00" * 64
+    dest.write_bytes(bytes(data))
+    result, seen = _read(resolve_collection(str(coll_dir)), src.rel_path, max_attempts=2, sleep=lambda s: None)
+    assert not result.complete and result.attempts == 2
+    assert 0 < len(seen) < len(clean_seen) and seen == clean_seen[: len(seen)]
+    assert result.bytes_read <= middle and result.unread_bytes == len(data) - result.bytes_read
