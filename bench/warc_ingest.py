@@ -71,9 +71,12 @@ def ours(root: Path, rels: list[str]) -> tuple[float, int, int]:
 
 def plain(root: Path, rels: list[str]) -> tuple[float, int, int]:
     """Every HTML response through trafilatura, as a generic news extractor would."""
+    import logging
+
     import trafilatura
     from warcio.archiveiterator import ArchiveIterator
 
+    logging.getLogger("trafilatura").setLevel(logging.CRITICAL)  # empty redirect bodies are not news
     t0 = time.perf_counter()
     records = size = 0
     for rel in rels:
