@@ -206,12 +206,14 @@ class Collection:
         """A small object (the index), or None when it does not exist."""
         try:
             body = self.open(rel, 0)
+            try:
+                return body.read()
+            finally:
+                body.close()
         except FileNotFoundError:
             return None
-        try:
-            return body.read()
-        finally:
-            body.close()
+        except (OSError, http.client.HTTPException) as exc:
+            raise SourceError(f"cannot read {self.url_of(rel)}: {exc}") from None
 
     # reading -------------------------------------------------------------------------------
 
@@ -427,8 +429,9 @@ def read_warc_file(
                 result.size = offset
             result.complete = True
             return result
-        except FileNotFoundError:
-            raise
+        except FileNotFoundError as exc:  # listed but gone: nothing to retry, the file counts as failed
+            result.errors.append(f"not found: {exc}")
+            return result
         except Throttled as exc:
             result.throttled += 1
             result.errors.append(str(exc))

@@ -108,6 +108,21 @@ def test_a_day_from_s3(collection, s3_collection, overrides) -> None:
     check_summary(summary, collection, day)
 
 
+def test_a_listed_file_that_is_gone_counts_as_failed(collection, collection_dir, tmp_path, overrides) -> None:
+    import shutil
+
+    day = date(2024, 9, 6)
+    copy = tmp_path / "copy"
+    shutil.copytree(collection_dir, copy)
+    gone = collection.files_on(day)[0]
+    (copy / gone.rel_path).unlink()
+    summary = ingest_warc(day, collection=str(copy), overrides=overrides)
+    assert summary["files_failed"] == 1 and summary["failed_files"][0]["file"] == gone.name
+    assert "not found" in summary["failed_files"][0]["errors"][0]
+    assert summary["files_read"] == len(collection.files_on(day))
+    assert summary["records_accounted"]
+
+
 def test_max_files_and_the_command_line(collection, collection_dir, overrides, capsys) -> None:
     day = date(2024, 9, 6)
     first = collection.files_on(day)[0]
@@ -126,6 +141,7 @@ def test_max_files_and_the_command_line(collection, collection_dir, overrides, c
     (["--all-news"], "not available yet"),
     (["--sites", "japannews", "--all-news"], "exclude each other"),
     (["--route-host", "nohost"], "HOST=SITE"),
+    (["--collection", "http://127.0.0.1:9/"], "cannot read http://127.0.0.1:9/crawl-data/CC-NEWS/2024/09/warc.paths.gz"),
 ])
 def test_user_errors_are_one_line(collection_dir, overrides, capsys, argv, message) -> None:
     args = ["ingest-warc", "--date", "2024-09-06", "--staging", overrides["staging"]]
