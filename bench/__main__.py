@@ -5,7 +5,7 @@ Exit status: non-zero when any benchmark could not run (its row says ERROR); a b
 and missed its aim is reported as MISSED and does not change the exit status.
 
 ``--quick`` uses small sizes for a smoke run; ``--only NAME`` (repeatable) runs the named ones:
-parse, crawl, load, dag, memory, e2e, extract.
+parse, crawl, load, dag, memory, e2e, extract, warc.
 """
 
 from __future__ import annotations
@@ -67,6 +67,12 @@ def _extract(quick: bool) -> list[BenchResult]:
     return extract_eval.bench_rows(quick=quick)
 
 
+def _warc(quick: bool) -> list[BenchResult]:
+    from bench import warc_ingest
+
+    return warc_ingest.run(rounds=1, large_mb=16) if quick else warc_ingest.run()
+
+
 #: name → (title used when it cannot run, runner); in the order they run.
 BENCHMARKS: dict[str, tuple[str, Callable[[bool], list[BenchResult]]]] = {
     "parse": ("Parse cost", _parse),
@@ -76,6 +82,7 @@ BENCHMARKS: dict[str, tuple[str, Callable[[bool], list[BenchResult]]]] = {
     "memory": ("Memory on a long crawl", _memory),
     "e2e": ("End to end through Airflow", _e2e),
     "extract": ("Generic extraction vs trafilatura", _extract),
+    "warc": ("Web-archive ingest", _warc),
 }
 
 

@@ -155,6 +155,32 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ingest_warc(args: argparse.Namespace) -> int:
+    from crawler.warc_source import AllNewsUnavailable, SourceError
+    from newsline.ingest_warc import format_summary, ingest_warc
+    from newsline.timeutil import parse_day
+
+    if args.sites and args.all_news:
+        raise ValueError("--sites and --all-news exclude each other")
+    sites = [s.strip() for s in args.sites.split(",") if s.strip()] if args.sites else None
+    hosts = {}
+    for route in args.route_host or []:
+        host, sep, site = route.partition("=")
+        if not sep or not host.strip() or not site.strip():
+            raise ValueError(f"--route-host expects HOST=SITE, got {route!r}")
+        hosts[host.strip().lower()] = site.strip()
+    try:
+        summary = ingest_warc(parse_day(args.date), collection=args.collection, sites=sites, all_news=args.all_news,
+                              max_files=args.max_files, force=args.force, parallel=args.parallel,
+                              overrides=_overrides(args), progress=print, extra_hosts=hosts or None)
+    except (SourceError, AllNewsUnavailable, FileNotFoundError) as exc:
+        raise ValueError(str(exc)) from None
+    if args.summary:
+        Path(args.summary).write_text(json.dumps(summary, indent=2, sort_keys=True, default=str), encoding="utf-8")
+    print(format_summary(summary))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="newsline", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true")
@@ -174,6 +200,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--run-id", dest="run_id")
     _add_settings_flags(p)
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("ingest-warc", help="ingest one day of a web archive (CC-NEWS or any WARC collection)")
+    p.add_argument("--date", required=True, help="UTC day YYYY-MM-DD: the files whose name's timestamp is on it")
+    p.add_argument("--collection", default="ccnews",
+                   help="ccnews (Common Crawl over HTTPS), ccnews-s3, an http(s):// URL, s3:// prefix or folder")
+    p.add_argument("--sites", help="comma-separated site keys to keep (default: every registered site)")
+    p.add_argument("--all-news", dest="all_news", action="store_true",
+                   help="keep any news article the generic extractor accepts")
+    p.add_argument("--max-files", dest="max_files", type=int, help="read at most N files of the day")
+    p.add_argument("--force", action="store_true", help="read files again even if the day's manifest has them")
+    p.add_argument("--parallel", type=int, default=2, help="files downloaded at once (default 2)")
+    p.add_argument("--route-host", dest="route_host", action="append", metavar="HOST=SITE",
+                   help="also route this host (a mirror, the demo site) to a site; repeatable")
+    p.add_argument("--summary", help="also write the run summary JSON here")
+    p.add_argument("--warehouse", help="warehouse root, local path or s3:// (default: $NEWSLINE_WAREHOUSE)")
+    p.add_argument("--staging", help="local staging folder (default: $NEWSLINE_STAGING)")
+    p.set_defaults(func=cmd_ingest_warc)
 
     p = sub.add_parser("extract", help="parse one saved page (any site) and print the article as JSON")
     p.add_argument("page", help="saved HTML file")

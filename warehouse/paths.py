@@ -55,6 +55,27 @@ def archive_copy(archive_root: str, site: str, day: date, run_id: str) -> Path:
     return Path(archive_root) / check_slug(site, "site") / day.isoformat() / f"{check_run_id(run_id)}.warc.gz"
 
 
+def warc_day_dir(staging_root: str, collection: str, day: date) -> Path:
+    """Local folder of one web-archive collection's day: per-file staged output and the manifest."""
+    return Path(staging_root) / "_warc" / check_slug(collection, "collection") / day.isoformat()
+
+
+def warc_file_dir(staging_root: str, collection: str, day: date, file_name: str) -> Path:
+    """Staged items and rejections read from one WARC file of the day."""
+    return warc_day_dir(staging_root, collection, day) / "files" / _check_file_name(file_name)
+
+
+def warc_manifest_entry(staging_root: str, collection: str, day: date, file_name: str) -> Path:
+    """The day's manifest entry of one WARC file (written when the file has been read)."""
+    return warc_day_dir(staging_root, collection, day) / "manifest" / f"{_check_file_name(file_name)}.json"
+
+
+def _check_file_name(name: str) -> str:
+    if not re.match(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,200}$", name) or ".." in name:
+        raise InvalidPartitionValue(f"file name {name!r} is not path-safe")
+    return name
+
+
 def report_file(staging_root: str, site: str, day: date) -> Path:
     """The daily HTML report of one site and day."""
     return Path(staging_root) / "reports" / f"{check_slug(site, 'site')}-{day.isoformat()}.html"
