@@ -37,10 +37,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from crawler.discovery import canonicalize_url, parse_w3c_datetime
-from crawler.parsers import PageRejected, get_parser
+from crawler.discovery import article_url_info, canonicalize_url, parse_w3c_datetime
+from crawler.parsers import PageRejected, parser_for
 from crawler.records import Rejection
-from newsline.sites import SITES
+from newsline.sites import all_sites, generic_profile, get_site
+from newsline.sites import site_for_url as profile_for_url
 
 log = logging.getLogger(__name__)
 
@@ -79,10 +80,8 @@ class Incomplete(OSError):
 
 
 def site_for_url(url: str, extra_hosts: dict[str, str] | None = None) -> str | None:
-    """The registered site a URL belongs to, by host (the site's live host or a subdomain of it).
-
-    ``extra_hosts`` maps further ``host`` or ``host:port`` names (a mirror, the demo site) to site
-    keys. Kept on its own so the site-profile registry can replace its body."""
+    """The registered site a URL belongs to: the profile owning its host (``domains``), or an
+    ``extra_hosts`` route (``host`` or ``host:port`` → site key: a mirror, the demo site)."""
     split = urlsplit(url)
     host = (split.hostname or "").lower().rstrip(".")
     if not host:
@@ -91,21 +90,13 @@ def site_for_url(url: str, extra_hosts: dict[str, str] | None = None) -> str | N
         for name in (split.netloc.lower(), host):
             if name in extra_hosts:
                 return extra_hosts[name]
-    for key, site in SITES.items():
-        site_host = (urlsplit(site.live_base_url).hostname or "").lower()
-        bare = site_host.removeprefix("www.")
-        if host in (site_host, bare) or host.endswith("." + bare):
-            return key
-    return None
+    profile = profile_for_url(url)
+    return profile.key if profile else None
 
 
 def is_article_url(site: str, url: str) -> bool:
-    """Whether the site's spider would treat ``url`` as an article page."""
-    if site == "japannews":
-        from crawler.spiders.japannews import article_url_info
-
-        return article_url_info(url) is not None
-    return False
+    """Whether the site's spider would treat ``url`` as an article page (its profile's URL pattern)."""
+    return article_url_info(url, get_site(site)) is not None
 
 
 # --- collections --------------------------------------------------------------------------------
@@ -504,20 +495,14 @@ class Outcome:
     record: dict[str, Any] | None = None  # the ArticleItem / Rejection dict
 
 
-class AllNewsUnavailable(RuntimeError):
-    """--all-news needs the generic extractor, which this build does not have yet."""
-
-
 def generic_extractor() -> Callable[..., Any]:
-    """The generic article extractor (``crawler.parsers.generic``), or AllNewsUnavailable."""
-    try:
-        from crawler.parsers import generic  # type: ignore[attr-defined]
-    except ImportError:
-        raise AllNewsUnavailable("--all-news is not available yet: the generic extractor "
-                                 "(crawler.parsers.generic) is not part of this build") from None
-    parse = getattr(generic, "parse_article", None) or getattr(generic, "parse", None)
-    if parse is None:
-        raise AllNewsUnavailable("--all-news is not available yet: crawler.parsers.generic has no parse function")
+    """``--all-news``: a page of an unregistered domain through the generic extractor, as the site
+    ``site_key_for_host(host)`` (a generic profile: every field from the generic extractor, UTC)."""
+    from crawler.parsers.profile import parse_with_profile
+
+    def parse(body: bytes, url: str, *, encoding: str | None = None) -> Any:
+        return parse_with_profile(generic_profile(url), body, url, encoding=encoding)
+
     return parse
 
 
@@ -527,13 +512,14 @@ class WarcExtractor:
     def __init__(self, sites: list[str] | None = None, *, all_news: bool = False, run_id: str = "",
                  extra_hosts: dict[str, str] | None = None) -> None:
         self.extra_hosts = {k.lower(): v for k, v in (extra_hosts or {}).items()}
-        unknown_hosts = set(self.extra_hosts.values()) - set(SITES)
+        registered = all_sites()
+        unknown_hosts = set(self.extra_hosts.values()) - set(registered)
         if unknown_hosts:
             raise ValueError(f"unknown site(s) {', '.join(sorted(unknown_hosts))} in host routes")
-        self.sites = set(sites) if sites else set(SITES)
-        unknown = self.sites - set(SITES)
+        self.sites = set(sites) if sites else set(registered)
+        unknown = self.sites - set(registered)
         if unknown:
-            raise ValueError(f"unknown site(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(SITES))}")
+            raise ValueError(f"unknown site(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(registered))}")
         self.all_news = all_news
         self.generic = generic_extractor() if all_news else None
         self.run_id = run_id
@@ -541,7 +527,7 @@ class WarcExtractor:
 
     def parser(self, site: str) -> Callable[..., Any]:
         if site not in self._parsers:
-            self._parsers[site] = get_parser(site)
+            self._parsers[site] = parser_for(site)
         return self._parsers[site]
 
     def classify(self, rec: _Pending) -> Outcome:
@@ -589,23 +575,17 @@ class WarcExtractor:
         item.run_id = self.run_id
         return Outcome("item", site=site, record=item.to_dict())
 
-    def _generic(self, rec: _Pending, body: bytes, fetched_at: str | None) -> Outcome:  # pragma: no cover
+    def _generic(self, rec: _Pending, body: bytes, fetched_at: str | None) -> Outcome:
         assert self.generic is not None
         try:
             item = self.generic(body, rec.url, encoding=_charset(rec.content_type))
         except PageRejected:
             return Outcome("skip", "not_article")
-        site = getattr(item, "site", None) or registered_domain_key(rec.url)
+        site = item.site
         item.fetched_at = fetched_at
         item.http_status = rec.status
         item.run_id = self.run_id
         return Outcome("item", site=site, record=item.to_dict())
-
-
-def registered_domain_key(url: str) -> str:
-    """A site key for an unregistered domain: its host without ``www.``, as a slug."""
-    host = (urlsplit(url).hostname or "unknown").lower().removeprefix("www.")
-    return re.sub(r"[^a-z0-9]+", "-", host).strip("-") or "unknown"
 
 
 def _decompress(body: bytes, encoding: str | None) -> bytes:

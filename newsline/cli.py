@@ -156,7 +156,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_ingest_warc(args: argparse.Namespace) -> int:
-    from crawler.warc_source import AllNewsUnavailable, SourceError
+    from crawler.warc_source import SourceError
     from newsline.ingest_warc import format_summary, ingest_warc
     from newsline.timeutil import parse_day
 
@@ -173,7 +173,7 @@ def cmd_ingest_warc(args: argparse.Namespace) -> int:
         summary = ingest_warc(parse_day(args.date), collection=args.collection, sites=sites, all_news=args.all_news,
                               max_files=args.max_files, force=args.force, parallel=args.parallel,
                               overrides=_overrides(args), progress=print, extra_hosts=hosts or None)
-    except (SourceError, AllNewsUnavailable, FileNotFoundError) as exc:
+    except (SourceError, FileNotFoundError) as exc:
         raise ValueError(str(exc)) from None
     if args.summary:
         Path(args.summary).write_text(json.dumps(summary, indent=2, sort_keys=True, default=str), encoding="utf-8")

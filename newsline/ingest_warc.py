@@ -27,8 +27,10 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from newsline.config import Settings, load_settings
+from newsline.sites import all_sites
 
 log = logging.getLogger(__name__)
 
@@ -71,9 +73,9 @@ def plan_day(day: date, *, collection: str = "ccnews", max_files: int | None = N
 
 
 def _filter_of(sites: list[str] | None, all_news: bool, extra_hosts: dict[str, str] | None = None) -> dict[str, Any]:
-    from newsline.sites import SITES
+    from newsline.sites import all_sites
 
-    return {"sites": sorted(sites) if sites else sorted(SITES), "all_news": bool(all_news),
+    return {"sites": sorted(sites) if sites else sorted(all_sites()), "all_news": bool(all_news),
             "extra_hosts": dict(sorted((extra_hosts or {}).items()))}
 
 
@@ -201,7 +203,12 @@ def load_day(day: date, *, collection: str = "ccnews", run_id: str | None = None
                 else:
                     superseded += 1
             (kept_items if latest[1] == "item" else kept_rej).append(latest[2])
-        spec = RunSpec(site=site, day=day.isoformat(), run_id=run_id, overrides=dict(overrides or {}))
+        generic_host = None
+        if site not in all_sites():  # --all-news: an unregistered domain, read with a generic profile
+            first = (kept_items or kept_rej or [{}])[0]
+            generic_host = urlsplit(first.get("url") or "").hostname
+        spec = RunSpec(site=site, day=day.isoformat(), run_id=run_id, overrides=dict(overrides or {}),
+                       generic_host=generic_host)
         _stage_site_run(spec, CRAWL_DIR, kept_items, kept_rej, entries, coll.location)
         t_stats = transform(spec)
         l_stats = load(spec)

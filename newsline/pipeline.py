@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from newsline.config import REPO_ROOT, Settings, base_url_for, load_settings
-from newsline.sites import Site, get_site
+from newsline.sites import Site, generic_profile, get_site
 from newsline.timeutil import parse_day
 
 log = logging.getLogger(__name__)
@@ -61,6 +61,7 @@ class RunSpec:
     day: str  # YYYY-MM-DD, the logical day in the site's timezone
     run_id: str
     overrides: dict[str, Any] = field(default_factory=dict)  # Settings overrides (CLI flags / Airflow params)
+    generic_host: str | None = None  # a site without a profile (archive --all-news): read generically
 
     @property
     def settings(self) -> Settings:
@@ -68,6 +69,8 @@ class RunSpec:
 
     @property
     def site_config(self) -> Site:
+        if self.generic_host:
+            return generic_profile(f"https://{self.generic_host}/")
         return get_site(self.site)
 
     @property

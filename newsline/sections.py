@@ -17,6 +17,8 @@ SECTIONS: dict[str, str] = {
     "editorial": "Editorials, opinion, columns, letters",
     "sports": "Sports",
     "science-nature": "Science, technology, environment, climate, health research",
-    "culture": "Arts, books, film, music, entertainment, lifestyle",
+    "culture": "Arts, books, film, music, entertainment",
+    "features": "Lifestyle, travel, food, health and living",
+    "original": "A site's own series and specialties (columns, explainers, long reads)",
     "other": "Anything a profile does not map",
 }

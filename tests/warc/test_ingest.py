@@ -138,7 +138,6 @@ def test_max_files_and_the_command_line(collection, collection_dir, overrides, c
 @pytest.mark.parametrize("argv, message", [
     (["--collection", "/does/not/exist"], "does not exist"),
     (["--sites", "nosuchsite"], "unknown site"),
-    (["--all-news"], "not available yet"),
     (["--sites", "japannews", "--all-news"], "exclude each other"),
     (["--route-host", "nohost"], "HOST=SITE"),
     (["--collection", "http://127.0.0.1:9/"], "cannot read http://127.0.0.1:9/crawl-data/CC-NEWS/2024/09/warc.paths.gz"),
@@ -162,3 +161,20 @@ def test_every_day_of_the_collection_gives_the_sites_final_state(collection, col
         s = ingest_warc(day, collection=str(collection_dir), overrides=overrides)
         assert s["records_accounted"]
     assert stored(overrides) == rows_by_id(collection.site.truth("https://japannews.yomiuri.co.jp/"))
+
+
+def test_all_news_reads_unregistered_domains_with_the_generic_extractor(collection, collection_dir, overrides,
+                                                                          capsys) -> None:
+    """--all-news: pages of domains without a profile go through the generic extractor under a site key
+    derived from their host; nothing is skipped as other_domain and every such page is accounted for."""
+    day = date(2024, 9, 6)
+    summary = ingest_warc(day, collection=str(collection_dir), all_news=True, overrides=overrides,
+                          sleep=lambda s: None)
+    assert summary["skipped"].get("other_domain", 0) == 0
+    generic_sites = {k for k in summary["sites"] if k != "japannews"}
+    assert generic_sites == {"news-example-org", "example-com", "blog-example-net"}
+    for key in generic_sites:
+        per = summary["sites"][key]
+        assert per["articles_kept"] + per["rejected_pages"] >= 1
+        assert per["articles_clean"] + per["quarantined"] == per["articles_kept"] + per["rejected_pages"]
+    assert summary["articles_kept"]["japannews"] == len(collection.truth([day]))
