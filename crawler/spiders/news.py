@@ -153,6 +153,9 @@ class NewsSpider(scrapy.Spider):
         self.skipped_unchanged: list[str] = []
         self.article_requests = 0
         self.over_budget: list[str] = []
+        # Set by start(): ``scrapy parse`` replaces start() and fetches one page only, so the idle
+        # handler must not begin a discovery of its own then.
+        self.discovery_started = False
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> NewsSpider:
@@ -212,6 +215,7 @@ class NewsSpider(scrapy.Spider):
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         """robots.txt first: its Sitemap lines say where discovery begins."""
+        self.discovery_started = True
         if not self.site.discovery.robots:
             for req in self._start_sitemaps([]):
                 yield req
@@ -355,6 +359,8 @@ class NewsSpider(scrapy.Spider):
         """Discovery first, fetching second: when the discovery documents are all read, either fall
         back to feeds and listings (the day's sitemap unreadable) or fetch the candidates. Waiting for
         the whole discovery means every URL's latest ``lastmod`` is known before the incremental check."""
+        if not self.discovery_started:
+            return  # ``scrapy parse URL``: one page, no discovery
         requests: list[scrapy.Request] = []
         if not self.fallback_used and self.fallback_mode != "never" and not self.sitemap_ok:
             requests = list(self._start_fallback())
