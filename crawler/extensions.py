@@ -117,6 +117,11 @@ class CrawlReport:
             "discovery_documents": getattr(spider, "discovery_docs", []),
             "discovery_errors": n("discovery_errors"),
             "sitemap_errors": n("sitemap_errors"),
+            # sitemaps over the profile's discovery.max_sitemaps cap (count + the first 20) and
+            # spellings of an already followed sitemap that were not requested again
+            "sitemaps_skipped": n("sitemaps_skipped"),
+            "sitemaps_skipped_sample": list(getattr(spider, "sitemaps_skipped", [])[:20]),
+            "sitemaps_duplicate": n("sitemaps_duplicate"),
             "pages_requested": int(getattr(spider, "article_requests", 0)),
             "pages_fetched": n("pages_fetched"),  # article pages with a final fetch outcome (failed included)
             "pages_ok": pages_ok,

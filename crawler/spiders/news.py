@@ -192,13 +192,14 @@ class NewsSpider(scrapy.Spider):
             self._doc(url, source, "skipped", "offsite")
             return None
         if source in ("sitemap", "news_sitemap"):
-            key = canonicalize_url(url)
+            key = self._sitemap_key(url)
             if key in self._followed_sitemaps:
-                return None  # the same sitemap under another spelling (tracking or cache-busting query)
+                self._inc("sitemaps_duplicate")  # the same sitemap under another spelling
+                return None
             if len(self._followed_sitemaps) >= self.site.discovery.max_sitemaps:
+                # counted and sampled in crawl.json (``sitemaps_skipped``), not one document entry each
                 self.sitemaps_skipped.append(url)
                 self._inc("sitemaps_skipped")
-                self._doc(url, source, "skipped", f"over the cap of {self.site.discovery.max_sitemaps} sitemaps")
                 return None
             self._followed_sitemaps.add(key)
         self._followed_docs.add(url)
@@ -210,6 +211,15 @@ class NewsSpider(scrapy.Spider):
             priority=10,
             meta={"source": source, **meta},
         )
+
+    def _sitemap_key(self, url: str) -> str:
+        """Identity of a sitemap for de-duplication: a monthly or news sitemap is named by its path
+        (a query string on it is cache-busting: 3,000 ``?v=N`` spellings are one document); any other
+        by its canonical URL (tracking parameters dropped, a ``?page=2`` kept)."""
+        if month_sitemap_of(url, self.site) is not None or is_news_sitemap(url, self.site):
+            parts = urlsplit(url)
+            return f"{parts.scheme.lower()}://{parts.netloc.lower()}{parts.path}"
+        return canonicalize_url(url)
 
     # --- start: robots.txt ----------------------------------------------------------------------
 

@@ -1,0 +1,53 @@
+"""Issue 11 (crawler): sitemap caps, dropped requests, time budgets, slow discovery, decoding, Scrapy CLI.
+
+Each test runs ``python -m crawler.run`` in a subprocess against the scriptable mini site."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from crawler_minisite import MiniSite, standard_site
+from test_jn_spider import DAY, jsonl, paths, run_crawl
+
+
+@pytest.fixture
+def site():
+    s, expected = standard_site(DAY)
+    s.start()
+    s.expected = expected  # type: ignore[attr-defined]
+    yield s
+    s.stop()
+
+
+def _index(base: str, locs: list[str]) -> tuple[int, dict[str, str], bytes]:
+    body = ['<?xml version="1.0" encoding="UTF-8"?>', '<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">']
+    body += [f"<sitemap><loc>{base}{loc}</loc></sitemap>" for loc in locs]
+    body.append("</sitemapindex>")
+    return 200, {"Content-Type": "application/xml"}, "\n".join(body).encode()
+
+
+def test_sitemap_variants_are_deduplicated_and_capped_and_reported(site: MiniSite, tmp_path: Path) -> None:
+    """3,000 query-string spellings of the month's sitemap are one document; 300 distinct followed
+    indexes stop at the profile's cap (200 sitemaps), and crawl.json says how many were skipped."""
+    month = "sitemap-posttype-post.202410.xml"
+    variants = [f"{month}?v={n}" for n in range(3000)]
+    nested = [f"sitemap-extra-index-{n}.xml" for n in range(300)]
+    older = MiniSite.month_name(2024, 9)  # an older story was modified on the day
+    site.routes["/sitemap.xml"] = _index(site.base_url, [month, *variants, older, *nested, "sitemap-news.xml"])
+    proc, report = run_crawl(site, tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    fetched = site.fetched_paths()
+    month_fetches = [p for p in fetched if p.lstrip("/").startswith(month)]
+    assert month_fetches == [f"/{month}"], f"{len(month_fetches)} requests for one monthly sitemap"
+    sitemap_requests = [p for p in fetched if p.endswith(".xml") or ".xml?" in p]
+    assert len(sitemap_requests) <= 200
+    assert report["sitemaps_duplicate"] == 3000
+    followed = {d["url"] for d in report["discovery_documents"] if d["source"] in ("sitemap", "news_sitemap")}
+    assert len(followed) == 200  # the cap: sitemap.xml, two months, the news sitemap and 196 nested indexes
+    assert report["sitemaps_skipped"] == 300 - 196
+    assert len(report["sitemaps_skipped_sample"]) == 20
+    assert all("sitemap-extra-index-" in u for u in report["sitemaps_skipped_sample"])
+    assert paths(report["discovered_urls"], site.base_url) == site.expected
+    assert len(report["discovery_documents"]) < 250, "one document entry per skipped sitemap bloats crawl.json"
+    assert jsonl(tmp_path / "rejections.jsonl") == []
