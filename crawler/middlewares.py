@@ -45,8 +45,12 @@ def origin_of(url: str) -> tuple[str, int] | None:
 class SameSiteMiddleware:
     """Drop every request (redirects and ``dont_filter`` ones included) that leaves the site.
 
-    Scrapy's own offsite filter compares host names only and lets ``dont_filter`` requests pass;
-    this one compares host and port against the spider's ``allowed_origins`` and has no exception.
+    Scrapy's own offsite filter compares host names only, lets ``dont_filter`` requests pass and
+    drops the rest at scheduling time without calling the errback (the page then looked "not
+    fetched"); it is disabled in settings. This one compares host and port against the spider's
+    ``allowed_origins``, has no exception, and raises ``IgnoreRequest`` inside the downloader so the
+    request's errback records the page as failed with the reason (``offsite redirect to …``).
+    ``localhost``, ``127.1``, ``2130706433`` and ``[::ffff:127.0.0.1]`` are other host names.
     An http↔https switch on the same host is allowed (the live site redirects to https).
     """
 
@@ -69,6 +73,8 @@ class SameSiteMiddleware:
         if origin in allowed or any(h == host and {p, port} <= {80, 443} for h, p in allowed):
             return None
         self.crawler.stats.inc_value("newsline/offsite_dropped")
+        if request.meta.get("redirect_urls"):
+            raise IgnoreRequest(f"offsite redirect to {request.url} (from {request.meta['redirect_urls'][0]})")
         raise IgnoreRequest(f"offsite URL {request.url}")
 
 

@@ -54,6 +54,9 @@ REDIRECT_MAX_TIMES = 5
 HTTPERROR_ALLOW_ALL = True
 
 DOWNLOADER_MIDDLEWARES = {
+    # Scrapy's host filter drops requests at scheduling time without an errback: SameSiteMiddleware
+    # (stricter: host and port) does the job and lets the spider record each page's reason.
+    "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.middlewares.BackoffRetryMiddleware": 550,
     "crawler.middlewares.SameSiteMiddleware": 90,

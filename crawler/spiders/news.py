@@ -156,6 +156,9 @@ class NewsSpider(scrapy.Spider):
         # Set by start(): ``scrapy parse`` replaces start() and fetches one page only, so the idle
         # handler must not begin a discovery of its own then.
         self.discovery_started = False
+        #: Rejections of requests Scrapy dropped without an errback (duplicate filter: redirect loops),
+        #: written by the pipeline when the spider closes.
+        self.dropped: list[Rejection] = []
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> NewsSpider:
@@ -165,6 +168,7 @@ class NewsSpider(scrapy.Spider):
         budget = spider._page_budget_arg or settings.getint("NEWSLINE_PAGE_BUDGET", 0)
         spider.page_budget = int(budget or 0)
         crawler.signals.connect(spider.on_idle, signal=signals.spider_idle)
+        crawler.signals.connect(spider.on_request_dropped, signal=signals.request_dropped)
         return spider
 
     # --- accounting helpers ---------------------------------------------------------------------
@@ -566,12 +570,41 @@ class NewsSpider(scrapy.Spider):
         url = request.meta.get("article_url", request.url)
         status = failure.value.response.status if failure.check(HttpError) else None
         reason = _failure_text(failure)
-        if failure.check(IgnoreRequest) and "robots" in reason.lower():
-            reason = "forbidden by robots.txt"
+        if failure.check(IgnoreRequest):
+            text = str(failure.value)
+            if "robots" in reason.lower():
+                reason = "forbidden by robots.txt"
+            elif "max redirections" in text:
+                reason = f"redirect loop: more than {self.crawler.settings.getint('REDIRECT_MAX_TIMES')} redirects"
+            elif text.startswith("offsite"):
+                reason = text  # "offsite redirect to URL (from URL)" or "offsite URL …"
+                self._inc("pages_offsite")
         self._done.add(url)
         self._inc("pages_fetched")  # attempted: pages_failed is a subset of pages_fetched
         self._inc("pages_failed")
         yield Rejection(url=url, kind="failed", reason=reason, http_status=status, at=self._now())
+
+    def on_request_dropped(self, request: scrapy.Request) -> None:
+        """The scheduler refused a request (its duplicate filter): no errback runs, so record the
+        outcome here. For an article that means a redirect led back to an already requested URL."""
+        redirects = request.meta.get("redirect_urls") or []
+        if redirects:
+            reason = f"redirect loop: {redirects[-1]} redirected to already requested {request.url}"
+        else:
+            reason = f"dropped as a duplicate request: {request.url}"
+        url = request.meta.get("article_url")
+        if url is None:
+            source = request.meta.get("source")
+            if source:
+                self._doc(request.url, source, "error", reason)
+            return
+        if url in self._done:
+            return
+        self._done.add(url)
+        self._inc("pages_fetched")
+        self._inc("pages_failed")
+        self._inc("redirect_loops" if redirects else "dropped_duplicates")
+        self.dropped.append(Rejection(url=url, kind="failed", reason=reason, http_status=None, at=self._now()))
 
     def discovery_failed(self, failure: Failure) -> Iterator[Any]:
         request = failure.request

@@ -51,3 +51,32 @@ def test_sitemap_variants_are_deduplicated_and_capped_and_reported(site: MiniSit
     assert paths(report["discovered_urls"], site.base_url) == site.expected
     assert len(report["discovery_documents"]) < 250, "one document entry per skipped sitemap bloats crawl.json"
     assert jsonl(tmp_path / "rejections.jsonl") == []
+
+
+REDIRECT_TARGETS = ("http://localhost:{port}/x/", "http://127.1:{port}/x/", "http://2130706433:{port}/x/",
+                    "http://[::ffff:127.0.0.1]:{port}/x/")
+
+
+def test_dropped_redirects_get_their_true_reason_and_count_as_failed(site: MiniSite, tmp_path: Path) -> None:
+    """Redirects to another spelling of the host and a redirect loop: Scrapy's own filters drop them
+    without calling the errback; each must still come out as a failed page with its reason."""
+    port = int(site.base_url.rsplit(":", 1)[1].strip("/"))
+    targets = sorted(site.expected)
+    offsite = dict(zip(targets[:4], REDIRECT_TARGETS, strict=True))
+    for path, target in offsite.items():
+        site.routes[path] = (302, {"Location": target.format(port=port)}, b"")
+    looped = targets[4]
+    site.routes[looped] = lambda h: (302, {"Location": f"{site.base_url}{looped.lstrip('/')}?_r=1"}, b"") \
+        if "?" not in h.path else (302, {"Location": site.base_url + looped.lstrip("/")}, b"")
+    site.routes[looped + "?_r=1"] = site.routes[looped]
+    proc, report = run_crawl(site, tmp_path)
+    rejections = {r["url"][len(site.base_url) - 1:]: r for r in jsonl(tmp_path / "rejections.jsonl")}
+    assert set(rejections) == set(offsite) | {looped}
+    for path in offsite:
+        assert rejections[path]["kind"] == "failed"
+        assert "offsite redirect" in rejections[path]["reason"], rejections[path]
+    assert "redirect loop" in rejections[looped]["reason"], rejections[looped]
+    assert not any("crawl stopped" in r["reason"] for r in rejections.values())
+    assert report["pages_failed"] == 5 and report["items_scraped"] == len(site.expected) - 5
+    assert report["offsite_dropped"] >= 4
+    assert proc.returncode == 0, proc.stderr[-3000:]  # 5 of 5 pages failed (under the monitor's min sample)
