@@ -67,7 +67,11 @@ ITEM_PIPELINES = {
 }
 EXTENSIONS = {
     "crawler.extensions.CrawlReport": 500,
+    "crawler.extensions.CrawlProgress": 510,
 }
+#: A "progress: …" log line every N article pages, and every S seconds until articles flow.
+NEWSLINE_PROGRESS_EVERY = 25
+NEWSLINE_PROGRESS_INTERVAL = 15.0
 
 #: Per-run values (set by crawler.run; a bare `scrapy crawl` gets these defaults).
 NEWSLINE_OUT_DIR = ""
