@@ -183,30 +183,33 @@ def _decode_with(body: bytes, header_charset: str | None) -> tuple[str, str]:
     return body.decode("cp1252", errors="replace"), "cp1252"
 
 
-def element_text(el: etree._Element) -> str:
+def element_text(el: etree._Element, *, max_depth: int | None = None) -> str:
     """Visible text of an element: tags stripped, entities decoded, <br> as a newline, scripts and
     styles skipped. Inner whitespace is kept for the transform to normalise. Iterative, so a
-    hostile, deeply nested page cannot exhaust the stack."""
+    hostile, deeply nested page cannot exhaust the stack; ``max_depth`` stops at elements that many
+    levels below ``el`` (their text and their children's are left out, their tail kept)."""
     parts: list[str] = []
     if el.text and _tag(el) not in _INVISIBLE:
         parts.append(el.text)
-    stack: list[tuple[etree._Element, bool]] = [(child, False) for child in reversed(list(el))]
+    stack: list[tuple[etree._Element, bool, int]] = [(child, False, 1) for child in reversed(list(el))]
     while stack:
-        node, done = stack.pop()
+        node, done, depth = stack.pop()
         if done:
             if node.tail:
                 parts.append(node.tail)
             continue
-        stack.append((node, True))
+        stack.append((node, True, depth))
         tag = _tag(node)
         if tag == "br":
             parts.append("\n")
             continue
         if tag in _INVISIBLE or not isinstance(node.tag, str):
             continue
+        if max_depth is not None and depth > max_depth:
+            continue
         if node.text:
             parts.append(node.text)
-        stack.extend((child, False) for child in reversed(list(node)))
+        stack.extend((child, False, depth + 1) for child in reversed(list(node)))
     return "".join(parts)
 
 
