@@ -60,6 +60,7 @@ DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.middlewares.BackoffRetryMiddleware": 550,
     "crawler.middlewares.SameSiteMiddleware": 90,
+    "crawler.middlewares.TimeBudgetMiddleware": 60,
     "crawler.middlewares.WarcArchiveMiddleware": 950,
 }
 ITEM_PIPELINES = {
@@ -72,6 +73,9 @@ EXTENSIONS = {
 #: A "progress: …" log line every N article pages, and every S seconds until articles flow.
 NEWSLINE_PROGRESS_EVERY = 25
 NEWSLINE_PROGRESS_INTERVAL = 15.0
+#: Fetch the candidates found so far once every discovery document still loading has taken longer
+#: than this (seconds; 0 = always wait for the whole discovery).
+NEWSLINE_DISCOVERY_PATIENCE = 5.0
 
 #: Per-run values (set by crawler.run; a bare `scrapy crawl` gets these defaults).
 NEWSLINE_OUT_DIR = ""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, date, datetime
 from email.utils import format_datetime
@@ -159,6 +160,11 @@ class NewsSpider(scrapy.Spider):
         #: Rejections of requests Scrapy dropped without an errback (duplicate filter: redirect loops),
         #: written by the pipeline when the spider closes.
         self.dropped: list[Rejection] = []
+        #: Discovery documents requested and not answered yet (URL as requested → monotonic time).
+        self._docs_pending: dict[str, float] = {}
+        self._slow_check: Any = None
+        self.early_fetch_rounds = 0
+        self.discovery_patience = 5.0
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> NewsSpider:
@@ -169,6 +175,9 @@ class NewsSpider(scrapy.Spider):
         spider.page_budget = int(budget or 0)
         crawler.signals.connect(spider.on_idle, signal=signals.spider_idle)
         crawler.signals.connect(spider.on_request_dropped, signal=signals.request_dropped)
+        crawler.signals.connect(spider.on_response, signal=signals.response_received)
+        crawler.signals.connect(spider.on_closed, signal=signals.spider_closed)
+        spider.discovery_patience = settings.getfloat("NEWSLINE_DISCOVERY_PATIENCE", 5.0)
         return spider
 
     # --- accounting helpers ---------------------------------------------------------------------
@@ -207,14 +216,53 @@ class NewsSpider(scrapy.Spider):
                 return None
             self._followed_sitemaps.add(key)
         self._followed_docs.add(url)
+        self._docs_pending[url] = time.monotonic()
         return scrapy.Request(
             url,
             callback=callback,
             errback=self.discovery_failed,
             dont_filter=True,
             priority=10,
-            meta={"source": source, **meta},
+            meta={"source": source, "doc_url": url, **meta},
         )
+
+    # --- slow discovery documents ---------------------------------------------------------------
+
+    def on_response(self, response: Response, request: scrapy.Request) -> None:
+        doc = request.meta.get("doc_url")
+        if doc is not None:
+            self._docs_pending.pop(doc, None)
+
+    def on_closed(self) -> None:
+        if self._slow_check is not None and self._slow_check.running:
+            self._slow_check.stop()
+
+    def _start_slow_check(self) -> None:
+        if self._slow_check is None and self.discovery_patience > 0:
+            from twisted.internet import task
+
+            self._slow_check = task.LoopingCall(self._fetch_while_discovery_is_slow)
+            self._slow_check.start(1.0, now=False)
+
+    def _fetch_while_discovery_is_slow(self) -> None:
+        """Article fetching does not wait on a slow discovery document: once every document still
+        loading has taken longer than ``NEWSLINE_DISCOVERY_PATIENCE`` seconds (a news sitemap at
+        1 byte/s, a stalled feed), the candidates found so far are fetched; later finds follow.
+        (Their incremental check then uses the ``lastmod`` known at that moment.)"""
+        if not self._docs_pending or self.crawler.engine is None:
+            return
+        now = time.monotonic()
+        if min(now - t for t in self._docs_pending.values()) < self.discovery_patience:
+            return
+        requests = list(self._article_requests())
+        if not requests:
+            return
+        self.early_fetch_rounds += 1
+        self._inc("early_fetch_rounds")
+        log.info("discovery: %d slow document(s) still loading (%s); fetching the %d candidate(s) found so far",
+                 len(self._docs_pending), ", ".join(sorted(self._docs_pending)[:3]), len(requests))
+        for req in requests:
+            self.crawler.engine.crawl(req)
 
     def _sitemap_key(self, url: str) -> str:
         """Identity of a sitemap for de-duplication: a monthly or news sitemap is named by its path
@@ -230,6 +278,9 @@ class NewsSpider(scrapy.Spider):
     async def start(self) -> AsyncIterator[scrapy.Request]:
         """robots.txt first: its Sitemap lines say where discovery begins."""
         self.discovery_started = True
+        self._start_slow_check()
+        if self.site.discovery.robots:
+            self._docs_pending[urljoin(self.base_url, "robots.txt")] = time.monotonic()
         if not self.site.discovery.robots:
             for req in self._start_sitemaps([]):
                 yield req
@@ -240,7 +291,7 @@ class NewsSpider(scrapy.Spider):
             errback=self.robots_failed,
             dont_filter=True,
             priority=20,
-            meta={"source": "robots", "dont_obey_robotstxt": True},
+            meta={"source": "robots", "dont_obey_robotstxt": True, "doc_url": urljoin(self.base_url, "robots.txt")},
         )
 
     def parse_robots(self, response: Response) -> Iterator[scrapy.Request]:
@@ -255,6 +306,7 @@ class NewsSpider(scrapy.Spider):
         yield from self._start_sitemaps(sitemaps)
 
     def robots_failed(self, failure: Failure) -> Iterator[scrapy.Request]:
+        self._docs_pending.pop(failure.request.meta.get("doc_url", ""), None)
         self._doc(failure.request.url, "robots", "error", _failure_text(failure))
         yield from self._start_sitemaps([])
 
@@ -539,8 +591,9 @@ class NewsSpider(scrapy.Spider):
         if response.status != 200:
             self._done.add(url)
             self._inc("pages_failed")
-            yield Rejection(url=url, kind="failed", reason=f"HTTP {response.status}",
-                            http_status=response.status, at=self._now())
+            note = response.meta.get("newsline_failure_note")
+            reason = f"HTTP {response.status}" + (f" ({note})" if note else "")
+            yield Rejection(url=url, kind="failed", reason=reason, http_status=response.status, at=self._now())
             return
         self._inc("pages_ok")
         try:
@@ -572,6 +625,8 @@ class NewsSpider(scrapy.Spider):
         reason = _failure_text(failure)
         if failure.check(IgnoreRequest):
             text = str(failure.value)
+            if text.startswith("not fetched:"):
+                return  # over the time budget: unfinished() records it with the crawl's other leftovers
             if "robots" in reason.lower():
                 reason = "forbidden by robots.txt"
             elif "max redirections" in text:
@@ -608,6 +663,7 @@ class NewsSpider(scrapy.Spider):
 
     def discovery_failed(self, failure: Failure) -> Iterator[Any]:
         request = failure.request
+        self._docs_pending.pop(request.meta.get("doc_url", ""), None)
         self._doc(request.url, request.meta.get("source", "?"), "error", _failure_text(failure))
         yield from self._after_index_failure(request.meta)
 

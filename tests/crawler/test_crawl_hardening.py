@@ -4,6 +4,7 @@ Each test runs ``python -m crawler.run`` in a subprocess against the scriptable 
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -80,3 +81,78 @@ def test_dropped_redirects_get_their_true_reason_and_count_as_failed(site: MiniS
     assert report["pages_failed"] == 5 and report["items_scraped"] == len(site.expected) - 5
     assert report["offsite_dropped"] >= 4
     assert proc.returncode == 0, proc.stderr[-3000:]  # 5 of 5 pages failed (under the monitor's min sample)
+
+
+def slow_loris(seconds: float, total: int = 400):
+    """A route that sends headers, then one byte a second (``seconds`` long), then drops the line."""
+    def route(handler):
+        handler.send_response(200)
+        handler.send_header("Content-Type", "application/xml")
+        handler.send_header("Content-Length", str(total))
+        handler.end_headers()
+        try:
+            for _ in range(int(seconds)):
+                handler.wfile.write(b" ")
+                handler.wfile.flush()
+                time.sleep(1)
+        except OSError:
+            pass
+        return "reset"
+    return route
+
+
+def test_retry_after_beyond_the_budget_gives_up_at_once_with_the_reason(site: MiniSite, tmp_path: Path) -> None:
+    """Retry-After: 100000 on a 10 s budget: no waiting past the budget (it waited 120 s)."""
+    target = sorted(site.expected)[0]
+    site.routes[target] = (429, {"Retry-After": "100000"}, b"slow down")
+    proc, report = run_crawl(site, tmp_path, "--time-budget", "10")
+    assert report["duration_s"] < 10, report["duration_s"]
+    (rejection,) = jsonl(tmp_path / "rejections.jsonl")
+    assert rejection["url"].endswith(target) and rejection["http_status"] == 429
+    assert "Retry-After 100000 s exceeds the" in rejection["reason"] and "time budget" in rejection["reason"]
+    assert report["items_scraped"] == len(site.expected) - 1
+    assert proc.returncode == 0, proc.stderr[-3000:]
+
+
+@pytest.mark.slow
+def test_slow_loris_robots_is_bounded_by_the_budget_and_named(site: MiniSite, tmp_path: Path) -> None:
+    """robots.txt at 1 byte/s: the crawl stops at its 12 s budget (± a few) and says robots.txt and the
+    budget were the cause (it took 8 serial robots fetches, 286 s on a 200 s budget, before)."""
+    site.routes["/robots.txt"] = slow_loris(120)
+    for path in list(site.routes):
+        if path.endswith(".xml"):
+            site.routes[path] = slow_loris(120)
+    started = time.monotonic()
+    proc, report = run_crawl(site, tmp_path, "--time-budget", "12", "--fallback", "never")
+    assert report["duration_s"] <= 12 + 3, report["duration_s"]
+    assert time.monotonic() - started < 12 + 15  # process start-up and shutdown included
+    assert proc.returncode == 3
+    message = proc.stderr.strip().splitlines()[-1]
+    assert "time budget ran out" in message and "robots.txt" in message, message
+    robots_fetches = [p for p in site.fetched_paths() if p == "/robots.txt"]
+    assert len(robots_fetches) <= 4, robots_fetches
+
+
+@pytest.mark.slow
+def test_a_slow_news_sitemap_does_not_hold_back_the_articles(site: MiniSite, tmp_path: Path) -> None:
+    """The news sitemap answers at 1 byte/s (30 s download timeout): the articles the month's sitemap
+    listed are fetched while it is still loading, not after it times out."""
+    stamps: dict[str, float] = {}
+    original = {p: site.routes[p] for p in site.expected}
+
+    def stamped(path):
+        def route(handler):
+            stamps.setdefault(path, time.monotonic())
+            return original[path]
+        return route
+
+    for path in site.expected:
+        site.routes[path] = stamped(path)
+    site.routes["/sitemap-news.xml"] = slow_loris(25)
+    began = time.monotonic()
+    proc, report = run_crawl(site, tmp_path, "--time-budget", "60")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert report["items_scraped"] == len(site.expected)
+    first_article = min(stamps.values()) - began
+    assert first_article < 15, f"articles waited {first_article:.1f} s for the slow news sitemap"
+    assert "slow document" in proc.stderr
