@@ -35,3 +35,17 @@ def test_profile_body_blocks_cap_the_depth_too() -> None:
     blocks = body_blocks(Selector(text=html).css("article")[0], "p, h2", [])
     assert blocks[0] == "first" and blocks[-1] == "last" and len(blocks) == 3
     assert "deepest" not in blocks[1] and len(blocks[1].split()) == 17
+
+
+def test_the_walk_selects_what_the_reference_xpath_selects_on_every_fixture() -> None:
+    from crawler.parsers import japannews_selectors as S
+    from crawler.parsers.japannews import _body_blocks
+
+    pages = sorted((Path(__file__).parent / "fixtures").glob("*/page.html"))
+    compared = 0
+    for page in pages:
+        sel = Selector(text=page.read_bytes().decode("utf-8", errors="replace"))
+        for block in sel.xpath(S.ARTICLE_BLOCK):
+            assert _body_blocks(block.root) == [el.root for el in block.xpath(S.BODY_BLOCKS)], page.parent.name
+            compared += 1
+    assert compared >= 10
