@@ -196,10 +196,15 @@ CRAWLER_LOGGER = "newsline.crawler"
 _SCRAPY_LINE = re.compile(r"^(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}) \[([^\]]+)\] (DEBUG|INFO|WARNING|ERROR|CRITICAL): ?(.*)$")
 
 
+#: Scrapy loggers whose INFO lines are start-up dumps (relayed at DEBUG).
+_STARTUP_DUMPS = frozenset({"scrapy.utils.log", "scrapy.middleware", "scrapy.addons", "scrapy.crawler"})
+
+
 class CrawlLogRelay:
     """Scrapy's log lines (``2024-09-06 10:00:00 [logger] LEVEL: message``) → records of the
     ``newsline.crawler`` logger with the line's level and time; continuation lines (tracebacks,
-    multi-line settings dumps) join the record they belong to."""
+    multi-line settings dumps) join the record they belong to. Scrapy's start-up dumps (versions,
+    enabled middlewares, overridden settings) go to DEBUG."""
 
     def __init__(self, logger: logging.Logger | None = None) -> None:
         self.logger = logger or logging.getLogger(CRAWLER_LOGGER)
@@ -220,7 +225,10 @@ class CrawlLogRelay:
             created = time.mktime(time.strptime(stamp, "%Y-%m-%d %H:%M:%S"))  # Scrapy logs local time
         except ValueError:
             created = time.time()
-        self._pending = (getattr(logging, level), created, name, [message])
+        levelno = getattr(logging, level)
+        if levelno == logging.INFO and name in _STARTUP_DUMPS:
+            levelno = logging.DEBUG  # versions, middleware lists, settings: in crawler.log, not the task log
+        self._pending = (levelno, created, name, [message])
 
     def flush(self) -> None:
         if self._pending is not None:

@@ -604,6 +604,9 @@ class NewsSpider(scrapy.Spider):
                 self._inc("pages_ok", -1)
                 self._inc("pages_fetched", -1)  # counted once, on the final attempt
                 retry = response.request.replace(dont_filter=True)
+                for key in ("download_latency", "_scheme_proxy", "_auth_proxy", "redirect_reasons", "redirect_times",
+                            "redirect_ttl", "redirect_urls", "retry_times", FETCHED_AT_META):
+                    retry.meta.pop(key, None)  # per-download keys (Scrapy's and the archive's) are not for the copy
                 retry.meta["blocked_retries"] = response.meta.get("blocked_retries", 0) + 1
                 yield retry
                 return
