@@ -135,6 +135,8 @@ class CrawlReport:
             "pages_not_fetched": n("not_fetched"),
             "page_budget": int(getattr(spider, "page_budget", 0)),
             "items_scraped": n("items_scraped"),
+            "pages_parsed_in_thread": n("parsed_in_thread"),  # over NEWSLINE_PARSE_THREAD_BYTES
+            "early_fetch_rounds": n("early_fetch_rounds"),  # article fetching started while slow docs loaded
             "http_status_counts": dict(sorted(status_counts.items())),
             "requests_total": int(stats.get("downloader/request_count", 0) or 0),
             "retry_count": int(stats.get("retry/count", 0) or 0),

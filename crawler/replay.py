@@ -163,6 +163,8 @@ def replay_archives(archives: list[Path], *, site: str, day: date, out_dir: Path
         "sitemaps_skipped": 0,
         "sitemaps_skipped_sample": [],
         "sitemaps_duplicate": 0,
+        "pages_parsed_in_thread": 0,
+        "early_fetch_rounds": 0,
         "pages_requested": 0,
         "pages_fetched": 0,
         "pages_ok": counts["ok"],

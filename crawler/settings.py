@@ -76,6 +76,8 @@ NEWSLINE_PROGRESS_INTERVAL = 15.0
 #: Fetch the candidates found so far once every discovery document still loading has taken longer
 #: than this (seconds; 0 = always wait for the whole discovery).
 NEWSLINE_DISCOVERY_PATIENCE = 5.0
+#: Pages larger than this are parsed in the reactor's thread pool, off its hot path.
+NEWSLINE_PARSE_THREAD_BYTES = 512 * 1024
 
 #: Per-run values (set by crawler.run; a bare `scrapy crawl` gets these defaults).
 NEWSLINE_OUT_DIR = ""

@@ -156,3 +156,11 @@ def test_a_slow_news_sitemap_does_not_hold_back_the_articles(site: MiniSite, tmp
     first_article = min(stamps.values()) - began
     assert first_article < 15, f"articles waited {first_article:.1f} s for the slow news sitemap"
     assert "slow document" in proc.stderr
+
+
+def test_large_pages_are_parsed_off_the_reactor_thread(site: MiniSite, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("NEWSLINE_SCRAPY_SETTINGS", '{"NEWSLINE_PARSE_THREAD_BYTES": 1000}')
+    proc, report = run_crawl(site, tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert report["pages_parsed_in_thread"] == report["items_scraped"] == len(site.expected)
+    assert {i["url"][len(site.base_url) - 1:] for i in jsonl(tmp_path / "items.jsonl")} == site.expected
