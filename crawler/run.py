@@ -119,7 +119,30 @@ def scrapy_settings(args: argparse.Namespace, base_url: str) -> Any:
     return settings
 
 
+#: Set by the pipeline to its own pid: the crawl then stops when that process dies, even by SIGKILL.
+PARENT_PID_ENV = "NEWSLINE_PARENT_PID"
+
+
+def die_with_parent() -> None:
+    """SIGTERM this process when the pipeline process that started it dies (Linux
+    ``PR_SET_PDEATHSIG``); exit at once if it is already gone. No-op without ``NEWSLINE_PARENT_PID``."""
+    raw = os.environ.get(PARENT_PID_ENV, "")
+    if not raw.isdigit():
+        return
+    try:
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGTERM))  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != int(raw):
+        sys.exit("crawler.run: the process that started this crawl is gone")
+
+
 def main(argv: list[str] | None = None) -> int:
+    die_with_parent()
     args = build_parser().parse_args(argv)
     try:
         site = get_site(args.site)

@@ -140,7 +140,7 @@ def crawl(spec: RunSpec, *, incremental: bool = True) -> dict[str, Any]:
     ends, so a retry running beside a zombie attempt never mixes their files. The crawler runs in its
     own process group and dies with this process: SIGTERM/SIGINT here are forwarded to the group
     (then handled as before), any exit from this function kills what is left, and on Linux the
-    kernel sends it SIGTERM should this process be killed outright (``PR_SET_PDEATHSIG``). Its log is
+    kernel sends it SIGTERM should this process be killed outright (``crawler.run.die_with_parent``). Its log is
     streamed line by line into the ``newsline.crawler`` logger with each line's own level and time
     (and into ``crawler.log``), so progress shows while it runs.
     """
@@ -154,11 +154,12 @@ def crawl(spec: RunSpec, *, incremental: bool = True) -> dict[str, Any]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH", "")]))
     env["PYTHONUNBUFFERED"] = "1"
+    env["NEWSLINE_PARENT_PID"] = str(os.getpid())  # crawler.run dies with this process (PR_SET_PDEATHSIG)
     tail: list[str] = []
     with open(work / "crawler.log", "w", encoding="utf-8") as log_file:  # noqa: PTH123
         proc = subprocess.Popen(cmd, env=env, cwd=str(REPO_ROOT), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, text=True, errors="replace", bufsize=1,
-                                start_new_session=True, preexec_fn=_die_with_parent)
+                                start_new_session=True)
         (work / OWNER_FILE).write_text(json.dumps({"pid": os.getpid(), "crawler_pid": proc.pid,
                                                    "host": socket.gethostname()}), encoding="utf-8")
         with _forward_signals(proc):
@@ -244,17 +245,6 @@ class CrawlLogRelay:
         record.created = created
         record.msecs = 0.0
         self.logger.handle(record)
-
-
-def _die_with_parent() -> None:
-    """In the child before exec: SIGTERM when the parent dies, even by SIGKILL (Linux only)."""
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
 
 
 @contextlib.contextmanager

@@ -81,7 +81,8 @@ def test_crawl_output_is_streamed_live_with_levels_and_progress(tmp_path: Path, 
 
 
 @pytest.mark.slow
-def test_sigterm_stops_the_crawler_with_its_parent_and_the_next_run_sweeps(tmp_path: Path) -> None:
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
+def test_killing_the_parent_stops_the_crawler_and_the_next_run_sweeps(tmp_path: Path, sig: int) -> None:
     from demo_site.server import DemoServer
 
     with DemoServer(port=0, faults="slow=1.0,slow_seconds=1.0,burst=5") as server:
@@ -101,7 +102,7 @@ def test_sigterm_stops_the_crawler_with_its_parent_and_the_next_run_sweeps(tmp_p
         assert owner_files, "the crawl never started"
         time.sleep(3)  # fetching
         owner = json.loads(owner_files[0].read_text())
-        parent.send_signal(signal.SIGTERM)
+        parent.send_signal(sig)
         parent.wait(timeout=30)
         stopped = time.monotonic()
         child_gone = False
