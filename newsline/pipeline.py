@@ -182,8 +182,8 @@ def crawl(spec: RunSpec, *, incremental: bool = True) -> dict[str, Any]:
     stats = _read_json(final / "crawl.json")
     _keep_archive(spec, final)
     if proc.returncode != 0:
-        cause = next((ln.split("crawler.run: ", 1)[1] for ln in reversed(tail) if "crawler.run: " in ln), None)
-        detail = cause or "\n".join(tail)
+        causes = [ln.split("crawler.run: ", 1)[1] for ln in tail if ln.startswith("crawler.run: ")]
+        detail = "; ".join(causes) if causes else "\n".join(tail)  # the verdict lines lead, else the log's end
         raise RunFailed(f"crawl of {spec.site} {spec.day} failed (exit {proc.returncode}): {detail}")
     if stats is None:
         raise RunFailed(f"crawl of {spec.site} {spec.day} left no crawl.json in {final}")
