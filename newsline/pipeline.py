@@ -7,15 +7,20 @@ Data moves between steps as files in the run's staging folder, never through XCo
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import re
 import shutil
+import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -135,8 +140,14 @@ def crawl(spec: RunSpec, *, incremental: bool = True) -> dict[str, Any]:
     """Run the site's spider for the day in its own process (Twisted can't restart in a worker).
 
     The crawl writes into a fresh private folder that is renamed into place only when the process
-    ends, so a retry running beside a zombie attempt never mixes their files.
+    ends, so a retry running beside a zombie attempt never mixes their files. The crawler runs in its
+    own process group and dies with this process: SIGTERM/SIGINT here are forwarded to the group
+    (then handled as before), any exit from this function kills what is left, and on Linux the
+    kernel sends it SIGTERM should this process be killed outright (``crawler.run.die_with_parent``). Its log is
+    streamed line by line into the ``newsline.crawler`` logger with each line's own level and time
+    (and into ``crawler.log``), so progress shows while it runs.
     """
+    sweep_stale_crawl_dirs(spec)
     work = _private_crawl_dir(spec)
     known_index = None
     if incremental:
@@ -145,21 +156,142 @@ def crawl(spec: RunSpec, *, incremental: bool = True) -> dict[str, Any]:
     log.info("crawling %s day %s from %s (run %s)", spec.site, spec.day, spec.base_url, spec.run_id)
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH", "")]))
-    proc = subprocess.run(cmd, env=env, cwd=str(REPO_ROOT), capture_output=True, text=True)
-    (work / "crawler.log").write_text(proc.stderr, encoding="utf-8")
-    for line in proc.stderr.splitlines():
-        if " ERROR: " in line or " WARNING: " in line or "[crawler.extensions]" in line:
-            log.info("crawler: %s", line)
+    env["PYTHONUNBUFFERED"] = "1"
+    env["NEWSLINE_PARENT_PID"] = str(os.getpid())  # crawler.run dies with this process (PR_SET_PDEATHSIG)
+    tail: list[str] = []
+    with open(work / "crawler.log", "w", encoding="utf-8") as log_file:  # noqa: PTH123
+        proc = subprocess.Popen(cmd, env=env, cwd=str(REPO_ROOT), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, text=True, errors="replace", bufsize=1,
+                                start_new_session=True)
+        (work / OWNER_FILE).write_text(json.dumps({"pid": os.getpid(), "crawler_pid": proc.pid,
+                                                   "host": socket.gethostname()}), encoding="utf-8")
+        with _forward_signals(proc):
+            try:
+                relay = CrawlLogRelay()
+                assert proc.stdout is not None
+                for line in proc.stdout:
+                    log_file.write(line)
+                    log_file.flush()
+                    relay.feed(line)
+                    tail.append(line.rstrip("\n"))
+                    del tail[:-8]
+                relay.flush()
+                proc.wait()
+            finally:
+                _stop_process_group(proc)
+    (work / OWNER_FILE).unlink(missing_ok=True)
     final = _publish_crawl_dir(spec, work)
     log.info("crawler log: %s", final / "crawler.log")
     stats = _read_json(final / "crawl.json")
     _keep_archive(spec, final)
     if proc.returncode != 0:
-        tail = "\n".join(proc.stderr.strip().splitlines()[-8:])
-        raise RunFailed(f"crawl of {spec.site} {spec.day} failed (exit {proc.returncode}): {tail}")
+        causes = [ln.split("crawler.run: ", 1)[1] for ln in tail if ln.startswith("crawler.run: ")]
+        detail = "; ".join(causes) if causes else "\n".join(tail)  # the verdict lines lead, else the log's end
+        raise RunFailed(f"crawl of {spec.site} {spec.day} failed (exit {proc.returncode}): {detail}")
     if stats is None:
         raise RunFailed(f"crawl of {spec.site} {spec.day} left no crawl.json in {final}")
     return {"run_dir": str(spec.run_dir), **_small(stats)}
+
+
+#: Written into a private crawl folder while its crawl runs: who owns it (a sweep skips live owners).
+OWNER_FILE = "owner.json"
+#: Logger the crawler's streamed output goes to (its own levels and times).
+CRAWLER_LOGGER = "newsline.crawler"
+_SCRAPY_LINE = re.compile(r"^(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}) \[([^\]]+)\] (DEBUG|INFO|WARNING|ERROR|CRITICAL): ?(.*)$")
+
+
+#: Scrapy loggers whose INFO lines are start-up dumps (relayed at DEBUG).
+_STARTUP_DUMPS = frozenset({"scrapy.utils.log", "scrapy.middleware", "scrapy.addons", "scrapy.crawler"})
+
+
+class CrawlLogRelay:
+    """Scrapy's log lines (``2024-09-06 10:00:00 [logger] LEVEL: message``) → records of the
+    ``newsline.crawler`` logger with the line's level and time; continuation lines (tracebacks,
+    multi-line settings dumps) join the record they belong to. Scrapy's start-up dumps (versions,
+    enabled middlewares, overridden settings) go to DEBUG."""
+
+    def __init__(self, logger: logging.Logger | None = None) -> None:
+        self.logger = logger or logging.getLogger(CRAWLER_LOGGER)
+        self._pending: tuple[int, float, str, list[str]] | None = None
+
+    def feed(self, line: str) -> None:
+        line = line.rstrip("\n")
+        m = _SCRAPY_LINE.match(line)
+        if m is None:
+            if self._pending is not None:
+                self._pending[3].append(line)
+            elif line.strip():
+                self._emit(logging.INFO, time.time(), "crawler", [line])
+            return
+        self.flush()
+        stamp, name, level, message = m.groups()
+        try:
+            created = time.mktime(time.strptime(stamp, "%Y-%m-%d %H:%M:%S"))  # Scrapy logs local time
+        except ValueError:
+            created = time.time()
+        levelno = getattr(logging, level)
+        if levelno == logging.INFO and name in _STARTUP_DUMPS:
+            levelno = logging.DEBUG  # versions, middleware lists, settings: in crawler.log, not the task log
+        self._pending = (levelno, created, name, [message])
+
+    def flush(self) -> None:
+        if self._pending is not None:
+            level, created, name, lines = self._pending
+            self._pending = None
+            self._emit(level, created, name, lines)
+
+    def _emit(self, level: int, created: float, name: str, lines: list[str]) -> None:
+        if not self.logger.isEnabledFor(level):
+            return
+        record = self.logger.makeRecord(self.logger.name, level, "crawler", 0, "[%s] %s",
+                                        (name, "\n".join(lines)), None)
+        record.created = created
+        record.msecs = 0.0
+        self.logger.handle(record)
+
+
+@contextlib.contextmanager
+def _forward_signals(proc: subprocess.Popen[str]) -> Iterator[None]:
+    """SIGTERM/SIGINT/SIGHUP to this process also stop the crawler's process group, then go on to the
+    handler that was there (Airflow's, KeyboardInterrupt), or exit with 128+signal."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous: dict[int, Any] = {}
+
+    def handler(signum: int, frame: Any) -> None:
+        _stop_process_group(proc, grace=5.0)
+        prev = previous.get(signum)
+        if callable(prev):
+            prev(signum, frame)
+        else:
+            raise SystemExit(128 + signum)
+
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        try:
+            previous[sig] = signal.signal(sig, handler)
+        except (ValueError, OSError):
+            pass
+    try:
+        yield
+    finally:
+        for sig, prev in previous.items():
+            signal.signal(sig, prev)
+
+
+def _stop_process_group(proc: subprocess.Popen[str], grace: float = 10.0) -> None:
+    """SIGTERM the crawler's process group, SIGKILL it after ``grace`` seconds."""
+    if proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)  # a grandchild that outlived the leader
 
 
 def _private_crawl_dir(spec: RunSpec) -> Path:
@@ -168,6 +300,62 @@ def _private_crawl_dir(spec: RunSpec) -> Path:
     work = spec.run_dir / f".crawl-{uuid.uuid4().hex[:8]}"
     work.mkdir()
     return work
+
+
+def _owner_alive(folder: Path) -> bool:
+    """A private crawl folder whose owning process (on this host) still runs."""
+    try:
+        owner = json.loads((folder / OWNER_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    if owner.get("host") != socket.gethostname():
+        return True  # another machine's: never guess
+    for pid in (owner.get("pid"), owner.get("crawler_pid")):
+        if isinstance(pid, int) and pid > 0:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                continue
+            except PermissionError:
+                return True
+            return True
+    return False
+
+
+def sweep_stale_crawl_dirs(spec: RunSpec, *, now: float | None = None) -> list[Path]:
+    """Remove what killed attempts of this site-day left behind: private ``.crawl-*`` folders whose
+    owner is gone (or that predate this run by a day), and ``*.tmp`` files older than this run.
+    Returns what was removed."""
+    from warehouse.paths import day_runs_dir
+
+    now = time.time() if now is None else now
+    day_dir = day_runs_dir(spec.settings.staging, spec.site, spec.logical_day)
+    removed: list[Path] = []
+    if not day_dir.is_dir():
+        return removed
+    for folder in day_dir.glob("*/.crawl-*"):
+        if not folder.is_dir():
+            continue
+        try:
+            age = now - folder.stat().st_mtime
+        except OSError:
+            continue
+        owned = (folder / OWNER_FILE).exists()
+        # an owner-less folder may be an attempt that is just starting: only sweep it after a while
+        if (owned and not _owner_alive(folder)) or (not owned and age > 300) or age > 86400:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    for tmp in day_dir.rglob("*.tmp"):
+        try:
+            if tmp.is_file() and tmp.stat().st_mtime < now - 60 and not _owner_alive(tmp.parent):
+                tmp.unlink()
+                removed.append(tmp)
+        except OSError:
+            continue
+    if removed:
+        log.warning("swept %d leftover(s) of killed crawls of %s %s: %s", len(removed), spec.site, spec.day,
+                    ", ".join(p.name for p in removed[:5]))
+    return removed
 
 
 def _publish_crawl_dir(spec: RunSpec, work: Path) -> Path:
