@@ -32,9 +32,9 @@ from lxml import html as lxml_html
 
 from crawler.parsers import bodies
 from crawler.parsers.base import PageRejected, decode_html
-from crawler.parsers.metadata import resolve, split_authors
+from crawler.parsers.metadata import resolve, split_authors, standfirst
 
-__all__ = ["GenericArticle", "body_agreement", "choose_body", "extract_article"]
+__all__ = ["GenericArticle", "body_agreement", "choose_body", "extract_article", "without_head"]
 
 #: Below this token agreement, readability and trafilatura are taken to disagree.
 AGREEMENT_FLOOR = 0.95
@@ -50,11 +50,18 @@ MAX_CHARS = 4_000_000
 _FURNITURE = re.compile(
     r"^(?:share(?: this(?: article| story)?)?|tweet|email|print|facebook|twitter|linkedin|whatsapp|pinterest|"
     r"copy link|advertisement|ad|sponsored|read more|related(?: articles| stories| posts)?|comments?|"
-    r"like this:?|share this:?)$|"
+    r"like this:?|share this:?|subscribe|anzeige|werbung|teilen|artikel teilen)$|"
     r"^(?:subscribe|sign up|log ?in|register)\b.{0,80}\b(?:to (?:continue|read|keep reading)|newsletter|"
     r"unlimited access|subscribers?)\b|"
     r"^(?:this (?:article|story|content) is (?:only )?(?:for|available to) subscribers)|"
-    r"^(?:already a subscriber\??)",
+    r"^(?:already a subscriber\??)|"
+    r"^(?:bereits abonnent|schon abonnent|sie sind bereits abonnent)|"
+    # a paywall box: "Keep reading with …", "Weiterlesen mit …", a short offer with a price per month
+    r"^(?:(?:jetzt )?weiterlesen|keep reading|continue reading|(?:jetzt )?abonnieren|(?:jetzt )?abo abschließen|"
+    r"(?:jetzt )?(?:weiter|mehr) lesen mit)\b(?=.{0,200}$)|"
+    r"^(?=.{0,200}$)(?=.*\b(?:subscribe|subscription|subscribers?|abonnieren|abonnement|abo|unlimited|"
+    r"alle artikel|all articles|full access|zugang)\b)(?=.*(?:[$€£]|\beuro\b|\beur\b|\bdollars?\b))"
+    r"(?=.*\b(?:im monat|pro monat|per month|a month|a week|per week|monatlich|monthly|weekly)\b)",
     re.IGNORECASE,
 )
 _CHALLENGE = re.compile(r"captcha|are you a robot|verify you are human|access denied|cf-browser-verification",
@@ -136,6 +143,7 @@ def _extract(body: bytes | str, url: str, *, timezone: str, encoding: str | None
 
     paragraphs = _without_stamps(paragraphs, meta.authors, meta.byline)
     title = meta.title
+    paragraphs = without_head(paragraphs, title, meta.summary, standfirst(root))
     if paragraphs and sum(len(p.split()) for p in paragraphs) < 50 and _CHALLENGE.search(" ".join(paragraphs)):
         raise PageRejected("blocked", "bot challenge instead of an article")
     if sum(sum(bodies.tokens(p).values()) for p in paragraphs) < MIN_BODY_WORDS:
@@ -188,13 +196,46 @@ def _without_stamps(blocks: list[str], authors: list[str], byline: str | None) -
         if bodies.is_dateline(block):
             continue
         low = block.casefold()
-        if len(block.split()) <= 12 and (
+        if len(block.split()) <= 16 and (
                 (byline and low == byline.casefold())
                 or (re.match(r"^(?:by|written by|von|par|por)\s", low) and not block.rstrip().endswith((".", "!", "?"))
                     and (any(n in low for n in names) or split_authors(block)))):
             continue  # "By Ada Placeholder / Staff Writer": a byline line, not article text
         out.append(block)
     return out
+
+
+#: How many leading blocks are searched for a repeated headline or standfirst.
+HEAD_BLOCKS = 6
+
+
+def without_head(blocks: list[str], title: str | None, summary: str | None, dek: str | None = None) -> list[str]:
+    """The body without the article's header when an extractor kept it: leading blocks equal to the
+    title or to the page's marked standfirst (``dek``), the short labels around them (section kicker,
+    breadcrumb: at most 6 words, no sentence end) and, after the title, a block equal to the summary.
+    A leading block equal to the summary alone is kept: many pages' description is their first paragraph."""
+    t_key, s_key, d_key = _squash(title or ""), _squash(summary or ""), _squash(dek or "")
+    if not (t_key or d_key) or not blocks:
+        return blocks
+    cut = -1
+    seen_title = False
+    for i, block in enumerate(blocks[:HEAD_BLOCKS]):
+        key = _squash(block)
+        if t_key and key == t_key:
+            seen_title, cut = True, i
+        elif (d_key and key == d_key) or (seen_title and s_key and key == s_key):
+            cut = i
+        elif not _is_label(block):
+            break
+    return blocks[cut + 1:]
+
+
+def _is_label(block: str) -> bool:
+    return len(block) <= 60 and len(block.split()) <= 6 and not block.rstrip().endswith((".", "!", "?", ":", '"'))
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"\W+", "", text.casefold())
 
 
 def _furniture_free(blocks: list[str]) -> list[str]:

@@ -338,6 +338,30 @@ def _single_h1(src: Sources) -> str | None:
     return clean_text(h1s[0].text_content()) if len(h1s) == 1 else None
 
 
+#: Class/id names of a standfirst (dek, Vorspann): the summary printed under the headline, not body text.
+_STANDFIRST_LABEL = re.compile(
+    r"(?:^|[\s_-])(?:dek|deck|standfirst|vorspann|subtitle|sub-?headline|subhead|strapline|chapeau|summary|"
+    r"excerpt|abstract|bajada|entradilla|sottotitolo|occhiello)(?:$|[\s_-])",
+    re.IGNORECASE,
+)
+_BLOCK_CHILDREN = frozenset({"p", "div", "section", "article", "ul", "ol", "table", "h1", "h2", "h3", "figure"})
+
+
+def standfirst(root: etree._Element) -> str | None:
+    """The page's standfirst: the first element whose class or id says dek / standfirst / Vorspann /
+    summary (and the like), holding no block children and 5 to 80 words of text."""
+    for el in root.iter("p", "div", "h2", "h3", "span", "section"):
+        label = f"{el.get('class', '')} {el.get('id', '')}"
+        if not label.strip() or not _STANDFIRST_LABEL.search(label):
+            continue
+        if any(isinstance(c.tag, str) and c.tag in _BLOCK_CHILDREN for c in el):
+            continue
+        text = clean_text(el.text_content())
+        if text and 5 <= len(text.split()) <= 80:
+            return text
+    return None
+
+
 def _author_steps() -> list[Step]:
     return [
         ("jsonld", lambda s: _ld_people(s)),
@@ -681,6 +705,7 @@ def resolve(root: etree._Element, url: str, *, timezone: str = "UTC", language: 
         ("og:description", lambda s: _meta(s, "og:description")),
         ("meta:description", lambda s: _meta(s, "description", "dc.description", "twitter:description",
                                              "sailthru.description")),
+        ("standfirst", lambda s: standfirst(s.root)),
     ], clean_text)
     keywords = chain("keywords", [
         ("jsonld", lambda s: _ld(s.article, "keywords")),
