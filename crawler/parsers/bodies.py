@@ -85,25 +85,37 @@ def clean_tree(root: lxml_html.HtmlElement, *, drop_chrome: bool = True) -> lxml
     return root
 
 
-#: Captions and picture credits by class/id (English and German names).
-_CAPTION_LABEL = re.compile(
-    r"(?:^|[\s_-])(?:\w*caption\w*|credits?|photo-?credit|image-?credit|bildunterschrift|bildtext|"
-    r"bildquelle|quelle|fotonachweis|legende)(?:$|[\s_-])",
-    re.IGNORECASE,
-)
+#: Class/id name parts of a picture credit (dropped as they are) and of a caption (dropped when it ends
+#: with a credit: on plenty of pages a caption by class is text the reader is meant to read).
+_CREDIT_NAMES = frozenset({"credit", "credits", "photocredit", "imagecredit", "quelle", "bildquelle",
+                           "fotonachweis", "bildnachweis", "copyright"})
+_CAPTION_NAMES = frozenset({"caption", "bildunterschrift", "bildtext", "legende", "legend", "unterschrift"})
+_CREDIT_END = re.compile(r"(?:\b(?:foto|fotos|photo|photos|photograph|bild|quelle|credit|source)\s*:\s*[^:]{2,80}|"
+                         r"©[^©]{2,80})$", re.IGNORECASE)
+
+
+def _label_parts(el: etree._Element) -> set[str]:
+    label = f"{el.get('class', '')} {el.get('id', '')}".lower()
+    parts = set(re.split(r"[\s_-]+", label))
+    if "photo" in parts or "image" in parts:
+        parts.update({"photocredit", "imagecredit"} if "credit" in parts else set())
+    return parts
 
 
 def is_caption(el: etree._Element, tag: str | None = None) -> bool:
-    """A caption (``figcaption``, or a short element whose class or id says caption, credit,
-    Bildunterschrift, Quelle) or a figure holding a picture or video and little text (its caption and
-    credit): it describes a picture, it is not the article's text."""
+    """A caption: ``figcaption``; a short element whose class or id names a picture credit (credit,
+    Quelle, Bildnachweis); a short element named caption / Bildunterschrift whose text ends with a
+    credit ("… Foto: A. Name", "… Photo: Desk", "… ©Agency"); or a figure holding a picture or video and
+    little text (its caption and credit): it describes a picture, it is not the article's text."""
     tag = tag if tag is not None else _tag(el)
     if tag == "figcaption":
         return True
-    if tag not in ("figure", "article", "main", "body", "html"):
-        label = f"{el.get('class', '')} {el.get('id', '')}"
-        if label.strip() and _CAPTION_LABEL.search(label):
-            return _word_count(el, stop_at=60) < 60
+    if tag not in ("figure", "article", "main", "body", "html") and (el.get("class") or el.get("id")):
+        parts = _label_parts(el)
+        if parts & _CREDIT_NAMES and _word_count(el, stop_at=30) < 30:
+            return True
+        if parts & _CAPTION_NAMES and "no" not in parts and _word_count(el, stop_at=60) < 60:
+            return _CREDIT_END.search(" ".join(el.text_content().split())) is not None
     if tag != "figure":
         return False
     has_media = next(el.iter("img", "picture", "video", "iframe", "svg"), None) is not None

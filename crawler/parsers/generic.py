@@ -196,15 +196,19 @@ def _without_stamps(blocks: list[str], authors: list[str], byline: str | None) -
         if bodies.is_dateline(block):
             continue
         low = block.casefold()
-        if len(block.split()) <= 16 and (
+        words = len(block.split())
+        if words <= 16 and (
                 (byline and low == byline.casefold())
                 or (re.match(r"^(?:by|written by|von|par|por)\s", low) and not block.rstrip().endswith((".", "!", "?"))
-                    and (any(n in low for n in names) or split_authors(block)))):
+                    and (any(n in low for n in names) or ((words <= 12 or _JOB_AFTER_SLASH.search(block)) and split_authors(block))))):
             continue  # "By Ada Placeholder / Staff Writer": a byline line, not article text
         out.append(block)
     return out
 
 
+#: "Names / Staff Writers": a byline of many names that ends in their job.
+_JOB_AFTER_SLASH = re.compile(r"\s[/|]\s[^/|]{0,60}\b(?:writers?|reporters?|correspondents?|editors?|staff|"
+                              r"redaktion|korrespondent(?:in|en)?)\s*$", re.IGNORECASE)
 #: How many leading blocks are searched for a repeated headline or standfirst.
 HEAD_BLOCKS = 6
 
