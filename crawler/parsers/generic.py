@@ -19,6 +19,13 @@ cleaned tree), favor_precision 0.932, favor_recall 0.937, readability-lxml 0.969
 0.830, medoid of readability/trafilatura/rules 0.969; this rule with the floor at 0.8 / 0.9 / 0.95:
 0.972 / 0.973 / 0.975 (without the 3x cap: 0.971 at 0.8); with the short-body exception (plateau
 from 50 to 250 words): 0.978.
+
+What is never body, whatever extractor kept it (general rules, no site names): the article's header
+(``without_head``: leading blocks equal to the title or the marked standfirst, the short kicker and
+breadcrumb labels around them, the description right after the title), date/time stamp lines in
+English, German and a few other languages, and stamp labels alone (``bodies.is_dateline``), byline
+lines, captions and picture credits (``bodies.is_caption``), paywall and subscription boxes and ad
+labels (``bodies.is_chrome`` by class, ``_FURNITURE`` by text).
 """
 
 from __future__ import annotations
