@@ -647,7 +647,8 @@ _UPDATED_WORDS = re.compile(r"updat|aktualis|modifi|geändert|mis à jour|actual
 _ZONE_OFFSETS = {"UTC": 0, "GMT": 0, "Z": 0, "EST": -5, "EDT": -4, "CST": -6, "CDT": -5, "MST": -7, "MDT": -6,
                  "PST": -8, "PDT": -7, "CET": 1, "CEST": 2, "MEZ": 1, "MESZ": 2, "BST": 1, "WET": 0, "WEST": 1,
                  "EET": 2, "EEST": 3, "JST": 9, "KST": 9, "AEST": 10, "AEDT": 11, "IST": 5.5}
-_PROSE_LABEL = re.compile(r"date|time|stamp|publish|posted|update|modified|aktualis|datum|zeit|dateline|byline|meta|fecha|data",
+_PROSE_LABEL = re.compile(r"date|time|stamp|publish|posted|update|modified|aktualis|datum|zeit|dateline|byline|"
+                          r"meta|fecha|data",
                           re.IGNORECASE)
 #: Elements looked at at most, and the longest text read as a stamp.
 PROSE_MAX_ELEMENTS = 40
