@@ -11,7 +11,6 @@ import json
 import logging
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -128,34 +127,47 @@ def crawl(spec: RunSpec, *, incremental: bool = True) -> dict[str, Any]:
     for line in proc.stderr.splitlines():
         if " ERROR: " in line or " WARNING: " in line or "[crawler.extensions]" in line:
             log.info("crawler: %s", line)
+    stats = _read_json(work / "crawl.json")
+    _keep_archive(spec, work)
     final = _publish_crawl_dir(spec, work)
-    log.info("crawler log: %s", final / "crawler.log")
-    stats = _read_json(final / "crawl.json")
-    _keep_archive(spec, final)
+    log.info("crawler log: %s/crawler.log", final)
     if proc.returncode != 0:
         tail = "\n".join(proc.stderr.strip().splitlines()[-8:])
         raise RunFailed(f"crawl of {spec.site} {spec.day} failed (exit {proc.returncode}): {tail}")
     if stats is None:
         raise RunFailed(f"crawl of {spec.site} {spec.day} left no crawl.json in {final}")
-    return {"run_dir": str(spec.run_dir), **_small(stats)}
+    return {"run_dir": _run_loc(spec), **_small(stats)}
+
+
+def _run_loc(spec: RunSpec) -> str:
+    """The run folder: a local path, or an ``s3://`` URI when NEWSLINE_STAGING is one."""
+    from warehouse.paths import run_location
+
+    return run_location(spec.settings.staging, spec.site, spec.logical_day, spec.run_id)
 
 
 def _private_crawl_dir(spec: RunSpec) -> Path:
-    """A fresh folder, private to this attempt, for the crawl step's output."""
+    """A fresh folder, private to this attempt, for the crawl step's output (in the worker's own
+    temporary folder when staging is on object storage)."""
+    from warehouse.paths import is_remote
+
+    if is_remote(spec.settings.staging):
+        import tempfile
+
+        return Path(tempfile.mkdtemp(prefix=f".crawl-{spec.site}-"))
     spec.run_dir.mkdir(parents=True, exist_ok=True)
     work = spec.run_dir / f".crawl-{uuid.uuid4().hex[:8]}"
     work.mkdir()
     return work
 
 
-def _publish_crawl_dir(spec: RunSpec, work: Path) -> Path:
+def _publish_crawl_dir(spec: RunSpec, work: Path) -> str:
     """Put a finished attempt's folder in place as the run's crawl output, replacing an older one;
-    a retry running beside a zombie attempt never mixes their files."""
-    final = spec.run_dir / CRAWL_DIR
-    if final.exists():
-        shutil.rmtree(final)
-    os.replace(work, final)
-    return final
+    a retry running beside a zombie attempt never mixes their files (on S3: uploaded, crawl.json last)."""
+    from warehouse.paths import join
+    from warehouse.staging import publish_dir
+
+    return publish_dir(work, join(_run_loc(spec), CRAWL_DIR))
 
 
 def archives_for_day(spec: RunSpec) -> list[Path]:
@@ -188,22 +200,19 @@ def reprocess_crawl(spec: RunSpec) -> dict[str, Any]:
     log.info("reprocessing %s day %s from %d archive(s)", spec.site, spec.day, len(archives))
     stats = replay_archives(archives, site=spec.site, day=spec.logical_day, out_dir=work, run_id=spec.run_id)
     _publish_crawl_dir(spec, work)
-    return {"run_dir": str(spec.run_dir), "archives": [str(a) for a in archives], **_small(stats)}
+    return {"run_dir": _run_loc(spec), "archives": [str(a) for a in archives], **_small(stats)}
 
 
 def _keep_archive(spec: RunSpec, crawl_dir: Path) -> None:
     """Copy the run's WARC under the configured archive root (if any), atomically."""
-    from warehouse.paths import archive_copy
+    from warehouse.paths import archive_location
+    from warehouse.staging import copy_file
 
     root = spec.settings.archive
     src = crawl_dir / "archive.warc.gz"
     if not root or not src.exists():
         return
-    dest = archive_copy(root, spec.site, spec.logical_day, spec.run_id)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex[:6]}")
-    shutil.copyfile(src, tmp)
-    os.replace(tmp, dest)
+    copy_file(src, archive_location(root, spec.site, spec.logical_day, spec.run_id))
 
 
 def _write_known_index(spec: RunSpec, work: Path) -> Path | None:
@@ -223,11 +232,12 @@ def transform(spec: RunSpec) -> dict[str, Any]:
     import pandas as pd
 
     from transforms.articles import clean_articles, items_frame, quarantine_frame
+    from warehouse.paths import join
     from warehouse.staging import read_jsonl, write_frame
 
-    crawl_dir = spec.run_dir / CRAWL_DIR
-    items = read_jsonl(crawl_dir / "items.jsonl")
-    rejections = read_jsonl(crawl_dir / "rejections.jsonl")
+    run = _run_loc(spec)
+    items = read_jsonl(join(run, CRAWL_DIR, "items.jsonl"))
+    rejections = read_jsonl(join(run, CRAWL_DIR, "rejections.jsonl"))
     result = clean_articles(items_frame(items), site=spec.site_config, run_id=spec.run_id)
     crawl_rows = [
         {
@@ -242,10 +252,10 @@ def transform(spec: RunSpec) -> dict[str, Any]:
     crawl_q = quarantine_frame(crawl_rows, run_id=spec.run_id, stage="crawl")
     non_empty = [q for q in (crawl_q, result.quarantine) if len(q)]
     quarantine = pd.concat(non_empty, ignore_index=True) if non_empty else result.quarantine
-    write_frame(spec.run_dir / CLEAN_FILE, result.articles, kind="articles")
-    write_frame(spec.run_dir / QUARANTINE_FILE, quarantine, kind="quarantine")
+    write_frame(join(run, CLEAN_FILE), result.articles, kind="articles")
+    write_frame(join(run, QUARANTINE_FILE), quarantine, kind="quarantine")
     return {
-        "run_dir": str(spec.run_dir),
+        "run_dir": run,
         "items": len(items),
         "articles_clean": len(result.articles),
         "articles_quarantined": len(result.quarantine),
@@ -261,12 +271,13 @@ def transform(spec: RunSpec) -> dict[str, Any]:
 def load(spec: RunSpec) -> dict[str, Any]:
     """Merge the run's clean articles into the warehouse; write its quarantine beside it."""
     from warehouse.articles import merge_articles
+    from warehouse.paths import join
     from warehouse.quarantine import write_quarantine
     from warehouse.staging import read_table
 
-    table = read_table(spec.run_dir / CLEAN_FILE)
+    table = read_table(join(_run_loc(spec), CLEAN_FILE))
     result = merge_articles(spec.settings.warehouse, table, run_id=spec.run_id)
-    quarantine = read_table(spec.run_dir / QUARANTINE_FILE)
+    quarantine = read_table(join(_run_loc(spec), QUARANTINE_FILE))
     qpath = write_quarantine(spec.settings.warehouse, quarantine, run_id=spec.run_id, day=spec.logical_day)
     out = {k: v for k, v in asdict(result).items() if not isinstance(v, (list, dict))}
     out["partitions_written"] = len(result.partitions_written)
@@ -306,12 +317,11 @@ def summarize(spec: RunSpec, crawl_stats: dict[str, Any], transform_stats: dict[
         summary["duration_s"] = round(time.time() - started_at, 3)
     summary["anomalies"] = anomalies(summary, transform_stats, blocked_threshold=s.blocked_threshold)
     summary["status"] = "failed" if summary["anomalies"] else "ok"
-    path = spec.run_dir / SUMMARY_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:6]}")
-    tmp.write_text(json.dumps(summary, indent=2, sort_keys=True, default=str), encoding="utf-8")
-    os.replace(tmp, path)
-    summary["summary_path"] = str(path)
+    from warehouse.paths import join
+    from warehouse.staging import write_json
+
+    path = write_json(join(_run_loc(spec), SUMMARY_FILE), summary)
+    summary["summary_path"] = path
     log.info("run summary %s", json.dumps(summary, sort_keys=True, default=str))
     if summary["anomalies"]:
         raise RunFailed(f"run {spec.run_id} for {spec.site} {spec.day} failed its checks: "
