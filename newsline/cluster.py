@@ -393,8 +393,17 @@ class Cluster:
                                 stderr=subprocess.STDOUT, start_new_session=True)
 
     def kill_worker(self, name: str, sig: int = signal.SIGKILL) -> None:
-        """Kill a worker's whole process group at once (the worker, its pool and the running tasks)."""
+        """Kill a worker as a lost host dies: it, its pool, the running tasks and their crawls at once."""
+        import psutil
+
         proc = self.procs[name]
+        try:
+            family = [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]
+        except psutil.NoSuchProcess:
+            family = []
+        for member in family:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                member.send_signal(sig)
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, sig)
         proc.wait(timeout=30)
