@@ -163,6 +163,18 @@ class PostgresServer:
         finally:
             con.close()
 
+    def execute(self, db: str, sql: str, args: tuple[Any, ...] = ()) -> int:
+        """Run one statement in its own transaction; returns the affected row count."""
+        import psycopg2
+
+        con = psycopg2.connect(host="127.0.0.1", port=self.port, user=self.USER, dbname=db)
+        try:
+            with con, con.cursor() as cur:
+                cur.execute(sql, args)
+                return cur.rowcount
+        finally:
+            con.close()
+
     def stop(self) -> None:
         _stop(self.proc, signal.SIGINT)  # "fast" shutdown
         if self.data is not None:
@@ -429,6 +441,11 @@ class Cluster:
 
     def metadata(self, sql: str, args: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
         return self.postgres.query("airflow", sql, args)
+
+    def set_pool_slots(self, pool: str, slots: int) -> None:
+        """Resize a pool at once (straight in the metadata database; the CLI takes seconds to start)."""
+        if self.postgres.execute("airflow", "update slot_pool set slots = %s where pool = %s", (slots, pool)) != 1:
+            raise RuntimeError(f"no pool {pool!r}")
 
     def unpause(self, dag_id: str = DAG_ID, timeout: float = 180) -> None:
         """Unpause once the DAG processor has stored the DAG (before that it unpauses nothing)."""
