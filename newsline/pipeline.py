@@ -170,21 +170,27 @@ def _publish_crawl_dir(spec: RunSpec, work: Path) -> str:
     return publish_dir(work, join(_run_loc(spec), CRAWL_DIR))
 
 
-def archives_for_day(spec: RunSpec) -> list[Path]:
+def archives_for_day(spec: RunSpec) -> list[str]:
     """Every raw archive of the day, one per earlier run, oldest first: the run's own folder, or
-    its copy under the archive root when the run folder is gone."""
-    from warehouse.paths import archive_copy, day_runs_dir
+    its copy under the archive root when the run folder is gone (local paths or s3:// URIs)."""
+    from warehouse.paths import archive_location, day_runs_location
+    from warehouse.staging import list_files, modified_at
 
     s = spec.settings
-    by_run: dict[str, Path] = {}
-    for path in day_runs_dir(s.staging, spec.site, spec.logical_day).glob(f"*/{CRAWL_DIR}/archive.warc.gz"):
-        by_run[path.parent.parent.name] = path
+    by_run: dict[str, str] = {}
+    day_dir = day_runs_location(s.staging, spec.site, spec.logical_day)
+    for path in list_files(day_dir):
+        parts = path[len(day_dir):].strip("/").split("/")
+        if len(parts) == 3 and parts[1:] == [CRAWL_DIR, "archive.warc.gz"]:
+            by_run[parts[0]] = path
     if s.archive:
-        folder = archive_copy(s.archive, spec.site, spec.logical_day, spec.run_id).parent
-        for path in folder.glob("*.warc.gz"):
-            by_run.setdefault(path.name.removesuffix(".warc.gz"), path)
+        folder = archive_location(s.archive, spec.site, spec.logical_day, spec.run_id).rsplit("/", 1)[0]
+        for path in list_files(folder):
+            name = path.rsplit("/", 1)[-1]
+            if name.endswith(".warc.gz") and "/" not in path[len(folder) + 1:]:
+                by_run.setdefault(name.removesuffix(".warc.gz"), path)
     by_run.pop(spec.run_id, None)
-    return sorted(by_run.values(), key=lambda p: (p.stat().st_mtime, str(p)))
+    return sorted(by_run.values(), key=lambda p: (modified_at(p), p))
 
 
 def reprocess_crawl(spec: RunSpec) -> dict[str, Any]:
@@ -196,11 +202,17 @@ def reprocess_crawl(spec: RunSpec) -> dict[str, Any]:
     if not archives:
         raise RunFailed(f"no raw archive for {spec.site} {spec.day} under {spec.settings.staging}"
                         + (f" or {spec.settings.archive}" if spec.settings.archive else ""))
+    import tempfile
+
+    from warehouse.staging import local_copy
+
     work = _private_crawl_dir(spec)
     log.info("reprocessing %s day %s from %d archive(s)", spec.site, spec.day, len(archives))
-    stats = replay_archives(archives, site=spec.site, day=spec.logical_day, out_dir=work, run_id=spec.run_id)
+    with tempfile.TemporaryDirectory(prefix=".archives-") as downloads:  # used only for s3:// archives
+        local = [local_copy(a, Path(downloads)) for a in archives]
+        stats = replay_archives(local, site=spec.site, day=spec.logical_day, out_dir=work, run_id=spec.run_id)
     _publish_crawl_dir(spec, work)
-    return {"run_dir": _run_loc(spec), "archives": [str(a) for a in archives], **_small(stats)}
+    return {"run_dir": _run_loc(spec), "archives": list(archives), **_small(stats)}
 
 
 def _keep_archive(spec: RunSpec, crawl_dir: Path) -> None:
@@ -380,10 +392,13 @@ def reason_counts(quarantine: Any) -> dict[str, int]:
 
 def latest_summary(staging: str, site: str, day: date) -> dict[str, Any] | None:
     """The summary of the most recent run of a site and day, if any."""
-    from warehouse.paths import day_runs_dir
+    from warehouse.paths import day_runs_location
+    from warehouse.staging import list_files, modified_at, read_json
 
-    found = sorted(day_runs_dir(staging, site, day).glob(f"*/{SUMMARY_FILE}"), key=lambda p: p.stat().st_mtime)
-    return json.loads(found[-1].read_text(encoding="utf-8")) if found else None
+    day_dir = day_runs_location(staging, site, day)
+    found = sorted((p for p in list_files(day_dir) if p[len(day_dir):].strip("/").split("/")[1:] == [SUMMARY_FILE]),
+                   key=modified_at)
+    return read_json(found[-1]) if found else None
 
 
 def run_day(spec: RunSpec, *, incremental: bool = True, reprocess: bool = False) -> dict[str, Any]:

@@ -50,11 +50,18 @@ def run_dir(staging_root: str, site: str, day: date, run_id: str) -> Path:
     return day_runs_dir(staging_root, site, day) / check_run_id(run_id)
 
 
+def day_runs_location(staging_root: str, site: str, day: date) -> str:
+    """``day_runs_dir`` as a string that may also be an ``s3://`` URI."""
+    if is_remote(staging_root):
+        return join(staging_root, check_slug(site, "site"), day.isoformat())
+    return str(day_runs_dir(staging_root, site, day))
+
+
 def run_location(staging_root: str, site: str, day: date, run_id: str) -> str:
     """The run folder as a string: ``run_dir`` for a local staging root, ``s3://…/<site>/<day>/<run_id>``
     for an object-store one (``pathlib`` would fold ``s3://`` into a local folder named ``s3:``)."""
     if is_remote(staging_root):
-        return join(staging_root, check_slug(site, "site"), day.isoformat(), check_run_id(run_id))
+        return join(day_runs_location(staging_root, site, day), check_run_id(run_id))
     return str(run_dir(staging_root, site, day, run_id))
 
 

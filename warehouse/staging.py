@@ -120,6 +120,28 @@ def list_files(prefix: str | Path) -> list[str]:
     return storage_for(str(prefix)).list_files(str(prefix))
 
 
+def modified_at(path: str | Path) -> float:
+    """When a staged file was last written (seconds since the epoch)."""
+    if not is_remote(str(path)):
+        return Path(path).stat().st_mtime
+    from warehouse.s3 import S3Storage
+
+    store = storage_for(str(path))
+    assert isinstance(store, S3Storage)
+    stamp = store.fs.info(str(path).removeprefix("s3://"))["LastModified"]
+    return float(stamp.timestamp())
+
+
+def local_copy(path: str, folder: Path) -> Path:
+    """A local file with the contents of ``path``: the file itself when local, else a download into ``folder``."""
+    if not is_remote(path):
+        return Path(path)
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{len(list(folder.iterdir())):04d}-{path.rsplit('/', 1)[-1]}"
+    target.write_bytes(read_bytes(path))
+    return target
+
+
 def write_jsonl(path: str | Path, records: Iterable[dict[str, Any]]) -> int:
     """Write records as UTF-8 JSON Lines (dates as ISO strings); returns how many were written."""
     lines = [json.dumps(r, ensure_ascii=False, default=_json_default) for r in records]

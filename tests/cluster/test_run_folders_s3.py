@@ -100,3 +100,20 @@ def test_the_warehouse_on_s3_holds_the_demo_truth(day_on_s3):
     for aid, row in want.items():
         for name in CORE_FIELDS:
             assert got[aid][name] == row[name], f"{aid} {name}"
+
+
+def test_reprocess_replays_the_days_archives_from_s3(day_on_s3):
+    from newsline.pipeline import archives_for_day, latest_summary
+
+    bucket = day_on_s3["bucket"]
+    spec = RunSpec(site="japannews", day=DAY.isoformat(), run_id="s3-replay-1")
+    found = archives_for_day(spec)
+    assert found == [f"s3://{bucket}/runs/japannews/{DAY}/{RUN}/crawl/archive.warc.gz"]
+    replayed = run_day(spec, reprocess=True)
+    crawled = day_on_s3["summary"]
+    assert replayed["pages_fetched"] == 0
+    assert replayed["articles_unchanged"] == crawled["articles_new"] > 0
+    assert replayed["articles_new"] == replayed["articles_updated"] == 0
+    assert "crawl/items.jsonl" in _keys(bucket, f"runs/japannews/{DAY}/s3-replay-1/")
+    assert latest_summary(f"s3://{bucket}/runs", "japannews", DAY)["run_id"] == "s3-replay-1"
+    assert list((day_on_s3["tmp"] / "worker-tmp").iterdir()) == []
