@@ -481,12 +481,12 @@ class Cluster:
                 for w in self.worker_list}
 
 
-def run_cluster_demo(days: str = "2024-09-04..2024-09-05", workers: int = 2, root: Path | None = None) -> int:
+def run_cluster_demo(days: str = "2024-09-04..2024-09-08", workers: int = 2, root: Path | None = None) -> int:
     """Start the cluster, let the scheduler run the daily DAG over ``days``, print per-day counts, stop."""
     from newsline.demo import parse_days, start_demo_site, warehouse_overview
 
     day_list = parse_days(days)
-    root = root or REPO_ROOT / ".cluster"
+    root = root or REPO_ROOT / ".airflow" / "cluster"  # beside `make demo`'s Airflow state, git-ignored
     if root.exists():
         shutil.rmtree(root)
     port = free_port()
@@ -510,6 +510,14 @@ def run_cluster_demo(days: str = "2024-09-04..2024-09-05", workers: int = 2, roo
             per_worker = {name: len(files) for name, files in cluster.worker_task_logs().items()}
             print(f"[cluster] task logs per worker: {json.dumps(per_worker)}", flush=True)
             os.environ.update(cluster.s3.env)
+            from newsline.pipeline import latest_summary
+
+            for day in day_list:
+                summary = latest_summary(cluster.staging, SITE, day) or {}
+                print(f"[cluster]   {day}: {summary.get('status', 'no summary')} (new {summary.get('articles_new')}, "
+                      f"updated {summary.get('articles_updated')}, unchanged {summary.get('articles_unchanged')}, "
+                      f"quarantined {summary.get('articles_quarantined')}) "
+                      f"summary: {summary.get('summary_path')}", flush=True)
             print(warehouse_overview(cluster.warehouse, day_list).split("Read it:")[0].rstrip(), flush=True)
             ok = all(r["state"] == "success" for r in runs)
         print(f"[cluster] stopped; {time.monotonic() - started:.1f}s in all; service logs in {root}", flush=True)
@@ -523,7 +531,7 @@ def main(argv: list[str] | None = None) -> int:
     import argparse
 
     parser = argparse.ArgumentParser(prog="python -m newsline.cluster", description=__doc__.split("\n")[0])
-    parser.add_argument("--days", default="2024-09-04..2024-09-05", help="demo days, e.g. 2024-09-04..2024-09-08")
+    parser.add_argument("--days", default="2024-09-04..2024-09-08", help="demo days, e.g. 2024-09-04,2024-09-06")
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
