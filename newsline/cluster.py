@@ -511,13 +511,15 @@ def run_cluster_demo(days: str = "2024-09-04..2024-09-08", workers: int = 2, roo
             print(f"[cluster] task logs per worker: {json.dumps(per_worker)}", flush=True)
             os.environ.update(cluster.s3.env)
             from newsline.pipeline import latest_summary
+            from warehouse.paths import run_location
 
             for day in day_list:
                 summary = latest_summary(cluster.staging, SITE, day) or {}
                 print(f"[cluster]   {day}: {summary.get('status', 'no summary')} (new {summary.get('articles_new')}, "
                       f"updated {summary.get('articles_updated')}, unchanged {summary.get('articles_unchanged')}, "
                       f"quarantined {summary.get('articles_quarantined')}) "
-                      f"summary: {summary.get('summary_path')}", flush=True)
+                      + (f"summary: {run_location(cluster.staging, SITE, day, summary['run_id'])}/summary.json"
+                         if summary.get("run_id") else ""), flush=True)
             print(warehouse_overview(cluster.warehouse, day_list).split("Read it:")[0].rstrip(), flush=True)
             ok = all(r["state"] == "success" for r in runs)
         print(f"[cluster] stopped; {time.monotonic() - started:.1f}s in all; service logs in {root}", flush=True)
