@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv demo test test-fast bench eval lint clean distclean
+.PHONY: venv demo cluster-demo test test-fast bench eval lint clean distclean
 
 venv: $(STAMP)
 
@@ -20,6 +20,12 @@ $(STAMP): requirements.txt requirements.lock pyproject.toml
 ## Run the daily Japan News DAG through Airflow for the demo days against the local demo site.
 demo: venv
 	$(BIN)/newsline demo
+
+## The same days through the distributed deployment: PostgreSQL + Redis + CeleryExecutor with two
+## workers that share no disk + run folders and warehouse on a local S3 API server (newsline/cluster.py).
+## Needs Debian's postgresql and redis-server packages (.ci/run installs them).
+cluster-demo: venv
+	$(BIN)/python -m newsline.cluster $(if $(DAYS),--days $(DAYS))
 
 ## The whole test suite, offline.
 test: venv

@@ -14,9 +14,9 @@ import urllib.request
 
 import pandas as pd
 import pytest
+from crawler.parsers.textscore import token_f1
 
 from crawler.parsers.profile import parse_with_profile
-from crawler.parsers.textscore import token_f1
 from demo_site.world import DemoWorld
 from newsline.sites import SiteProfile, get_site
 from transforms.articles import clean_articles, items_frame
