@@ -300,7 +300,7 @@ class Cluster:
     def base_env(self, home: Path) -> dict[str, str]:
         from newsline.demo import airflow_env
 
-        env = airflow_env(self.base_url, home=home)
+        env = airflow_env({SITE: self.base_url}, home=home)
         for name in ("NEWSLINE_STAGING", "NEWSLINE_WAREHOUSE", "NEWSLINE_ARCHIVE"):
             env.pop(name, None)
         env.update(self.s3.env)
@@ -483,7 +483,7 @@ class Cluster:
 
 def run_cluster_demo(days: str = "2024-09-04..2024-09-08", workers: int = 2, root: Path | None = None) -> int:
     """Start the cluster, let the scheduler run the daily DAG over ``days``, print per-day counts, stop."""
-    from newsline.demo import parse_days, start_demo_site, warehouse_overview
+    from newsline.demo import parse_days, sites_dir_with, start_demo_site, warehouse_overview
 
     day_list = parse_days(days)
     root = root or REPO_ROOT / ".airflow" / "cluster"  # beside `make demo`'s Airflow state, git-ignored
@@ -493,8 +493,10 @@ def run_cluster_demo(days: str = "2024-09-04..2024-09-08", workers: int = 2, roo
     base_url = f"http://127.0.0.1:{port}/"
     print(f"[cluster] demo site on {base_url}", flush=True)
     site = start_demo_site(port)
-    extra = {"NEWSLINE_DAG_START": day_list[0].isoformat(),
-             "NEWSLINE_DAG_END": day_list[-1].isoformat(), "NEWSLINE_DAG_CATCHUP": "true"}
+    # the days to run are the Japan News profile's schedule (start/end/catch-up), as a deployment sets it
+    sites = sites_dir_with(root.parent / "cluster-sites", {SITE: {"schedule": {
+        "start_date": day_list[0].isoformat(), "end_date": day_list[-1].isoformat(), "catchup": True}}})
+    extra = {"NEWSLINE_SITES_DIR": str(sites)}
     try:
         started = time.monotonic()
         with Cluster(root, base_url=base_url, workers=workers, extra_env=extra) as cluster:

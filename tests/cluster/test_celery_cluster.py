@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 
 from newsline.cluster import Cluster, ServiceUnavailable, wait_for
+from newsline.demo import sites_dir_with
 from newsline.pipeline import sanitize_run_id
 from tests.truth import CORE_FIELDS, rows_by_id
 
@@ -34,10 +35,10 @@ def world(tmp_path_factory):
     site = DemoServer(port=0)
     site.start()
     try:
+        sites = sites_dir_with(tmp / "sites", {"japannews": {"schedule": {
+            "start_date": DAYS[0].isoformat(), "end_date": FAULT_DAY.isoformat(), "catchup": True}}})
         cluster = Cluster(tmp / "cluster", base_url=site.base_url, workers=2, extra_env={
-            "NEWSLINE_DAG_START": DAYS[0].isoformat(),
-            "NEWSLINE_DAG_END": FAULT_DAY.isoformat(),
-            "NEWSLINE_DAG_CATCHUP": "true",
+            "NEWSLINE_SITES_DIR": str(sites),
             "NEWSLINE_TASK_RETRIES": "2",
         })
     except ServiceUnavailable as exc:

@@ -42,7 +42,7 @@ def day_on_s3(s3_server, tmp_path_factory):
         mp.chdir(tmp)
         (tmp / "worker-tmp").mkdir()
         mp.setenv("TMPDIR", str(tmp / "worker-tmp"))
-        mp.setenv("NEWSLINE_BASE_URL", site.base_url)
+        mp.setenv("NEWSLINE_BASE_URL_JAPANNEWS", site.base_url)
         mp.setenv("NEWSLINE_STAGING", f"s3://{bucket}/runs")
         mp.setenv("NEWSLINE_WAREHOUSE", f"s3://{bucket}/warehouse")
         mp.setenv("NEWSLINE_ARCHIVE", f"s3://{bucket}/raw")
