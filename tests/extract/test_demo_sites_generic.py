@@ -14,8 +14,8 @@ import urllib.request
 
 import pandas as pd
 import pytest
-from crawler.parsers.textscore import token_f1
 
+from crawler.parsers.generic import body_agreement
 from crawler.parsers.profile import parse_with_profile
 from demo_site.world import DemoWorld
 from newsline.sites import SiteProfile, get_site
@@ -58,7 +58,7 @@ def test_generic_only_profile_meets_the_target(world: DemoWorld, key: str) -> No
         result = clean_articles(items_frame([item.to_dict()]), site=profile, run_id="test")
         assert len(result.articles) == 1, result.quarantine.to_dict("records")
         row = result.articles.iloc[0]
-        f1s.append(token_f1(row["body"], record["body"]))
+        f1s.append(body_agreement([row["body"]], [record["body"]]))
         # the truth is minute-precise; JSON-LD may add seconds (japannews), which are kept
         for name in ("published_at", "modified_at"):
             ours = pd.Timestamp(row[name]).floor("min") if row[name] is not None else None
