@@ -136,7 +136,10 @@ def test_the_scheduler_runs_the_days_across_both_celery_workers(world) -> None:
     assert {(t["task_id"], t["state"]) for t in tis} == {
         (task, "success") for task in ("plan", "crawl", "transform", "load", "summarize")}
     assert all(t["hostname"] and t["queue"] == "default" for t in tis), tis
-    assert len(cluster.metadata("select task_id from celery_taskmeta where status = 'SUCCESS'")) >= len(tis)
+    # a worker stores a task's Celery result just after Airflow sees the task succeed: give it a moment
+    results = wait_for(lambda: len(cluster.metadata("select task_id from celery_taskmeta where status = 'SUCCESS'"))
+                       >= len(tis), 60, "every task's Celery result in PostgreSQL")
+    assert results
     owners = {k: v for k, v in _log_owners(cluster).items() if k[0] in run_ids}
     assert len(owners) == len(tis), f"task attempts {len(tis)}, logs {sorted(owners)}"
     assert all(len(who) == 1 for who in owners.values()), owners
