@@ -98,7 +98,7 @@ class S3Storage:
             return []
         return sorted(f"s3://{p}" for p in found)
 
-    def sweep_temps(self, directory: str, older_than: float = 0.0) -> int:
+    def sweep_temps(self, directory: str, older_than: float = 0.0, target: str | None = None) -> int:
         return 0  # a PUT leaves no temporary object behind
 
     def _lock_body(self, token: str) -> bytes:

@@ -79,8 +79,8 @@ def test_merge_accounting_and_idempotent_rerun(s3root):
     assert (first.new, first.rows_total) == (5, 5)
     assert first.partitions_written[0].startswith(s3root + "/articles/date=")
     before = objects(s3root)
-    assert "articles/date=2024-09-06/section=politics/part-0.parquet" in before
-    assert "_index/articles.parquet" in before
+    assert "articles/date=2024-09-06/section=politics/part-japannews.parquet" in before
+    assert "_index/japannews/articles.parquet" in before
     assert not any(k.startswith("_locks/") for k in before)  # released
 
     time.sleep(1.1)  # LastModified has one-second resolution
@@ -93,8 +93,8 @@ def test_merge_accounting_and_idempotent_rerun(s3root):
     assert (result.new, result.updated) == (1, 1)
     after = objects(s3root)
     assert (
-        after["articles/date=2024-09-05/section=world/part-0.parquet"]
-        == before["articles/date=2024-09-05/section=world/part-0.parquet"]
+        after["articles/date=2024-09-05/section=world/part-japannews.parquet"]
+        == before["articles/date=2024-09-05/section=world/part-japannews.parquet"]
     )
 
 
@@ -179,7 +179,7 @@ def test_every_reader_on_s3(s3root, s3_env):
 
 def test_stale_index_converges_on_s3(s3root):
     merge_articles(s3root, table_of([article(1), article(2)]), run_id="r1")
-    index_key = paths.index_file(s3root).removeprefix("s3://")
+    index_key = paths.index_file(s3root, "japannews").removeprefix("s3://")
     fs = s3fs.S3FileSystem(skip_instance_cache=True)
     old = fs.cat_file(index_key)
     moved = article(1, section="world", revision=1, modified_delta=timedelta(hours=1))
@@ -194,12 +194,12 @@ def test_stale_index_converges_on_s3(s3root):
 
 def test_lock_object_excludes_and_expires(s3root):
     fs = s3fs.S3FileSystem(skip_instance_cache=True)
-    lock_key = paths.lock_file(s3root).removeprefix("s3://")
+    lock_key = paths.lock_file(s3root, "japannews").removeprefix("s3://")
     held = {"owner": "someone", "host": "elsewhere", "pid": 1, "expires_at": time.time() + 3600}
     fs.pipe_file(lock_key, json.dumps(held).encode())
     with pytest.raises(LockTimeout):
         merge_articles(s3root, table_of([article(1)]), run_id="r1", lock_timeout=0.5)
-    assert not fs.exists(paths.index_file(s3root).removeprefix("s3://"))
+    assert not fs.exists(paths.index_file(s3root, "japannews").removeprefix("s3://"))
 
     held["expires_at"] = time.time() - 1  # its holder died long ago
     fs.pipe_file(lock_key, json.dumps(held).encode())
@@ -272,7 +272,7 @@ def test_kill_at_every_checkpoint_on_s3(s3root, s3_env, tmp_path, monkeypatch):
         assert proc.exitcode == -signal.SIGKILL, f"checkpoint {k}: exit {proc.exitcode}"
         now = etags(root)
         for name in set(now) | set(after_a) | set(after_b):
-            if name.startswith(("_locks/", "_index/articles.pending")):
+            if name.startswith(("_locks/", "_index/japannews/articles.pending")):
                 continue
             assert now.get(name) in {after_a.get(name), after_b.get(name)}, f"checkpoint {k}: {name}"
         assert len(pd.read_parquet(root + "/articles")) >= 3
