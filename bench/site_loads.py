@@ -2,9 +2,10 @@
 
 Each site has its own file in every partition, its own index and its own lock, so the loads of N
 sites for one day (same dates, same sections) need not queue behind one lock. Measured in one run,
-alternating: N processes each merging one site's day at the same moment, vs one process merging the
-N site-days in turn (what a single warehouse lock amounts to). Processes are started and warm
-(imports done, input read) before the clock starts; each round loads into a fresh warehouse.
+alternating: N processes each merging one site's day at the same moment, vs the same N processes
+merging one after another (what a single warehouse lock amounts to). Processes are started and warm
+(imports done, input read, one throw-away merge done) before the clock starts; each round loads
+into a fresh warehouse.
 """
 
 from __future__ import annotations
@@ -35,33 +36,43 @@ def site_table(site: str, n: int, first_id: int) -> pa.Table:
     return table.set_column(table.schema.get_field_index("site"), "site", pa.array([site] * n, pa.string()))
 
 
-def _worker(root: str, batches: list[str], ready: Any, go: Any, done: Any) -> None:
+def _worker(root: str, batch: str, scratch: str, ready: Any, go: Any, done: Any) -> None:
     logging.getLogger("warehouse").setLevel(logging.WARNING)
     from warehouse.articles import merge_articles
     from warehouse.staging import read_table
 
-    tables = [read_table(b) for b in batches]
+    table = read_table(batch)
+    merge_articles(scratch, table, run_id="warm-up")  # first-call costs (lazy imports, codecs) paid here
     ready.set()
-    go.wait(120)
-    for table in tables:
-        merge_articles(root, table, run_id="bench")
+    go.wait(600)
+    merge_articles(root, table, run_id="bench")
     done.put(time.perf_counter())
 
 
-def _timed(ctx: Any, root: str, groups: list[list[str]]) -> float:
-    """Seconds from a common start until every process has merged its batches."""
-    go, done = ctx.Event(), ctx.Queue()
-    procs = []
-    for batches in groups:
-        ready = ctx.Event()
-        proc = ctx.Process(target=_worker, args=(root, batches, ready, go, done))
+def _timed(ctx: Any, work: Path, name: str, batches: list[str], *, together: bool) -> float:
+    """Seconds from the start until every process has merged its site's batch: all started at once
+    (``together``), or each started when the previous one has finished."""
+    done = ctx.Queue()
+    procs, gos = [], []
+    for i, batch in enumerate(batches):
+        ready, go = ctx.Event(), ctx.Event()
+        args = (str(work / name), batch, str(work / f"{name}-scratch-{i}"), ready, go, done)
+        proc = ctx.Process(target=_worker, args=args)
         proc.start()
         if not ready.wait(120):
             raise RuntimeError("a load process did not start")
         procs.append(proc)
+        gos.append(go)
     t0 = time.perf_counter()
-    go.set()
-    finished = [done.get(timeout=600) for _ in procs]
+    finished = []
+    if together:
+        for go in gos:
+            go.set()
+        finished = [done.get(timeout=600) for _ in procs]
+    else:
+        for go in gos:
+            go.set()
+            finished.append(done.get(timeout=600))
     for proc in procs:
         proc.join(60)
         if proc.exitcode != 0:
@@ -69,7 +80,7 @@ def _timed(ctx: Any, root: str, groups: list[list[str]]) -> float:
     return max(finished) - t0
 
 
-def run(sites: int = 4, per_site: int = 300, rounds: int = 3) -> list[BenchResult]:
+def run(sites: int = 4, per_site: int = 300, rounds: int = 5) -> list[BenchResult]:
     from warehouse.staging import write_table
 
     ctx = multiprocessing.get_context("forkserver")
@@ -84,8 +95,8 @@ def run(sites: int = 4, per_site: int = 300, rounds: int = 3) -> list[BenchResul
         together: list[float] = []
         in_turn: list[float] = []
         for r in range(rounds):
-            together.append(_timed(ctx, str(work / f"together-{r}"), [[b] for b in batches]))
-            in_turn.append(_timed(ctx, str(work / f"in-turn-{r}"), [batches]))
+            together.append(_timed(ctx, work, f"together-{r}", batches, together=True))
+            in_turn.append(_timed(ctx, work, f"in-turn-{r}", batches, together=False))
         ratio = med(together) / med(in_turn)
         return [BenchResult(
             name=f"Load {sites} sites x 1 day ({per_site} articles each, same partitions): concurrent vs one at a time",
