@@ -309,3 +309,27 @@ def test_compact_and_query_on_s3(s3root):
     assert main_query(s3root, "SELECT section, count(*) AS n FROM articles GROUP BY 1 ORDER BY 1", "json") == (
         '{"section": "politics", "n": 1}\n{"section": "world", "n": 1}'
     )
+
+
+def test_legacy_layout_migrates_on_s3(s3root, tmp_path):
+    """A single-file warehouse uploaded to S3: merges refuse it, compact migrates it in place."""
+    from pathlib import Path
+
+    from tests.warehouse.test_sites import B, day_of, legacy_warehouse
+
+    legacy, native = legacy_warehouse(tmp_path)
+    client = boto3.client("s3")
+    prefix = s3root.removeprefix(f"s3://{BUCKET}/")
+    for path in sorted(Path(legacy).rglob("*.parquet")):
+        client.put_object(Bucket=BUCKET, Key=f"{prefix}/{path.relative_to(legacy)}", Body=path.read_bytes())
+    with pytest.raises(ValueError, match="single-site layout"):
+        merge_articles(s3root, table_of(day_of(B, (40,))), run_id="r3")
+    result = compact(s3root)
+    assert result.sites_indexed == sorted(result.sites_indexed) and len(result.sites_indexed) == 2
+    keys = etags(s3root)
+    assert not [k for k in keys if k.endswith("/part-0.parquet") or k.startswith("_index/articles")]
+    ours = read_articles(s3root).sort_values("article_id").reset_index(drop=True)
+    expected = read_articles(native).sort_values("article_id").reset_index(drop=True)
+    pd.testing.assert_frame_equal(ours, expected)
+    assert set(stored_index(s3root)) == set(expected["article_id"])
+    assert merge_articles(s3root, table_of(day_of(B, (40,))), run_id="r3").new == 1

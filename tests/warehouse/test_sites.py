@@ -94,6 +94,15 @@ def test_each_site_has_its_own_files_index_and_lock(root):
     assert rebuild_index(root).rows == 7
 
 
+def test_the_known_index_of_a_site_reads_only_that_site(root):
+    merge_articles(root, table_of(day_of(A, range(1, 4)) + day_of(B, range(1, 4))), run_id="r1")
+    Path(paths.index_file(root, B)).write_bytes(b"not parquet")  # site B's index is never opened
+    assert set(stored_index(root, site=A)) == {f"{A}:{i}" for i in range(1, 4)}
+    assert set(stored_versions(root, [f"{A}:1"])) == {f"{A}:1"}
+    with pytest.raises(Exception, match="Parquet"):
+        stored_index(root, site=B)
+
+
 def test_an_id_not_prefixed_by_its_site_is_refused(root):
     row = site_article(A, 1, article_id=f"{B}:1")
     with pytest.raises(ValueError, match="is not 'metrotimes:<native id>'"):
