@@ -192,6 +192,7 @@ def stored_index(root: str, site: str | None = None) -> dict[str, dict[str, Any]
 def _index_of_sites(root: str, sites: list[str] | None) -> pa.Table:
     """The resolved indexes of these sites (of every site if None), one table."""
     store = storage_for(root)
-    names = index_sites(store, root) if sites is None else [s for s in sites if is_slug(s) and s != "0"]  # no such site: no index
+    # a name that cannot be a site key has no index (e.g. an id without a "<site>:" prefix)
+    names = index_sites(store, root) if sites is None else [s for s in sites if is_slug(s) and s != "0"]
     tables = [read_index_table(store, root, name) for name in names]
     return pa.concat_tables(tables) if tables else INDEX_SCHEMA.empty_table()

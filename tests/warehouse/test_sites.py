@@ -22,6 +22,7 @@ from tests.warehouse import merge_worker
 from tests.warehouse.conftest import article, table_of
 from warehouse import index, paths, storage
 from warehouse.articles import merge_articles, rebuild_index
+from warehouse.query import main_query
 from warehouse.reader import read_articles, read_revisions, stored_index, stored_versions
 from warehouse.staging import read_table, write_table
 from warehouse.storage import LocalStorage, LockTimeout, storage_for
@@ -87,6 +88,8 @@ def test_each_site_has_its_own_files_index_and_lock(root):
     assert sorted(p.name for p in (Path(root) / "_index").iterdir()) == [A, B]
     assert sorted(p.name for p in (Path(root) / "_locks").iterdir()) == [A, B]
     assert read_everywhere(root) == sorted(r["article_id"] for r in rows)
+    sql = "SELECT site, count(*) AS n FROM articles GROUP BY 1 ORDER BY 1"
+    assert main_query(root, sql, "json") == f'{{"site": "{A}", "n": 4}}\n{{"site": "{B}", "n": 3}}'
     assert set(stored_index(root, site=A)) == {f"{A}:{i}" for i in range(1, 5)}
     assert set(stored_index(root)) == {r["article_id"] for r in rows}
     assert set(stored_versions(root, [f"{A}:1", f"{B}:3", f"{B}:9", "nosite:1"])) == {f"{A}:1", f"{B}:3"}
