@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv demo test test-fast bench eval lint clean distclean
+.PHONY: venv demo cluster-demo test test-fast test-integration test-e2e bench eval lint clean distclean
 
 venv: $(STAMP)
 
@@ -17,16 +17,30 @@ $(STAMP): requirements.txt requirements.lock pyproject.toml
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	touch $(STAMP)
 
-## Run the daily Japan News DAG through Airflow for the demo days against the local demo site.
+## Every demo site's daily DAG through Airflow for its demo days against the local demo world.
 demo: venv
 	$(BIN)/newsline demo
 
-## The whole test suite, offline.
-test: venv
-	$(BIN)/python -m pytest
+## The same days through the distributed deployment: PostgreSQL + Redis + CeleryExecutor with two
+## workers that share no disk + run folders and warehouse on a local S3 API server (newsline/cluster.py).
+## Needs Debian's postgresql and redis-server packages (.ci/run installs them).
+cluster-demo: venv
+	$(BIN)/python -m newsline.cluster $(if $(DAYS),--days $(DAYS))
 
+## The whole test suite, offline: every tier, in parallel (one test module per worker).
+TEST_WORKERS ?= 4
+test: venv
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadscope
+
+## The unit tier alone (under a minute): no crawls, no servers, no Airflow.
 test-fast: venv
-	$(BIN)/python -m pytest -m "not slow"
+	$(BIN)/python -m pytest -n 2 -m "not integration and not e2e and not slow"
+
+## Integration and end-to-end tiers.
+test-integration: venv
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadscope -m "integration and not e2e"
+test-e2e: venv
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadscope -m e2e
 
 bench: venv
 	$(BIN)/python -m bench

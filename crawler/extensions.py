@@ -117,6 +117,11 @@ class CrawlReport:
             "discovery_documents": getattr(spider, "discovery_docs", []),
             "discovery_errors": n("discovery_errors"),
             "sitemap_errors": n("sitemap_errors"),
+            # sitemaps over the profile's discovery.max_sitemaps cap (count + the first 20) and
+            # spellings of an already followed sitemap that were not requested again
+            "sitemaps_skipped": n("sitemaps_skipped"),
+            "sitemaps_skipped_sample": list(getattr(spider, "sitemaps_skipped", [])[:20]),
+            "sitemaps_duplicate": n("sitemaps_duplicate"),
             "pages_requested": int(getattr(spider, "article_requests", 0)),
             "pages_fetched": n("pages_fetched"),  # article pages with a final fetch outcome (failed included)
             "pages_ok": pages_ok,
@@ -130,6 +135,8 @@ class CrawlReport:
             "pages_not_fetched": n("not_fetched"),
             "page_budget": int(getattr(spider, "page_budget", 0)),
             "items_scraped": n("items_scraped"),
+            "pages_parsed_in_thread": n("parsed_in_thread"),  # over NEWSLINE_PARSE_THREAD_BYTES
+            "early_fetch_rounds": n("early_fetch_rounds"),  # article fetching started while slow docs loaded
             "http_status_counts": dict(sorted(status_counts.items())),
             "requests_total": int(stats.get("downloader/request_count", 0) or 0),
             "retry_count": int(stats.get("retry/count", 0) or 0),
@@ -145,3 +152,60 @@ class CrawlReport:
             "blocking_message": blocked_message(blocked, pages_ok) if blocking else None,
             "discovered_urls": sorted(discovered),
         }
+
+
+class CrawlProgress:
+    """A plain progress line every ``NEWSLINE_PROGRESS_EVERY`` article pages (and every
+    ``NEWSLINE_PROGRESS_INTERVAL`` seconds while discovery runs): pages discovered and fetched, the
+    rate, and the time left in the budget. The pipeline streams it into its own log live."""
+
+    def __init__(self, crawler: Crawler, every: int, interval: float) -> None:
+        self.crawler = crawler
+        self.every = every
+        self.interval = interval
+        self.started = 0.0
+        self.fetched = 0
+        self._loop: Any = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        every = crawler.settings.getint("NEWSLINE_PROGRESS_EVERY", 25)
+        if every <= 0:
+            raise NotConfigured("progress lines off")
+        ext = cls(crawler, every, crawler.settings.getfloat("NEWSLINE_PROGRESS_INTERVAL", 15.0))
+        crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(ext.response_received, signal=signals.response_received)
+        return ext
+
+    def spider_opened(self) -> None:
+        self.started = time.monotonic()
+        if self.interval > 0:
+            from twisted.internet import task
+
+            self._loop = task.LoopingCall(self._tick)
+            self._loop.start(self.interval, now=False)
+
+    def spider_closed(self) -> None:
+        if self._loop is not None and self._loop.running:
+            self._loop.stop()
+
+    def _tick(self) -> None:
+        if self.fetched == 0:  # fetching lines take over once articles flow
+            self.log_line()
+
+    def response_received(self, response: Any, request: Any) -> None:
+        if request.meta.get("article_url") is None:
+            return
+        self.fetched += 1
+        if self.fetched % self.every == 0:
+            self.log_line()
+
+    def log_line(self) -> None:
+        spider = self.crawler.spider
+        elapsed = max(1e-6, time.monotonic() - self.started)
+        discovered = len(getattr(spider, "discovered", {}) or {})
+        budget = self.crawler.settings.getfloat("CLOSESPIDER_TIMEOUT", 0)
+        left = f"{max(0.0, budget - elapsed):.0f} s left of the {budget:.0f} s budget" if budget else "no time budget"
+        log.info("progress: %d discovered, %d fetched (%.1f pages/s), %.0f s elapsed, %s",
+                 discovered, self.fetched, self.fetched / elapsed, elapsed, left)

@@ -45,8 +45,12 @@ def origin_of(url: str) -> tuple[str, int] | None:
 class SameSiteMiddleware:
     """Drop every request (redirects and ``dont_filter`` ones included) that leaves the site.
 
-    Scrapy's own offsite filter compares host names only and lets ``dont_filter`` requests pass;
-    this one compares host and port against the spider's ``allowed_origins`` and has no exception.
+    Scrapy's own offsite filter compares host names only, lets ``dont_filter`` requests pass and
+    drops the rest at scheduling time without calling the errback (the page then looked "not
+    fetched"); it is disabled in settings. This one compares host and port against the spider's
+    ``allowed_origins``, has no exception, and raises ``IgnoreRequest`` inside the downloader so the
+    request's errback records the page as failed with the reason (``offsite redirect to …``).
+    ``localhost``, ``127.1``, ``2130706433`` and ``[::ffff:127.0.0.1]`` are other host names.
     An http↔https switch on the same host is allowed (the live site redirects to https).
     """
 
@@ -69,7 +73,53 @@ class SameSiteMiddleware:
         if origin in allowed or any(h == host and {p, port} <= {80, 443} for h, p in allowed):
             return None
         self.crawler.stats.inc_value("newsline/offsite_dropped")
+        if request.meta.get("redirect_urls"):
+            raise IgnoreRequest(f"offsite redirect to {request.url} (from {request.meta['redirect_urls'][0]})")
         raise IgnoreRequest(f"offsite URL {request.url}")
+
+
+def budget_left(crawler: Crawler) -> float | None:
+    """Seconds left of the crawl's time budget (``CLOSESPIDER_TIMEOUT``, counted from the spider's
+    start); None without a budget."""
+    budget = crawler.settings.getfloat("CLOSESPIDER_TIMEOUT", 0)
+    if budget <= 0 or crawler.stats is None:
+        return None
+    started = crawler.stats.get_value("start_time")
+    if not isinstance(started, datetime):
+        return budget
+    if started.tzinfo is None:
+        started = started.replace(tzinfo=UTC)
+    return budget - (datetime.now(UTC) - started).total_seconds()
+
+
+class TimeBudgetMiddleware:
+    """The time budget bounds the crawl's wall time: no download may outlast what is left of it
+    (``download_timeout`` shrinks to the time left), nothing is sent once it is spent, and
+    robots.txt (fetched by the spider and by Scrapy's robots middleware, each with retries: a
+    slow-loris robots.txt once took 8 × 30 s) is retried at most once."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.default_timeout = crawler.settings.getfloat("DOWNLOAD_TIMEOUT", 180)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        if crawler.settings.getfloat("CLOSESPIDER_TIMEOUT", 0) <= 0:
+            raise NotConfigured("no time budget")
+        return cls(crawler)
+
+    def process_request(self, request: Request) -> None:
+        if urlsplit(request.url).path == "/robots.txt":
+            request.meta.setdefault("max_retry_times", 1)
+        left = budget_left(self.crawler)
+        if left is None:
+            return None
+        if left <= 0.5:
+            self.crawler.stats.inc_value("newsline/over_time_budget")
+            raise IgnoreRequest("not fetched: the time budget ran out before the request was sent")
+        timeout = float(request.meta.get("download_timeout") or self.default_timeout)
+        request.meta["download_timeout"] = max(0.5, min(timeout, left))
+        return None
 
 
 def retry_after_seconds(value: bytes | str | None, now: datetime | None = None) -> float | None:
@@ -111,11 +161,20 @@ class BackoffRetryMiddleware(RetryMiddleware):
         if new is None:
             return response
         wait = retry_after_seconds(response.headers.get(b"Retry-After"))
+        asked = wait
         if wait is not None:
-            self.crawler.stats.inc_value("newsline/retry_after_honoured")
             wait = min(wait, self.retry_after_cap)
         else:
             wait = self.backoff(new.meta.get("retry_times", 1))
+        left = budget_left(self.crawler)
+        if left is not None and wait >= left - 1:
+            # waiting would overrun the budget: give up now, say why (the page counts as failed)
+            what = f"Retry-After {asked:.0f} s" if asked is not None else f"a {wait:.0f} s backoff"
+            request.meta["newsline_failure_note"] = f"{what} exceeds the {max(0.0, left):.0f} s left of the time budget"
+            self.crawler.stats.inc_value("newsline/retry_over_budget")
+            return response
+        if asked is not None:
+            self.crawler.stats.inc_value("newsline/retry_after_honoured")
         await self._sleep(wait)
         return new
 
@@ -124,7 +183,12 @@ class BackoffRetryMiddleware(RetryMiddleware):
             return None
         new = self._retry(request, exception)
         if new is not None:
-            await self._sleep(self.backoff(new.meta.get("retry_times", 1)))
+            wait = self.backoff(new.meta.get("retry_times", 1))
+            left = budget_left(self.crawler)
+            if left is not None and wait >= left - 1:
+                self.crawler.stats.inc_value("newsline/retry_over_budget")
+                return None  # the exception reaches the errback: its own reason
+            await self._sleep(wait)
         return new
 
     @staticmethod

@@ -46,6 +46,8 @@ class JsonLinesPipeline:
 
     def close_spider(self) -> None:
         spider = self.crawler.spider
+        for rejection in getattr(spider, "dropped", []):  # requests Scrapy dropped (e.g. redirect loops)
+            self.process_item(rejection)
         unfinished = getattr(spider, "unfinished", None)
         if callable(unfinished):
             at = datetime.now(UTC).isoformat()

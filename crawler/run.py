@@ -119,7 +119,30 @@ def scrapy_settings(args: argparse.Namespace, base_url: str) -> Any:
     return settings
 
 
+#: Set by the pipeline to its own pid: the crawl then stops when that process dies, even by SIGKILL.
+PARENT_PID_ENV = "NEWSLINE_PARENT_PID"
+
+
+def die_with_parent() -> None:
+    """SIGTERM this process when the pipeline process that started it dies (Linux
+    ``PR_SET_PDEATHSIG``); exit at once if it is already gone. No-op without ``NEWSLINE_PARENT_PID``."""
+    raw = os.environ.get(PARENT_PID_ENV, "")
+    if not raw.isdigit():
+        return
+    try:
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGTERM))  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != int(raw):
+        sys.exit("crawler.run: the process that started this crawl is gone")
+
+
 def main(argv: list[str] | None = None) -> int:
+    die_with_parent()
     args = build_parser().parse_args(argv)
     try:
         site = get_site(args.site)
@@ -147,6 +170,25 @@ def main(argv: list[str] | None = None) -> int:
     return verdict(report_path)
 
 
+def discovery_failure(report: dict[str, Any]) -> str:
+    """One line with the real cause when no discovery document could be read: the time budget if it
+    ran out first, and what each document answered (a slow robots.txt, HTTP 500, ...)."""
+    docs = report.get("discovery_documents") or []
+    errors = [f"{d.get('source')} {d.get('url')}: {d.get('detail') or d.get('outcome')}"
+              for d in docs if d.get("outcome") in ("error", "missing")]
+    if report.get("finish_reason") == "closespider_timeout":
+        head = (f"discovery failed: the time budget ran out ({report.get('duration_s', 0):.0f} s) before any "
+                "sitemap, feed or listing page was read")
+    elif not docs:
+        head = "discovery failed: no discovery document was requested"
+    else:
+        head = "discovery failed: no sitemap, feed or listing page could be read"
+    if errors:
+        more = f" (+{len(errors) - 3} more)" if len(errors) > 3 else ""
+        head += "; " + "; ".join(errors[:3]) + more
+    return head
+
+
 def verdict(report_path: Path) -> int:
     """Exit code from the crawl report: missing report, unreadable discovery, or blocking fail."""
     try:
@@ -159,7 +201,7 @@ def verdict(report_path: Path) -> int:
         return EXIT_BLOCKED
     docs = report.get("discovery_documents") or []
     if not any(d.get("outcome") == "ok" and d.get("source") != "robots" for d in docs):
-        print("crawler.run: discovery failed: no sitemap, feed or listing page could be read", file=sys.stderr)
+        print(f"crawler.run: {discovery_failure(report)}", file=sys.stderr)
         return EXIT_CRAWL_FAILED
     if report.get("finish_reason") not in ("finished", "closespider_timeout"):
         print(f"crawler.run: crawl ended early: {report.get('finish_reason')}", file=sys.stderr)

@@ -54,9 +54,13 @@ REDIRECT_MAX_TIMES = 5
 HTTPERROR_ALLOW_ALL = True
 
 DOWNLOADER_MIDDLEWARES = {
+    # Scrapy's host filter drops requests at scheduling time without an errback: SameSiteMiddleware
+    # (stricter: host and port) does the job and lets the spider record each page's reason.
+    "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.middlewares.BackoffRetryMiddleware": 550,
     "crawler.middlewares.SameSiteMiddleware": 90,
+    "crawler.middlewares.TimeBudgetMiddleware": 60,
     "crawler.middlewares.WarcArchiveMiddleware": 950,
 }
 ITEM_PIPELINES = {
@@ -64,7 +68,16 @@ ITEM_PIPELINES = {
 }
 EXTENSIONS = {
     "crawler.extensions.CrawlReport": 500,
+    "crawler.extensions.CrawlProgress": 510,
 }
+#: A "progress: …" log line every N article pages, and every S seconds until articles flow.
+NEWSLINE_PROGRESS_EVERY = 25
+NEWSLINE_PROGRESS_INTERVAL = 15.0
+#: Fetch the candidates found so far once every discovery document still loading has taken longer
+#: than this (seconds; 0 = always wait for the whole discovery).
+NEWSLINE_DISCOVERY_PATIENCE = 5.0
+#: Pages larger than this are parsed in the reactor's thread pool, off its hot path.
+NEWSLINE_PARSE_THREAD_BYTES = 512 * 1024
 
 #: Per-run values (set by crawler.run; a bare `scrapy crawl` gets these defaults).
 NEWSLINE_OUT_DIR = ""

@@ -277,3 +277,23 @@ def read_it_lines(root: str) -> list[str]:
         f"  .venv/bin/newsline query --export-db --warehouse {root}   "
         f"# then: duckdb {root}/_duckdb/newsline.duckdb (views articles, article_revisions, quarantine)",
     ]
+
+
+def sites_dir_with(dest: Path, changes: dict[str, dict]) -> Path:
+    """A copy of the repository's sites/ folder with some profiles changed (``{key: {field: value}}``,
+    merged at the top level): how a deployment sets a site's schedule, in the profile, not in the
+    environment. Point ``NEWSLINE_SITES_DIR`` at the result."""
+    import shutil
+
+    import yaml
+
+    from newsline.sites import sites_dir
+
+    shutil.copytree(sites_dir(), dest, dirs_exist_ok=True)
+    for key, fields in changes.items():
+        path = dest / f"{key}.yaml"
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        for name, value in fields.items():
+            data[name] = {**data.get(name, {}), **value} if isinstance(value, dict) else value
+        path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    return dest

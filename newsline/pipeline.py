@@ -7,15 +7,20 @@ Data moves between steps as files in the run's staging folder, never through XCo
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import re
 import shutil
+import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -135,8 +140,14 @@ def crawl(spec: RunSpec, *, incremental: bool = True) -> dict[str, Any]:
     """Run the site's spider for the day in its own process (Twisted can't restart in a worker).
 
     The crawl writes into a fresh private folder that is renamed into place only when the process
-    ends, so a retry running beside a zombie attempt never mixes their files.
+    ends, so a retry running beside a zombie attempt never mixes their files. The crawler runs in its
+    own process group and dies with this process: SIGTERM/SIGINT here are forwarded to the group
+    (then handled as before), any exit from this function kills what is left, and on Linux the
+    kernel sends it SIGTERM should this process be killed outright (``crawler.run.die_with_parent``). Its log is
+    streamed line by line into the ``newsline.crawler`` logger with each line's own level and time
+    (and into ``crawler.log``), so progress shows while it runs.
     """
+    sweep_stale_crawl_dirs(spec)
     work = _private_crawl_dir(spec)
     known_index = None
     if incremental:
@@ -145,56 +156,252 @@ def crawl(spec: RunSpec, *, incremental: bool = True) -> dict[str, Any]:
     log.info("crawling %s day %s from %s (run %s)", spec.site, spec.day, spec.base_url, spec.run_id)
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH", "")]))
-    proc = subprocess.run(cmd, env=env, cwd=str(REPO_ROOT), capture_output=True, text=True)
-    (work / "crawler.log").write_text(proc.stderr, encoding="utf-8")
-    for line in proc.stderr.splitlines():
-        if " ERROR: " in line or " WARNING: " in line or "[crawler.extensions]" in line:
-            log.info("crawler: %s", line)
+    env["PYTHONUNBUFFERED"] = "1"
+    env["NEWSLINE_PARENT_PID"] = str(os.getpid())  # crawler.run dies with this process (PR_SET_PDEATHSIG)
+    tail: list[str] = []
+    with open(work / "crawler.log", "w", encoding="utf-8") as log_file:  # noqa: PTH123
+        proc = subprocess.Popen(cmd, env=env, cwd=str(REPO_ROOT), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, text=True, errors="replace", bufsize=1,
+                                start_new_session=True)
+        (work / OWNER_FILE).write_text(json.dumps({"pid": os.getpid(), "crawler_pid": proc.pid,
+                                                   "host": socket.gethostname()}), encoding="utf-8")
+        with _forward_signals(proc):
+            try:
+                relay = CrawlLogRelay()
+                assert proc.stdout is not None
+                for line in proc.stdout:
+                    log_file.write(line)
+                    log_file.flush()
+                    relay.feed(line)
+                    tail.append(line.rstrip("\n"))
+                    del tail[:-8]
+                relay.flush()
+                proc.wait()
+            finally:
+                _stop_process_group(proc)
+    (work / OWNER_FILE).unlink(missing_ok=True)
+    stats = _read_json(work / "crawl.json")
+    _keep_archive(spec, work)
     final = _publish_crawl_dir(spec, work)
-    log.info("crawler log: %s", final / "crawler.log")
-    stats = _read_json(final / "crawl.json")
-    _keep_archive(spec, final)
+    log.info("crawler log: %s/crawler.log", final)
     if proc.returncode != 0:
-        tail = "\n".join(proc.stderr.strip().splitlines()[-8:])
-        raise RunFailed(f"crawl of {spec.site} {spec.day} failed (exit {proc.returncode}): {tail}")
+        causes = [ln.split("crawler.run: ", 1)[1] for ln in tail if ln.startswith("crawler.run: ")]
+        detail = "; ".join(causes) if causes else "\n".join(tail)  # the verdict lines lead, else the log's end
+        raise RunFailed(f"crawl of {spec.site} {spec.day} failed (exit {proc.returncode}): {detail}")
     if stats is None:
         raise RunFailed(f"crawl of {spec.site} {spec.day} left no crawl.json in {final}")
-    return {"run_dir": str(spec.run_dir), **_small(stats)}
+    return {"run_dir": _run_loc(spec), **_small(stats)}
+
+
+def _run_loc(spec: RunSpec) -> str:
+    """The run folder: a local path, or an ``s3://`` URI when NEWSLINE_STAGING is one."""
+    from warehouse.paths import run_location
+
+    return run_location(spec.settings.staging, spec.site, spec.logical_day, spec.run_id)
+
+
+#: Written into a private crawl folder while its crawl runs: who owns it (a sweep skips live owners).
+OWNER_FILE = "owner.json"
+#: Logger the crawler's streamed output goes to (its own levels and times).
+CRAWLER_LOGGER = "newsline.crawler"
+_SCRAPY_LINE = re.compile(r"^(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}) \[([^\]]+)\] (DEBUG|INFO|WARNING|ERROR|CRITICAL): ?(.*)$")
+
+
+#: Scrapy loggers whose INFO lines are start-up dumps (relayed at DEBUG).
+_STARTUP_DUMPS = frozenset({"scrapy.utils.log", "scrapy.middleware", "scrapy.addons", "scrapy.crawler"})
+
+
+class CrawlLogRelay:
+    """Scrapy's log lines (``2024-09-06 10:00:00 [logger] LEVEL: message``) → records of the
+    ``newsline.crawler`` logger with the line's level and time; continuation lines (tracebacks,
+    multi-line settings dumps) join the record they belong to. Scrapy's start-up dumps (versions,
+    enabled middlewares, overridden settings) go to DEBUG."""
+
+    def __init__(self, logger: logging.Logger | None = None) -> None:
+        self.logger = logger or logging.getLogger(CRAWLER_LOGGER)
+        self._pending: tuple[int, float, str, list[str]] | None = None
+
+    def feed(self, line: str) -> None:
+        line = line.rstrip("\n")
+        m = _SCRAPY_LINE.match(line)
+        if m is None:
+            if self._pending is not None:
+                self._pending[3].append(line)
+            elif line.strip():
+                self._emit(logging.INFO, time.time(), "crawler", [line])
+            return
+        self.flush()
+        stamp, name, level, message = m.groups()
+        try:
+            created = time.mktime(time.strptime(stamp, "%Y-%m-%d %H:%M:%S"))  # Scrapy logs local time
+        except ValueError:
+            created = time.time()
+        levelno = getattr(logging, level)
+        if levelno == logging.INFO and name in _STARTUP_DUMPS:
+            levelno = logging.DEBUG  # versions, middleware lists, settings: in crawler.log, not the task log
+        self._pending = (levelno, created, name, [message])
+
+    def flush(self) -> None:
+        if self._pending is not None:
+            level, created, name, lines = self._pending
+            self._pending = None
+            self._emit(level, created, name, lines)
+
+    def _emit(self, level: int, created: float, name: str, lines: list[str]) -> None:
+        if not self.logger.isEnabledFor(level):
+            return
+        record = self.logger.makeRecord(self.logger.name, level, "crawler", 0, "[%s] %s",
+                                        (name, "\n".join(lines)), None)
+        record.created = created
+        record.msecs = 0.0
+        self.logger.handle(record)
+
+
+@contextlib.contextmanager
+def _forward_signals(proc: subprocess.Popen[str]) -> Iterator[None]:
+    """SIGTERM/SIGINT/SIGHUP to this process also stop the crawler's process group, then go on to the
+    handler that was there (Airflow's, KeyboardInterrupt), or exit with 128+signal."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous: dict[int, Any] = {}
+
+    def handler(signum: int, frame: Any) -> None:
+        _stop_process_group(proc, grace=5.0)
+        prev = previous.get(signum)
+        if callable(prev):
+            prev(signum, frame)
+        else:
+            raise SystemExit(128 + signum)
+
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        try:
+            previous[sig] = signal.signal(sig, handler)
+        except (ValueError, OSError):
+            pass
+    try:
+        yield
+    finally:
+        for sig, prev in previous.items():
+            signal.signal(sig, prev)
+
+
+def _stop_process_group(proc: subprocess.Popen[str], grace: float = 10.0) -> None:
+    """SIGTERM the crawler's process group, SIGKILL it after ``grace`` seconds."""
+    if proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)  # a grandchild that outlived the leader
 
 
 def _private_crawl_dir(spec: RunSpec) -> Path:
-    """A fresh folder, private to this attempt, for the crawl step's output."""
+    """A fresh folder, private to this attempt, for the crawl step's output (in the worker's own
+    temporary folder when staging is on object storage)."""
+    from warehouse.paths import is_remote
+
+    if is_remote(spec.settings.staging):
+        import tempfile
+
+        return Path(tempfile.mkdtemp(prefix=f".crawl-{spec.site}-"))
     spec.run_dir.mkdir(parents=True, exist_ok=True)
     work = spec.run_dir / f".crawl-{uuid.uuid4().hex[:8]}"
     work.mkdir()
     return work
 
 
-def _publish_crawl_dir(spec: RunSpec, work: Path) -> Path:
+def _owner_alive(folder: Path) -> bool:
+    """A private crawl folder whose owning process (on this host) still runs."""
+    try:
+        owner = json.loads((folder / OWNER_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    if owner.get("host") != socket.gethostname():
+        return True  # another machine's: never guess
+    for pid in (owner.get("pid"), owner.get("crawler_pid")):
+        if isinstance(pid, int) and pid > 0:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                continue
+            except PermissionError:
+                return True
+            return True
+    return False
+
+
+def sweep_stale_crawl_dirs(spec: RunSpec, *, now: float | None = None) -> list[Path]:
+    """Remove what killed attempts of this site-day left behind: private ``.crawl-*`` folders whose
+    owner is gone (or that predate this run by a day), and ``*.tmp`` files older than this run.
+    Returns what was removed."""
+    from warehouse.paths import day_runs_dir
+
+    now = time.time() if now is None else now
+    day_dir = day_runs_dir(spec.settings.staging, spec.site, spec.logical_day)
+    removed: list[Path] = []
+    if not day_dir.is_dir():
+        return removed
+    for folder in day_dir.glob("*/.crawl-*"):
+        if not folder.is_dir():
+            continue
+        try:
+            age = now - folder.stat().st_mtime
+        except OSError:
+            continue
+        owned = (folder / OWNER_FILE).exists()
+        # an owner-less folder may be an attempt that is just starting: only sweep it after a while
+        if (owned and not _owner_alive(folder)) or (not owned and age > 300) or age > 86400:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    for tmp in day_dir.rglob("*.tmp"):
+        try:
+            if tmp.is_file() and tmp.stat().st_mtime < now - 60 and not _owner_alive(tmp.parent):
+                tmp.unlink()
+                removed.append(tmp)
+        except OSError:
+            continue
+    if removed:
+        log.warning("swept %d leftover(s) of killed crawls of %s %s: %s", len(removed), spec.site, spec.day,
+                    ", ".join(p.name for p in removed[:5]))
+    return removed
+
+
+def _publish_crawl_dir(spec: RunSpec, work: Path) -> str:
     """Put a finished attempt's folder in place as the run's crawl output, replacing an older one;
-    a retry running beside a zombie attempt never mixes their files."""
-    final = spec.run_dir / CRAWL_DIR
-    if final.exists():
-        shutil.rmtree(final)
-    os.replace(work, final)
-    return final
+    a retry running beside a zombie attempt never mixes their files (on S3: uploaded, crawl.json last)."""
+    from warehouse.paths import join
+    from warehouse.staging import publish_dir
+
+    return publish_dir(work, join(_run_loc(spec), CRAWL_DIR))
 
 
-def archives_for_day(spec: RunSpec) -> list[Path]:
+def archives_for_day(spec: RunSpec) -> list[str]:
     """Every raw archive of the day, one per earlier run, oldest first: the run's own folder, or
-    its copy under the archive root when the run folder is gone."""
-    from warehouse.paths import archive_copy, day_runs_dir
+    its copy under the archive root when the run folder is gone (local paths or s3:// URIs)."""
+    from warehouse.paths import archive_location, day_runs_location
+    from warehouse.staging import list_files, modified_at
 
     s = spec.settings
-    by_run: dict[str, Path] = {}
-    for path in day_runs_dir(s.staging, spec.site, spec.logical_day).glob(f"*/{CRAWL_DIR}/archive.warc.gz"):
-        by_run[path.parent.parent.name] = path
+    by_run: dict[str, str] = {}
+    day_dir = day_runs_location(s.staging, spec.site, spec.logical_day)
+    for path in list_files(day_dir):
+        parts = path[len(day_dir):].strip("/").split("/")
+        if len(parts) == 3 and parts[1:] == [CRAWL_DIR, "archive.warc.gz"]:
+            by_run[parts[0]] = path
     if s.archive:
-        folder = archive_copy(s.archive, spec.site, spec.logical_day, spec.run_id).parent
-        for path in folder.glob("*.warc.gz"):
-            by_run.setdefault(path.name.removesuffix(".warc.gz"), path)
+        folder = archive_location(s.archive, spec.site, spec.logical_day, spec.run_id).rsplit("/", 1)[0]
+        for path in list_files(folder):
+            name = path.rsplit("/", 1)[-1]
+            if name.endswith(".warc.gz") and "/" not in path[len(folder) + 1:]:
+                by_run.setdefault(name.removesuffix(".warc.gz"), path)
     by_run.pop(spec.run_id, None)
-    return sorted(by_run.values(), key=lambda p: (p.stat().st_mtime, str(p)))
+    return sorted(by_run.values(), key=lambda p: (modified_at(p), p))
 
 
 def reprocess_crawl(spec: RunSpec) -> dict[str, Any]:
@@ -206,26 +413,29 @@ def reprocess_crawl(spec: RunSpec) -> dict[str, Any]:
     if not archives:
         raise RunFailed(f"no raw archive for {spec.site} {spec.day} under {spec.settings.staging}"
                         + (f" or {spec.settings.archive}" if spec.settings.archive else ""))
+    import tempfile
+
+    from warehouse.staging import local_copy
+
     work = _private_crawl_dir(spec)
     log.info("reprocessing %s day %s from %d archive(s)", spec.site, spec.day, len(archives))
-    stats = replay_archives(archives, site=spec.site, day=spec.logical_day, out_dir=work, run_id=spec.run_id)
+    with tempfile.TemporaryDirectory(prefix=".archives-") as downloads:  # used only for s3:// archives
+        local = [local_copy(a, Path(downloads)) for a in archives]
+        stats = replay_archives(local, site=spec.site, day=spec.logical_day, out_dir=work, run_id=spec.run_id)
     _publish_crawl_dir(spec, work)
-    return {"run_dir": str(spec.run_dir), "archives": [str(a) for a in archives], **_small(stats)}
+    return {"run_dir": _run_loc(spec), "archives": list(archives), **_small(stats)}
 
 
 def _keep_archive(spec: RunSpec, crawl_dir: Path) -> None:
     """Copy the run's WARC under the configured archive root (if any), atomically."""
-    from warehouse.paths import archive_copy
+    from warehouse.paths import archive_location
+    from warehouse.staging import copy_file
 
     root = spec.settings.archive
     src = crawl_dir / "archive.warc.gz"
     if not root or not src.exists():
         return
-    dest = archive_copy(root, spec.site, spec.logical_day, spec.run_id)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex[:6]}")
-    shutil.copyfile(src, tmp)
-    os.replace(tmp, dest)
+    copy_file(src, archive_location(root, spec.site, spec.logical_day, spec.run_id))
 
 
 def _write_known_index(spec: RunSpec, work: Path) -> Path | None:
@@ -245,11 +455,12 @@ def transform(spec: RunSpec) -> dict[str, Any]:
     import pandas as pd
 
     from transforms.articles import clean_articles, items_frame, quarantine_frame
+    from warehouse.paths import join
     from warehouse.staging import read_jsonl, write_frame
 
-    crawl_dir = spec.run_dir / CRAWL_DIR
-    items = read_jsonl(crawl_dir / "items.jsonl")
-    rejections = read_jsonl(crawl_dir / "rejections.jsonl")
+    run = _run_loc(spec)
+    items = read_jsonl(join(run, CRAWL_DIR, "items.jsonl"))
+    rejections = read_jsonl(join(run, CRAWL_DIR, "rejections.jsonl"))
     result = clean_articles(items_frame(items), site=spec.site_config, run_id=spec.run_id)
     crawl_rows = [
         {
@@ -264,10 +475,10 @@ def transform(spec: RunSpec) -> dict[str, Any]:
     crawl_q = quarantine_frame(crawl_rows, run_id=spec.run_id, stage="crawl")
     non_empty = [q for q in (crawl_q, result.quarantine) if len(q)]
     quarantine = pd.concat(non_empty, ignore_index=True) if non_empty else result.quarantine
-    write_frame(spec.run_dir / CLEAN_FILE, result.articles, kind="articles")
-    write_frame(spec.run_dir / QUARANTINE_FILE, quarantine, kind="quarantine")
+    write_frame(join(run, CLEAN_FILE), result.articles, kind="articles")
+    write_frame(join(run, QUARANTINE_FILE), quarantine, kind="quarantine")
     return {
-        "run_dir": str(spec.run_dir),
+        "run_dir": run,
         "items": len(items),
         "articles_clean": len(result.articles),
         "articles_quarantined": len(result.quarantine),
@@ -283,12 +494,13 @@ def transform(spec: RunSpec) -> dict[str, Any]:
 def load(spec: RunSpec) -> dict[str, Any]:
     """Merge the run's clean articles into the warehouse; write its quarantine beside it."""
     from warehouse.articles import merge_articles
+    from warehouse.paths import join
     from warehouse.quarantine import write_quarantine
     from warehouse.staging import read_table
 
-    table = read_table(spec.run_dir / CLEAN_FILE)
+    table = read_table(join(_run_loc(spec), CLEAN_FILE))
     result = merge_articles(spec.settings.warehouse, table, run_id=spec.run_id)
-    quarantine = read_table(spec.run_dir / QUARANTINE_FILE)
+    quarantine = read_table(join(_run_loc(spec), QUARANTINE_FILE))
     qpath = write_quarantine(spec.settings.warehouse, quarantine, run_id=spec.run_id, day=spec.logical_day)
     out = {k: v for k, v in asdict(result).items() if not isinstance(v, (list, dict))}
     out["partitions_written"] = len(result.partitions_written)
@@ -328,12 +540,11 @@ def summarize(spec: RunSpec, crawl_stats: dict[str, Any], transform_stats: dict[
         summary["duration_s"] = round(time.time() - started_at, 3)
     summary["anomalies"] = anomalies(summary, transform_stats, blocked_threshold=s.blocked_threshold)
     summary["status"] = "failed" if summary["anomalies"] else "ok"
-    path = spec.run_dir / SUMMARY_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:6]}")
-    tmp.write_text(json.dumps(summary, indent=2, sort_keys=True, default=str), encoding="utf-8")
-    os.replace(tmp, path)
-    summary["summary_path"] = str(path)
+    from warehouse.paths import join
+    from warehouse.staging import write_json
+
+    path = write_json(join(_run_loc(spec), SUMMARY_FILE), summary)
+    summary["summary_path"] = path
     log.info("run summary %s", json.dumps(summary, sort_keys=True, default=str))
     if summary["anomalies"]:
         raise RunFailed(f"run {spec.run_id} for {spec.site} {spec.day} failed its checks: "
@@ -392,10 +603,13 @@ def reason_counts(quarantine: Any) -> dict[str, int]:
 
 def latest_summary(staging: str, site: str, day: date) -> dict[str, Any] | None:
     """The summary of the most recent run of a site and day, if any."""
-    from warehouse.paths import day_runs_dir
+    from warehouse.paths import day_runs_location
+    from warehouse.staging import list_files, modified_at, read_json
 
-    found = sorted(day_runs_dir(staging, site, day).glob(f"*/{SUMMARY_FILE}"), key=lambda p: p.stat().st_mtime)
-    return json.loads(found[-1].read_text(encoding="utf-8")) if found else None
+    day_dir = day_runs_location(staging, site, day)
+    found = sorted((p for p in list_files(day_dir) if p[len(day_dir):].strip("/").split("/")[1:] == [SUMMARY_FILE]),
+                   key=modified_at)
+    return read_json(found[-1]) if found else None
 
 
 def run_day(spec: RunSpec, *, incremental: bool = True, reprocess: bool = False) -> dict[str, Any]:

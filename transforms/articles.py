@@ -129,13 +129,22 @@ def clean_articles(raw: pd.DataFrame, *, site: Site, run_id: str) -> CleanResult
             row["_position"] = position
             kept.append(row)
 
-    latest = _latest_versions(kept)
+    latest, collisions = _latest_versions(kept, site)
+    for row in collisions:
+        bad.append({
+            "site": site.key,
+            "url": row["url"],
+            "reason": row["_collision"],
+            "raw": records[row["_position"]],
+            "quarantined_at": row["fetched_at"],
+        })
+    kept_count = len(kept) - len(collisions)
     articles = _articles_frame(latest)
     quarantine = quarantine_frame(bad, run_id=run_id, stage="transform")
     if bad:
-        log.info("transform: %d clean, %d quarantined, %d duplicates collapsed",
-                 len(latest), len(bad), len(kept) - len(latest))
-    return CleanResult(articles=articles, quarantine=quarantine, duplicates_collapsed=len(kept) - len(latest))
+        log.info("transform: %d clean, %d quarantined (%d id collisions), %d duplicates collapsed",
+                 len(latest), len(bad), len(collisions), kept_count - len(latest))
+    return CleanResult(articles=articles, quarantine=quarantine, duplicates_collapsed=kept_count - len(latest))
 
 
 def clean_record(record: Mapping[str, Any], *, site: Site, run_id: str) -> tuple[dict[str, Any] | None, list[str]]:
@@ -373,14 +382,52 @@ def _best_url(record: Mapping[str, Any]) -> str | None:
     )
 
 
-def _latest_versions(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One row per article_id: the latest by modified_at, revision, fetched_at (then input order)."""
-    best: dict[str, dict[str, Any]] = {}
+def _latest_versions(rows: list[dict[str, Any]], site: Site) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """One row per article_id, and the rows that only *claim* an id another page owns.
+
+    Rows sharing an article_id are versions of one article when they share the URL or the body
+    (the latest by modified_at, revision, fetched_at wins; the others are counted as collapsed).
+    A row with a different URL *and* a different body is another page carrying the same post id
+    (a copied body class or shortlink): it is returned as a collision, to be quarantined with an
+    ``id_collision: …`` reason instead of vanishing. Which page owns the id: the one whose own URL
+    carries that id (the site's ``article_url`` ``id`` group; the body id wins over the URL id in
+    the parser, so a page at ``…-991001/`` whose body says ``postid-900001`` cannot take the id from
+    the page at ``…-900001/``); when no URL carries it, the latest version. The warehouse's
+    incremental index therefore maps each id to the URL that owns it.
+    """
+    groups: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
-        current = best.get(row["article_id"])
-        if current is None or _version_key(row) >= _version_key(current):
-            best[row["article_id"]] = row
-    return sorted(best.values(), key=lambda r: r["_position"])
+        groups.setdefault(row["article_id"], []).append(row)
+    best: list[dict[str, Any]] = []
+    collisions: list[dict[str, Any]] = []
+    for article_id, group in groups.items():
+        native = article_id.split(":", 1)[1]
+        owners = [r for r in group if _url_id(r["url"], site) == native] or group
+        owner = max(owners, key=lambda r: (_version_key(r), r["_position"]))
+        versions = [owner]
+        for row in group:
+            if row is owner:
+                continue
+            if row["url"] == owner["url"] or row["body"] == owner["body"]:
+                versions.append(row)
+                continue
+            url_id = _url_id(row["url"], site)
+            said = f" (its URL says {url_id})" if url_id and url_id != native else ""
+            row["_collision"] = (f"id_collision: {article_id} is owned by {_short(owner['url'])}, "
+                                 f"this page {_short(row['url'])}{said} has a different URL and body")
+            collisions.append(row)
+        best.append(max(versions, key=lambda r: (_version_key(r), r["_position"])))
+    return sorted(best, key=lambda r: r["_position"]), sorted(collisions, key=lambda r: r["_position"])
+
+
+def _url_id(url: str | None, site: Site) -> str | None:
+    """The article id in a URL's path per the site's ``article_url`` pattern (None without one)."""
+    if not url:
+        return None
+    m = site.article_re.match(urlsplit(url).path)
+    if m is None or "id" not in m.re.groupindex:
+        return None
+    return m.group("id")
 
 
 def _version_key(row: Mapping[str, Any]) -> tuple[datetime, int, datetime]:

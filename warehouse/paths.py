@@ -50,8 +50,25 @@ def run_dir(staging_root: str, site: str, day: date, run_id: str) -> Path:
     return day_runs_dir(staging_root, site, day) / check_run_id(run_id)
 
 
+def day_runs_location(staging_root: str, site: str, day: date) -> str:
+    """``day_runs_dir`` as a string that may also be an ``s3://`` URI."""
+    if is_remote(staging_root):
+        return join(staging_root, check_slug(site, "site"), day.isoformat())
+    return str(day_runs_dir(staging_root, site, day))
+
+
+def run_location(staging_root: str, site: str, day: date, run_id: str) -> str:
+    """The run folder as a string: ``run_dir`` for a local staging root, ``s3://…/<site>/<day>/<run_id>``
+    for an object-store one (``pathlib`` would fold ``s3://`` into a local folder named ``s3:``)."""
+    if is_remote(staging_root):
+        return join(day_runs_location(staging_root, site, day), check_run_id(run_id))
+    return str(run_dir(staging_root, site, day, run_id))
+
+
 def archive_copy(archive_root: str, site: str, day: date, run_id: str) -> Path:
-    """Where a run's WARC is kept when an archive root is configured."""
+    """Where a run's WARC is kept under a local archive root (see ``archive_location`` for any root)."""
+    if is_remote(archive_root):
+        raise InvalidPartitionValue(f"archive root {archive_root!r} is not a local path; use archive_location")
     return Path(archive_root) / check_slug(site, "site") / day.isoformat() / f"{check_run_id(run_id)}.warc.gz"
 
 
@@ -74,6 +91,13 @@ def _check_file_name(name: str) -> str:
     if not re.match(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,200}$", name) or ".." in name:
         raise InvalidPartitionValue(f"file name {name!r} is not path-safe")
     return name
+
+
+def archive_location(archive_root: str, site: str, day: date, run_id: str) -> str:
+    """Where a run's WARC is kept when an archive root is configured: a local path or an ``s3://`` URI."""
+    if is_remote(archive_root):
+        return join(archive_root, check_slug(site, "site"), day.isoformat(), f"{check_run_id(run_id)}.warc.gz")
+    return str(archive_copy(archive_root, site, day, run_id))
 
 
 def report_file(staging_root: str, site: str, day: date) -> Path:

@@ -1,12 +1,16 @@
-"""A run's local staging folder (``warehouse.paths.run_dir``): items as JSON Lines, frames as Parquet.
+"""A run's staging folder (``warehouse.paths.run_location``): items as JSON Lines, frames as Parquet.
 
-Every write is atomic (temporary sibling + rename), so a retried task never reads a half-written
-file left by a killed attempt.
+The folder is local (``NEWSLINE_STAGING`` a path) or on the S3 API (``NEWSLINE_STAGING=s3://…``, for
+workers that share no disk). Every write is atomic (temporary sibling + rename locally, one PUT on
+S3), so a retried task never reads a half-written file left by a killed attempt.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import uuid
 from collections.abc import Iterable
 from datetime import date, datetime
 from pathlib import Path
@@ -15,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from newsline.schema import ARTICLES_SCHEMA, QUARANTINE_SCHEMA
-from warehouse.storage import LocalStorage, conform, parquet_bytes, read_parquet_bytes
+from warehouse.paths import is_remote, join
+from warehouse.storage import LocalStorage, conform, parquet_bytes, read_parquet_bytes, storage_for
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -32,7 +37,109 @@ def _json_default(value: Any) -> Any:
 
 
 def _write(path: str | Path, data: bytes) -> None:
+    if is_remote(str(path)):
+        storage_for(str(path)).write_atomic(str(path), data)
+        return
     LocalStorage(str(Path(path).parent)).write_atomic(str(path), data)
+
+
+def read_bytes(path: str | Path) -> bytes:
+    """The bytes of a staged file (local path or ``s3://`` URI); a missing file raises FileNotFoundError."""
+    if not is_remote(str(path)):
+        return Path(path).read_bytes()
+    data = storage_for(str(path)).read_bytes(str(path))
+    if data is None:
+        raise FileNotFoundError(str(path))
+    return data
+
+
+def exists(path: str | Path) -> bool:
+    return storage_for(str(path)).exists(str(path)) if is_remote(str(path)) else Path(path).exists()
+
+
+def write_bytes(path: str | Path, data: bytes) -> None:
+    """Write one staged file atomically (local rename or one S3 PUT)."""
+    _write(path, data)
+
+
+def write_json(path: str | Path, obj: Any) -> str:
+    """Write a small JSON document (a run summary) atomically; returns the path."""
+    _write(path, json.dumps(obj, indent=2, sort_keys=True, default=str).encode("utf-8"))
+    return str(path)
+
+
+def read_json(path: str | Path) -> dict[str, Any] | None:
+    """A staged JSON document, or None when it is missing or unreadable."""
+    try:
+        return json.loads(read_bytes(path).decode("utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def copy_file(src: str | Path, dest: str) -> None:
+    """Copy a local file to ``dest`` (local path or ``s3://`` URI), atomically."""
+    if is_remote(dest):
+        storage_for(dest).write_atomic(dest, Path(src).read_bytes())
+        return
+    target = Path(dest)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:12]}")
+    shutil.copyfile(src, tmp)
+    os.replace(tmp, target)
+
+
+#: Uploaded last, so a reader that finds it finds every other file of the crawl folder.
+_LAST = "crawl.json"
+
+
+def publish_dir(work: Path, dest: str) -> str:
+    """Put a finished local folder in place as ``dest``, replacing an older one, and return ``dest``.
+
+    Local staging: one rename (``work`` must be on the same file system). S3 staging: every file is
+    uploaded under ``dest/`` (``crawl.json`` last), objects of an older attempt that this one did not
+    write are deleted, and the local folder is removed."""
+    if not is_remote(dest):
+        final = Path(dest)
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(work, final)
+        return dest
+    store = storage_for(dest)
+    names = sorted((p.name for p in work.iterdir() if p.is_file()), key=lambda n: (n == _LAST, n))
+    for name in names:
+        store.write_atomic(join(dest, name), (work / name).read_bytes())
+    for stale in store.list_files(dest):
+        if stale.rsplit("/", 1)[-1] not in names:
+            store.delete(stale)
+    shutil.rmtree(work, ignore_errors=True)
+    return dest
+
+
+def list_files(prefix: str | Path) -> list[str]:
+    """Every file under a staging folder (local path or ``s3://`` URI), as strings."""
+    return storage_for(str(prefix)).list_files(str(prefix))
+
+
+def modified_at(path: str | Path) -> float:
+    """When a staged file was last written (seconds since the epoch)."""
+    if not is_remote(str(path)):
+        return Path(path).stat().st_mtime
+    from warehouse.s3 import S3Storage
+
+    store = storage_for(str(path))
+    assert isinstance(store, S3Storage)
+    stamp = store.fs.info(str(path).removeprefix("s3://"))["LastModified"]
+    return float(stamp.timestamp())
+
+
+def local_copy(path: str, folder: Path) -> Path:
+    """A local file with the contents of ``path``: the file itself when local, else a download into ``folder``."""
+    if not is_remote(path):
+        return Path(path)
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{len(list(folder.iterdir())):04d}-{path.rsplit('/', 1)[-1]}"
+    target.write_bytes(read_bytes(path))
+    return target
 
 
 def write_jsonl(path: str | Path, records: Iterable[dict[str, Any]]) -> int:
@@ -44,6 +151,14 @@ def write_jsonl(path: str | Path, records: Iterable[dict[str, Any]]) -> int:
 
 def read_jsonl(path: str | Path, *, missing_ok: bool = False) -> list[dict[str, Any]]:
     """The records of a JSON Lines file; a missing file raises unless ``missing_ok``."""
+    if is_remote(str(path)):
+        try:
+            text = read_bytes(path).decode("utf-8")
+        except FileNotFoundError:
+            if missing_ok:
+                return []
+            raise
+        return [json.loads(line) for line in text.splitlines() if line.strip()]
     p = Path(path)
     if missing_ok and not p.exists():
         return []
@@ -58,7 +173,7 @@ def write_table(path: str | Path, table: pa.Table) -> str:
 
 
 def read_table(path: str | Path) -> pa.Table:
-    return read_parquet_bytes(Path(path).read_bytes())
+    return read_parquet_bytes(read_bytes(path))
 
 
 def frame_table(frame: pd.DataFrame | pa.Table, schema: pa.Schema) -> pa.Table:

@@ -45,9 +45,13 @@ def decode_html(body: bytes | str, *, encoding: str | None = None, content_type:
     Order: a BOM; strict UTF-8 when the bytes validate (a UTF-8 page declared ISO-8859-1 is the
     common lie, and valid UTF-8 is almost never meant as anything else); then the ``<meta charset>``
     and the HTTP charset, each only if the bytes decode strictly under it; then lossy UTF-8 when most
-    non-ASCII sequences are valid UTF-8 (a few corrupt bytes become U+FFFD); finally windows-1252 (the
-    WHATWG reading of latin-1 and the usual charset of a page declared UTF-8 that is not). Latin-1
-    and ASCII labels are read as windows-1252, as browsers do. Never raises on bytes."""
+    non-ASCII sequences are valid UTF-8 (a few corrupt bytes become U+FFFD); then charset-normalizer's
+    guess when it is a multi-byte encoding (Shift_JIS, EUC, GBK, ... with no declared charset);
+    finally windows-1252 (the WHATWG reading of latin-1 and the usual charset of a page declared
+    UTF-8 that is not). UTF-16 without a BOM is recognised by its NUL bytes. Latin-1 and ASCII
+    labels are read as windows-1252, as browsers do. Raises ``PageRejected("malformed",
+    "undecodable: …")`` when more than 1 % of the decoded characters are U+FFFD (mojibake is never
+    stored unflagged)."""
     if isinstance(body, str):
         return _CONTROL_RE.sub("", body)
     header = _charset_of(content_type) or encoding
@@ -96,12 +100,61 @@ def meta_charset(body: bytes) -> str | None:
     return raw.decode("ascii", errors="ignore") or None
 
 
+#: Encodings charset-normalizer may pick that a page cannot be "mostly ASCII in windows-1252".
+_MULTIBYTE = frozenset({"shift_jis", "cp932", "euc_jp", "euc_jis_2004", "iso2022_jp", "shift_jis_2004",
+                        "shift_jisx0213", "gb2312", "gbk", "gb18030", "hz", "big5", "big5hkscs", "cp950",
+                        "euc_kr", "cp949", "johab", "iso2022_kr", "utf_16", "utf_16_le", "utf_16_be",
+                        "utf_32", "utf_32_le", "utf_32_be"})
+#: A decoded page with more U+FFFD than this share of its characters (and at least _MIN_BAD of them)
+#: is rejected as undecodable rather than stored as mojibake.
+_MAX_REPLACEMENT_SHARE = 0.01
+_MIN_BAD = 8
+
+
+def _utf16_without_bom(body: bytes) -> str | None:
+    """UTF-16 without a BOM: markup is mostly ASCII, so every other byte is NUL (strict UTF-8 accepts
+    NULs, so this must be checked first)."""
+    sample = body[:4096]
+    half = len(sample) // 2
+    if half < 8:
+        return None
+    even, odd = sample[0::2].count(0), sample[1::2].count(0)
+    if odd > 0.3 * half and even < 0.05 * half:
+        return "utf-16-le"
+    if even > 0.3 * half and odd < 0.05 * half:
+        return "utf-16-be"
+    return None
+
+
+def _detected(body: bytes) -> str | None:
+    """charset-normalizer's best guess for bytes no declared charset explains, or None."""
+    try:
+        from charset_normalizer import from_bytes
+
+        best = from_bytes(body[:65536]).best()
+    except Exception:  # noqa: BLE001 - detection is a heuristic; never fail the page on it
+        return None
+    return best.encoding if best is not None else None
+
+
 def _decode_bytes(body: bytes, header_charset: str | None) -> str:
+    text, codec = _decode_with(body, header_charset)
+    bad = text.count("\ufffd")
+    if bad >= _MIN_BAD and bad > _MAX_REPLACEMENT_SHARE * len(text):
+        raise PageRejected("malformed", f"undecodable: {bad} of {len(text)} characters could not be decoded "
+                                        f"(best reading {codec}, declared {header_charset or 'nothing'})")
+    return text
+
+
+def _decode_with(body: bytes, header_charset: str | None) -> tuple[str, str]:
     for bom, codec in _BOMS:
         if body.startswith(bom):
-            return body[len(bom):].decode(codec, errors="replace")
+            return body[len(bom):].decode(codec, errors="replace"), codec
+    utf16 = _utf16_without_bom(body)
+    if utf16 is not None:
+        return body[: len(body) - len(body) % 2].decode(utf16, errors="replace"), utf16
     try:
-        return body.decode("utf-8")
+        return body.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         pass
     for label in (meta_charset(body), header_charset):
@@ -109,41 +162,54 @@ def _decode_bytes(body: bytes, header_charset: str | None) -> str:
         if codec is None or codec in ("utf-8", "utf_8"):
             continue  # already failed strictly above
         try:
-            return body.decode(codec)
+            return body.decode(codec), codec
         except (UnicodeDecodeError, LookupError):
             continue
     lossy = body.decode("utf-8", errors="replace")
     bad = lossy.count("\ufffd")
     good = sum(1 for ch in lossy if ord(ch) > 0x7F) - bad
     if good > bad:
-        return lossy  # UTF-8 with a few broken bytes: keep the good text, mark the bad
-    return body.decode("cp1252", errors="replace")
+        return lossy, "utf-8 (lossy)"  # UTF-8 with a few broken bytes: keep the good text, mark the bad
+    # Nothing declared explains the bytes: a Shift_JIS/EUC/GBK page with no charset would read as
+    # windows-1252 mojibake. Ask charset-normalizer; a multi-byte guess wins, windows-1252 (which
+    # it often calls cp1250 on English text) otherwise.
+    guess = _detected(body)
+    candidates = ([guess] if guess in _MULTIBYTE else []) + ["cp1252"] + ([guess] if guess else [])
+    for codec in candidates:
+        try:
+            return body.decode(codec), codec
+        except (UnicodeDecodeError, LookupError):
+            continue
+    return body.decode("cp1252", errors="replace"), "cp1252"
 
 
-def element_text(el: etree._Element) -> str:
+def element_text(el: etree._Element, *, max_depth: int | None = None) -> str:
     """Visible text of an element: tags stripped, entities decoded, <br> as a newline, scripts and
     styles skipped. Inner whitespace is kept for the transform to normalise. Iterative, so a
-    hostile, deeply nested page cannot exhaust the stack."""
+    hostile, deeply nested page cannot exhaust the stack; ``max_depth`` stops at elements that many
+    levels below ``el`` (their text and their children's are left out, their tail kept)."""
     parts: list[str] = []
     if el.text and _tag(el) not in _INVISIBLE:
         parts.append(el.text)
-    stack: list[tuple[etree._Element, bool]] = [(child, False) for child in reversed(list(el))]
+    stack: list[tuple[etree._Element, bool, int]] = [(child, False, 1) for child in reversed(list(el))]
     while stack:
-        node, done = stack.pop()
+        node, done, depth = stack.pop()
         if done:
             if node.tail:
                 parts.append(node.tail)
             continue
-        stack.append((node, True))
+        stack.append((node, True, depth))
         tag = _tag(node)
         if tag == "br":
             parts.append("\n")
             continue
         if tag in _INVISIBLE or not isinstance(node.tag, str):
             continue
+        if max_depth is not None and depth > max_depth:
+            continue
         if node.text:
             parts.append(node.text)
-        stack.extend((child, False) for child in reversed(list(node)))
+        stack.extend((child, False, depth + 1) for child in reversed(list(node)))
     return "".join(parts)
 
 

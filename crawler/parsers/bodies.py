@@ -24,7 +24,8 @@ _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGN
 _CHROME = re.compile(
     r"(?:^|[\s_-])(?:(?:share|sharing|social|related)\w*|sharedaddy|comments?|newsletter|paywall|subscribe|"
     r"subscription|promo|advert|ad-slot|sponsor|breadcrumbs?|cookie|consent|popular|trending|"
-    r"recommend(?:ed|ations)?|read-?more|outbrain|taboola)(?:$|[\s_-])",
+    r"recommend(?:ed|ations)?|read-?more|outbrain|taboola|anzeige|werbung|abo|abonnement|plus|premium-teaser|"
+    r"teilen|empfehlungen)(?:$|[\s_-])",
     re.IGNORECASE,
 )
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -84,12 +85,37 @@ def clean_tree(root: lxml_html.HtmlElement, *, drop_chrome: bool = True) -> lxml
     return root
 
 
+#: Class/id name parts of a picture credit (dropped as they are) and of a caption (dropped when it ends
+#: with a credit: on plenty of pages a caption by class is text the reader is meant to read).
+_CREDIT_NAMES = frozenset({"credit", "credits", "photocredit", "imagecredit", "quelle", "bildquelle",
+                           "fotonachweis", "bildnachweis", "copyright"})
+_CAPTION_NAMES = frozenset({"caption", "bildunterschrift", "bildtext", "legende", "legend", "unterschrift"})
+_CREDIT_END = re.compile(r"(?:\b(?:foto|fotos|photo|photos|photograph|bild|quelle|credit|source)\s*:\s*[^:]{2,80}|"
+                         r"©[^©]{2,80})$", re.IGNORECASE)
+
+
+def _label_parts(el: etree._Element) -> set[str]:
+    label = f"{el.get('class', '')} {el.get('id', '')}".lower()
+    parts = set(re.split(r"[\s_-]+", label))
+    if "photo" in parts or "image" in parts:
+        parts.update({"photocredit", "imagecredit"} if "credit" in parts else set())
+    return parts
+
+
 def is_caption(el: etree._Element, tag: str | None = None) -> bool:
-    """A caption (``figcaption``) or a figure holding a picture or video and little text (its
-    caption and credit): it describes a picture, it is not the article's text."""
+    """A caption: ``figcaption``; a short element whose class or id names a picture credit (credit,
+    Quelle, Bildnachweis); a short element named caption / Bildunterschrift whose text ends with a
+    credit ("… Foto: A. Name", "… Photo: Desk", "… ©Agency"); or a figure holding a picture or video and
+    little text (its caption and credit): it describes a picture, it is not the article's text."""
     tag = tag if tag is not None else _tag(el)
     if tag == "figcaption":
         return True
+    if tag not in ("figure", "article", "main", "body", "html") and (el.get("class") or el.get("id")):
+        parts = _label_parts(el)
+        if parts & _CREDIT_NAMES and _word_count(el, stop_at=30) < 30:
+            return True
+        if parts & _CAPTION_NAMES and "no" not in parts and _word_count(el, stop_at=60) < 60:
+            return _CREDIT_END.search(" ".join(el.text_content().split())) is not None
     if tag != "figure":
         return False
     has_media = next(el.iter("img", "picture", "video", "iframe", "svg"), None) is not None
@@ -178,26 +204,52 @@ def block_lines(root: etree._Element) -> list[str]:
 _DATE_WORDS = re.compile(
     r"\b(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|"
     r"oct(?:ober)?|nov(?:ember)?|dec(?:ember)?|mon(?:day)?|tue(?:s(?:day)?)?|wed(?:nesday)?|thu(?:rs(?:day)?)?|"
-    r"fri(?:day)?|sat(?:urday)?|sun(?:day)?|am|pm|a\.m|p\.m|[a-z]{1,3}t|utc|gmt|updated|published|posted|"
-    r"last|modified|on|at|ago|hours?|minutes?|days?)\b",
+    r"fri(?:day)?|sat(?:urday)?|sun(?:day)?|am|pm|a\.m|p\.m|[a-z]{1,3}t|utc|gmt|updated?|published|posted|"
+    r"last|modified|on|at|ago|hours?|minutes?|days?|"
+    # German: months, weekdays, "Uhr", "aktualisiert", "Stand", "veröffentlicht"
+    r"januar|jänner|februar|märz|mai|juni|juli|oktober|dezember|okt|dez|"
+    r"montag|dienstag|mittwoch|donnerstag|freitag|samstag|sonntag|uhr|mez|mesz|um|vom|"
+    r"aktualisiert|aktualisierung|zuletzt|stand|veröffentlicht|erschienen|geändert|"
+    # French / Spanish / Italian / Dutch stamp words and months
+    r"janvier|février|mars|avril|juin|juillet|août|septembre|octobre|novembre|décembre|publié|mis à jour|le|à|"
+    r"enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|octubre|noviembre|diciembre|actualizado|"
+    r"publicado|de|las|gennaio|febbraio|aprile|maggio|giugno|luglio|settembre|ottobre|dicembre|aggiornato|"
+    r"pubblicato|il|alle|januari|februari|maart|mei|augustus|bijgewerkt|gepubliceerd|om)\b",
     re.IGNORECASE,
 )
 
 
 _MONTHS = re.compile(r"\b(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
-                     r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\b", re.IGNORECASE)
-_STAMP_SHAPE = re.compile(r"\d{4}-\d{2}-\d{2}|\b\d{1,2}:\d{2}\b|\b\d{1,2}[./]\d{1,2}[./]\d{2,4}\b")
+                     r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?|januar|jänner|februar|märz|"
+                     r"mai|juni|juli|oktober|dezember|janvier|février|mars|avril|juin|juillet|août|septembre|"
+                     r"octobre|novembre|décembre|enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|"
+                     r"octubre|noviembre|diciembre|gennaio|febbraio|aprile|maggio|giugno|luglio|settembre|"
+                     r"ottobre|dicembre|januari|februari|maart|mei|augustus)\b", re.IGNORECASE)
+_STAMP_SHAPE = re.compile(r"\d{4}-\d{2}-\d{2}|\b\d{1,2}[:.]\d{2}\b|\b\d{1,2}[./]\d{1,2}[./]\d{2,4}\b")
+#: A stamp label without its time ("1. Aktualisierung:", "Updated:"): the time sits in its own block.
+_STAMP_LABEL = re.compile(
+    r"^(?:\d{1,3}\.\s*)?(?:last\s+)?(?:updated?|published|posted|modified|aktualisiert|aktualisierung|"
+    r"veröffentlicht|stand|zuletzt aktualisiert|mis à jour|publié|actualizado|aggiornato)(?:\s+(?:on|at|am|um))?"
+    r"\s*:?$",
+    re.IGNORECASE,
+)
 
 
 def is_dateline(block: str) -> bool:
-    """A block that is only a date or time stamp ("02:41 JST, September 6, 2024", "Updated: 2024-09-06"):
-    a date shape (a month name with a number, an ISO date, a clock time), and besides date words
-    nothing but digits, spaces and ``,.:/-+|``."""
-    if len(block) > 80 or not re.search(r"\d", block):
+    """A block that is only a date or time stamp ("02:41 JST, September 6, 2024", "Updated: 2024-09-06",
+    "March 3, 2024 at 5:40 p.m. ET", "1. Aktualisierung: 3. März 2024, 17:40 Uhr", "Updated … (update 2)")
+    or a stamp label alone ("Aktualisiert:"): a date shape (a month name with a number, an ISO date, a
+    clock time), and besides date words nothing but digits, spaces and ``,.:/-+|``."""
+    if len(block) > 100:
+        return False
+    if _STAMP_LABEL.match(block.strip()):
+        return True
+    if not re.search(r"\d", block):
         return False
     if not (_MONTHS.search(block) or _STAMP_SHAPE.search(block)):
         return False
-    rest = _DATE_WORDS.sub(" ", block)
+    rest = re.sub(r"\(\s*(?:update|aktualisierung)\s*#?\d*\s*\)", " ", block, flags=re.IGNORECASE)
+    rest = _DATE_WORDS.sub(" ", rest)
     return re.fullmatch(r"[\d\s,.:/+|–—·•()-]*", rest) is not None
 
 

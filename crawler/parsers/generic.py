@@ -19,6 +19,13 @@ cleaned tree), favor_precision 0.932, favor_recall 0.937, readability-lxml 0.969
 0.830, medoid of readability/trafilatura/rules 0.969; this rule with the floor at 0.8 / 0.9 / 0.95:
 0.972 / 0.973 / 0.975 (without the 3x cap: 0.971 at 0.8); with the short-body exception (plateau
 from 50 to 250 words): 0.978.
+
+What is never body, whatever extractor kept it (general rules, no site names): the article's header
+(``without_head``: leading blocks equal to the title or the marked standfirst, the short kicker and
+breadcrumb labels around them, the description right after the title), date/time stamp lines in
+English, German and a few other languages, and stamp labels alone (``bodies.is_dateline``), byline
+lines, captions and picture credits (``bodies.is_caption``), paywall and subscription boxes and ad
+labels (``bodies.is_chrome`` by class, ``_FURNITURE`` by text).
 """
 
 from __future__ import annotations
@@ -32,9 +39,9 @@ from lxml import html as lxml_html
 
 from crawler.parsers import bodies
 from crawler.parsers.base import PageRejected, decode_html
-from crawler.parsers.metadata import resolve, split_authors
+from crawler.parsers.metadata import resolve, split_authors, standfirst
 
-__all__ = ["GenericArticle", "body_agreement", "choose_body", "extract_article"]
+__all__ = ["GenericArticle", "body_agreement", "choose_body", "extract_article", "without_head"]
 
 #: Below this token agreement, readability and trafilatura are taken to disagree.
 AGREEMENT_FLOOR = 0.95
@@ -50,11 +57,18 @@ MAX_CHARS = 4_000_000
 _FURNITURE = re.compile(
     r"^(?:share(?: this(?: article| story)?)?|tweet|email|print|facebook|twitter|linkedin|whatsapp|pinterest|"
     r"copy link|advertisement|ad|sponsored|read more|related(?: articles| stories| posts)?|comments?|"
-    r"like this:?|share this:?)$|"
+    r"like this:?|share this:?|subscribe|anzeige|werbung|teilen|artikel teilen)$|"
     r"^(?:subscribe|sign up|log ?in|register)\b.{0,80}\b(?:to (?:continue|read|keep reading)|newsletter|"
     r"unlimited access|subscribers?)\b|"
     r"^(?:this (?:article|story|content) is (?:only )?(?:for|available to) subscribers)|"
-    r"^(?:already a subscriber\??)",
+    r"^(?:already a subscriber\??)|"
+    r"^(?:bereits abonnent|schon abonnent|sie sind bereits abonnent)|"
+    # a paywall box: "Keep reading with …", "Weiterlesen mit …", a short offer with a price per month
+    r"^(?:(?:jetzt )?weiterlesen|keep reading|continue reading|(?:jetzt )?abonnieren|(?:jetzt )?abo abschließen|"
+    r"(?:jetzt )?(?:weiter|mehr) lesen mit)\b(?=.{0,200}$)|"
+    r"^(?=.{0,200}$)(?=.*\b(?:subscribe|subscription|subscribers?|abonnieren|abonnement|abo|unlimited|"
+    r"alle artikel|all articles|full access|zugang)\b)(?=.*(?:[$€£]|\beuro\b|\beur\b|\bdollars?\b))"
+    r"(?=.*\b(?:im monat|pro monat|per month|a month|a week|per week|monatlich|monthly|weekly)\b)",
     re.IGNORECASE,
 )
 _CHALLENGE = re.compile(r"captcha|are you a robot|verify you are human|access denied|cf-browser-verification",
@@ -136,6 +150,7 @@ def _extract(body: bytes | str, url: str, *, timezone: str, encoding: str | None
 
     paragraphs = _without_stamps(paragraphs, meta.authors, meta.byline)
     title = meta.title
+    paragraphs = without_head(paragraphs, title, meta.summary, standfirst(root))
     if paragraphs and sum(len(p.split()) for p in paragraphs) < 50 and _CHALLENGE.search(" ".join(paragraphs)):
         raise PageRejected("blocked", "bot challenge instead of an article")
     if sum(sum(bodies.tokens(p).values()) for p in paragraphs) < MIN_BODY_WORDS:
@@ -188,13 +203,50 @@ def _without_stamps(blocks: list[str], authors: list[str], byline: str | None) -
         if bodies.is_dateline(block):
             continue
         low = block.casefold()
-        if len(block.split()) <= 12 and (
+        words = len(block.split())
+        if words <= 16 and (
                 (byline and low == byline.casefold())
                 or (re.match(r"^(?:by|written by|von|par|por)\s", low) and not block.rstrip().endswith((".", "!", "?"))
-                    and (any(n in low for n in names) or split_authors(block)))):
+                    and (any(n in low for n in names) or ((words <= 12 or _JOB_AFTER_SLASH.search(block)) and split_authors(block))))):
             continue  # "By Ada Placeholder / Staff Writer": a byline line, not article text
         out.append(block)
     return out
+
+
+#: "Names / Staff Writers": a byline of many names that ends in their job.
+_JOB_AFTER_SLASH = re.compile(r"\s[/|]\s[^/|]{0,60}\b(?:writers?|reporters?|correspondents?|editors?|staff|"
+                              r"redaktion|korrespondent(?:in|en)?)\s*$", re.IGNORECASE)
+#: How many leading blocks are searched for a repeated headline or standfirst.
+HEAD_BLOCKS = 6
+
+
+def without_head(blocks: list[str], title: str | None, summary: str | None, dek: str | None = None) -> list[str]:
+    """The body without the article's header when an extractor kept it: leading blocks equal to the
+    title or to the page's marked standfirst (``dek``), the short labels around them (section kicker,
+    breadcrumb: at most 6 words, no sentence end) and, after the title, a block equal to the summary.
+    A leading block equal to the summary alone is kept: many pages' description is their first paragraph."""
+    t_key, s_key, d_key = _squash(title or ""), _squash(summary or ""), _squash(dek or "")
+    if not (t_key or d_key) or not blocks:
+        return blocks
+    cut = -1
+    seen_title = False
+    for i, block in enumerate(blocks[:HEAD_BLOCKS]):
+        key = _squash(block)
+        if t_key and key == t_key:
+            seen_title, cut = True, i
+        elif (d_key and key == d_key) or (seen_title and s_key and key == s_key):
+            cut = i
+        elif not _is_label(block):
+            break
+    return blocks[cut + 1:]
+
+
+def _is_label(block: str) -> bool:
+    return len(block) <= 60 and len(block.split()) <= 6 and not block.rstrip().endswith((".", "!", "?", ":", '"'))
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"\W+", "", text.casefold())
 
 
 def _furniture_free(blocks: list[str]) -> list[str]:

@@ -57,7 +57,8 @@ def _parse(body: bytes | str, url: str, encoding: str | None) -> ArticleItem:
     title = _text_of(_first(sel.xpath(S.HEADLINE))) or _text_of(_first(sel.xpath(S.HEADLINE_FALLBACK)))
     og_title = clean_or_none(_meta(sel, S.OG_TITLE, prop=True))
     html_title = _text_of(_first(sel.xpath(S.HTML_TITLE)))
-    paragraphs = [t for t in (element_text(el.root) for el in block.xpath(S.BODY_BLOCKS)) if t.strip()]
+    paragraphs = [t for t in (element_text(el, max_depth=S.BLOCK_TEXT_MAX_DEPTH) for el in _body_blocks(block.root))
+                  if t.strip()]
     paragraphs = [p.strip() for p in paragraphs]
 
     if not (title or og_title or _strip_suffix(html_title)):
@@ -174,6 +175,45 @@ def _section_labels(sel: Selector) -> tuple[str | None, str | None]:
     section = items[1] if len(items) > 1 else None
     subsection = items[2] if len(items) > 2 else _text_of(_first(sel.xpath(S.SUBSECTION_LABEL)))
     return section, subsection
+
+
+def _body_blocks(root: Any) -> list[Any]:
+    """The article block's body paragraphs and sub-headings in document order: what
+    ``S.BODY_BLOCKS`` selects, found in one pre-order walk that never enters a selected block or a
+    skipped container (the XPath's ``ancestor::`` tests made nested headings quadratic), down to
+    ``S.BODY_MAX_DEPTH`` levels."""
+    if not isinstance(getattr(root, "tag", None), str):
+        return []
+    for anc in root.iterancestors():
+        if _skipped(anc) or _tag_of(anc) in S.BODY_BLOCK_TAGS:
+            return []
+    out: list[Any] = []
+    stack: list[tuple[Any, int]] = [(child, 1) for child in reversed(list(root))]
+    while stack:
+        node, depth = stack.pop()
+        if not isinstance(node.tag, str):
+            continue
+        tag = _tag_of(node)
+        if tag in S.BODY_BLOCK_TAGS:
+            if tag == "h2" or not (node.get("class") or "").strip():
+                out.append(node)
+            continue  # nothing inside a <p> or <h2> is a block of its own
+        if _skipped(node) or depth >= S.BODY_MAX_DEPTH:
+            continue
+        stack.extend((child, depth + 1) for child in reversed(list(node)))
+    return out
+
+
+def _tag_of(node: Any) -> str:
+    tag = node.tag if isinstance(node.tag, str) else ""
+    return tag.rsplit("}", 1)[-1].lower()
+
+
+def _skipped(node: Any) -> bool:
+    if _tag_of(node) in S.BODY_SKIP_TAGS or node.get("id") in S.BODY_SKIP_IDS:
+        return True
+    classes = (node.get("class") or "").split()
+    return any(c in S.BODY_SKIP_CLASSES for c in classes)
 
 
 def _native_id(sel: Selector, canonical: str | None, url: str) -> str | None:

@@ -18,7 +18,8 @@ import json
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import timezone as dt_timezone
 from urllib.parse import urljoin, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -201,6 +202,7 @@ class Sources:
     jsonld_objects: list[dict]
     root: etree._Element
     url: str
+    tz: ZoneInfo | None = None  # the site's timezone, for times printed as prose
 
 
 def gather(root: etree._Element, url: str) -> Sources:
@@ -335,7 +337,62 @@ def _ld_title(src: Sources) -> str | None:
 
 def _single_h1(src: Sources) -> str | None:
     h1s = src.root.xpath("//h1")
-    return clean_text(h1s[0].text_content()) if len(h1s) == 1 else None
+    return heading_text(h1s[0]) if len(h1s) == 1 else None
+
+
+_BADGE_CLASS = re.compile(r"badge|label|plus|premium|exclusive|flag|marker|kicker|tag", re.IGNORECASE)
+_BADGE_TAGS = ("span", "em", "strong", "small", "sup", "mark", "b", "i", "abbr")
+
+
+def heading_text(h1: etree._Element) -> str | None:
+    """A headline element's text without a badge at its start or end: a child label of at most 12
+    characters and 2 words that is all capitals, has a "+" ("RK+", "LIVE", "EXCLUSIVE") or whose class
+    says badge/label/plus/premium: it marks the story, it is not part of the title."""
+    text = clean_text(h1.text_content())
+    if not text:
+        return None
+    for el in h1.iter(*_BADGE_TAGS):
+        if el is h1:
+            continue
+        badge = clean_text(el.text_content())
+        if not badge or len(badge) > 12 or len(badge.split()) > 2:
+            continue
+        letters = [c for c in badge if c.isalpha()]
+        if not ((letters and all(c.isupper() for c in letters)) or "+" in badge
+                or _BADGE_CLASS.search(el.get("class", ""))):
+            continue
+        rest = None
+        if text.startswith(badge):
+            rest = text[len(badge):].lstrip(" :|–—-·•")
+        elif text.endswith(badge):
+            rest = text[: -len(badge)].rstrip(" :|–—-·•")
+        if rest and len(rest.split()) >= 2:
+            text = rest
+    return text
+
+
+#: Class/id names of a standfirst (dek, Vorspann): the summary printed under the headline, not body text.
+_STANDFIRST_LABEL = re.compile(
+    r"(?:^|[\s_-])(?:dek|deck|standfirst|vorspann|subtitle|sub-?headline|subhead|strapline|chapeau|summary|"
+    r"excerpt|abstract|bajada|entradilla|sottotitolo|occhiello)(?:$|[\s_-])",
+    re.IGNORECASE,
+)
+_BLOCK_CHILDREN = frozenset({"p", "div", "section", "article", "ul", "ol", "table", "h1", "h2", "h3", "figure"})
+
+
+def standfirst(root: etree._Element) -> str | None:
+    """The page's standfirst: the first element whose class or id says dek / standfirst / Vorspann /
+    summary (and the like), holding no block children and 5 to 80 words of text."""
+    for el in root.iter("p", "div", "h2", "h3", "span", "section"):
+        label = f"{el.get('class', '')} {el.get('id', '')}"
+        if not label.strip() or not _STANDFIRST_LABEL.search(label):
+            continue
+        if any(isinstance(c.tag, str) and c.tag in _BLOCK_CHILDREN for c in el):
+            continue
+        text = clean_text(el.text_content())
+        if text and 5 <= len(text.split()) <= 80:
+            return text
+    return None
 
 
 def _author_steps() -> list[Step]:
@@ -539,6 +596,7 @@ def _published_steps() -> list[Step]:
         ("dc.date", lambda s: _meta(s, "dc.date", "dc.date.issued", "dcterms.created", "dcterms.date", "dc:date",
                                     "date", "pubdate", "publishdate", "publish-date", "article.published")),
         ("time-element", _time_element),
+        ("prose-date", lambda s: _prose_time(s, updated=False)),
         ("htmldate", _htmldate),
     ]
 
@@ -549,7 +607,135 @@ def _modified_steps() -> list[Step]:
         ("article:modified_time", lambda s: _meta(s, "article:modified_time", "og:updated_time")),
         ("itemprop", lambda s: _meta(s, "datemodified") or _itemprop(s, "dateModified")),
         ("dc.modified", lambda s: _meta(s, "dcterms.modified", "dc.date.modified", "last-modified")),
+        ("prose-date", lambda s: _prose_time(s, updated=True)),
     ]
+
+
+# --------------------------------------------------------------------------- dates printed as prose
+
+_MONTH_NUMBERS: dict[str, int] = {}
+for _number, _names in enumerate((
+        "jan january januar jänner janvier enero gennaio januari",
+        "feb february februar février febrero febbraio februari",
+        "mar march märz mars marzo maart",
+        "apr april avril abril aprile",
+        "may mai mayo maggio mei",
+        "jun june juni juin junio giugno",
+        "jul july juli juillet julio luglio",
+        "aug august août agosto augustus",
+        "sep sept september septembre septiembre settembre",
+        "oct october oktober okt octobre octubre ottobre",
+        "nov november novembre noviembre",
+        "dec december dezember dez décembre diciembre dicembre"), start=1):
+    for _name in _names.split():
+        _MONTH_NUMBERS[_name] = _number
+_MONTH_ALT = "|".join(sorted(_MONTH_NUMBERS, key=len, reverse=True))
+_PROSE_DATES = (
+    re.compile(rf"(?i:\b(?P<mon>{_MONTH_ALT})\.?\s+(?P<day>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<year>\d{{4}})\b)"),
+    re.compile(rf"(?i:\b(?P<day>\d{{1,2}})(?:\.|st|nd|rd|th)?\s+(?:of\s+|de\s+)?(?P<mon>{_MONTH_ALT})\.?,?"
+               rf"\s+(?:de\s+)?(?P<year>\d{{4}})\b)"),
+    re.compile(r"\b(?P<day>\d{1,2})\.(?P<mon>\d{1,2})\.(?P<year>\d{4})\b"),
+    re.compile(r"\b(?P<year>\d{4})-(?P<mon>\d{2})-(?P<day>\d{2})\b"),
+)
+_CLOCK = (r"(?P<h>\d{1,2})[:.h](?P<m>\d{2})(?::(?P<s>\d{2}))?(?:\s*(?P<ap>(?i:[ap]\.?\s?m\.?)))?"
+          r"(?:\s*(?i:uhr|h))?(?:\s*(?P<tz>\b[A-Z]{1,5}\b(?:[+-]\d{1,2}(?::?\d{2})?)?))?")
+_TIME_AFTER = re.compile(r"\s*(?:,|(?i:at|um|à|a las|alle|om|-|–|—|\|))?\s*" + _CLOCK)
+_TIME_BEFORE = re.compile(_CLOCK + r"\s*(?:,|(?i:on|am|le|el|il|op)|-|–|—|\|)?\s*$")
+_UPDATED_WORDS = re.compile(r"updat|aktualis|modifi|geändert|mis à jour|actualiz|aggiorn|bijgewerkt|edited",
+                            re.IGNORECASE)
+#: Fixed-offset zone abbreviations (hours east of UTC); others ("ET", "Uhr", none) mean the site's zone.
+_ZONE_OFFSETS = {"UTC": 0, "GMT": 0, "Z": 0, "EST": -5, "EDT": -4, "CST": -6, "CDT": -5, "MST": -7, "MDT": -6,
+                 "PST": -8, "PDT": -7, "CET": 1, "CEST": 2, "MEZ": 1, "MESZ": 2, "BST": 1, "WET": 0, "WEST": 1,
+                 "EET": 2, "EEST": 3, "JST": 9, "KST": 9, "AEST": 10, "AEDT": 11, "IST": 5.5}
+_PROSE_LABEL = re.compile(r"date|time|stamp|publish|posted|update|modified|aktualis|datum|zeit|dateline|byline|"
+                          r"meta|fecha|data",
+                          re.IGNORECASE)
+#: Elements looked at at most, and the longest text read as a stamp.
+PROSE_MAX_ELEMENTS = 40
+PROSE_MAX_CHARS = 240
+
+
+def prose_times(text: str, tz: ZoneInfo) -> list[tuple[datetime, bool]]:
+    """Every date with a clock time printed in ``text`` ("March 3, 2024 at 5:40 p.m. ET", "3. März 2024,
+    17:40 Uhr", "17:40, 03.03.2024", "Updated 2024-03-03 19:05"), as (aware UTC time, is_update) in
+    order. A zone abbreviation with a fixed offset is used; any other ("ET", "Uhr") means ``tz``. A
+    time counts as an update when the words since the previous date say so (updated, aktualisiert...)."""
+    found: list[tuple[int, int, re.Match]] = []
+    for pattern in _PROSE_DATES:
+        for m in pattern.finditer(text):
+            if not any(a <= m.start() < b or m.start() <= a < m.end() for a, b, _ in found):
+                found.append((m.start(), m.end(), m))
+    found.sort(key=lambda f: f[0])
+    out: list[tuple[datetime, bool]] = []
+    prev_end = 0
+    for start, end, m in found:
+        clock = _TIME_AFTER.match(text, end)
+        clock_start = start
+        if clock is None:
+            clock = _TIME_BEFORE.search(text[max(prev_end, start - 40):start])
+            if clock is not None:
+                clock_start = max(prev_end, start - 40) + clock.start()
+        dt = _prose_datetime(m, clock, tz)
+        if dt is not None:
+            out.append((dt, bool(_UPDATED_WORDS.search(text[prev_end:clock_start]))))
+        prev_end = clock.end() if clock is not None and clock_start == start else end
+    return out
+
+
+def _prose_datetime(date: re.Match, clock: re.Match | None, tz: ZoneInfo) -> datetime | None:
+    if clock is None:
+        return None
+    mon = date.group("mon")
+    month = int(mon) if mon.isdigit() else _MONTH_NUMBERS.get(mon.lower().rstrip("."))
+    hour, minute = int(clock.group("h")), int(clock.group("m"))
+    ap = (clock.group("ap") or "").lower()
+    if ap:
+        if not 1 <= hour <= 12:
+            return None
+        hour = hour % 12 + (12 if ap.startswith("p") else 0)
+    zone: tzinfo = tz
+    abbr = clock.group("tz")
+    if abbr:
+        offset = re.match(r"(?:UTC|GMT)([+-]\d{1,2})(?::?(\d{2}))?$", abbr)
+        if offset:
+            hours = int(offset.group(1))
+            zone = dt_timezone(timedelta(hours=hours, minutes=int(offset.group(2) or 0) * (1 if hours >= 0 else -1)))
+        elif abbr in _ZONE_OFFSETS:
+            zone = dt_timezone(timedelta(hours=_ZONE_OFFSETS[abbr]))
+    try:
+        local = datetime(int(date.group("year")), month or 0, int(date.group("day")), hour, minute,
+                         int(clock.group("s") or 0))
+    except (TypeError, ValueError):
+        return None
+    dt = local.replace(tzinfo=zone).astimezone(UTC)
+    if dt.year < 1990 or dt > datetime.now(UTC) + timedelta(days=366):
+        return None
+    return dt
+
+
+def _prose_time(src: Sources, *, updated: bool) -> str | None:
+    """The first published (or, with ``updated``, updated) time printed as prose in a short element
+    whose class or id names a date, time, stamp or byline, or in a ``<time>`` without ``datetime``."""
+    tz = src.tz or ZoneInfo("UTC")
+    looked = 0
+    body = src.root.find("body")
+    for el in (body if body is not None else src.root).iter():
+        if not isinstance(el.tag, str) or el.tag in ("script", "style", "noscript", "template"):
+            continue
+        if el.tag != "time":
+            label = f"{el.get('class', '')} {el.get('id', '')}"
+            if not label.strip() or not _PROSE_LABEL.search(label):
+                continue
+        looked += 1
+        if looked > PROSE_MAX_ELEMENTS:
+            break
+        text = " ".join(el.text_content().split())
+        if not text or len(text) > PROSE_MAX_CHARS or not re.search(r"\d", text):
+            continue
+        for dt, is_update in prose_times(text, tz):
+            if is_update == updated:
+                return iso(dt)
+    return None
 
 
 # --------------------------------------------------------------------------- titles and sites
@@ -628,6 +814,7 @@ def resolve(root: etree._Element, url: str, *, timezone: str = "UTC", language: 
     except (ZoneInfoNotFoundError, ValueError):
         tz = ZoneInfo("UTC")
     src = gather(root, url)
+    src.tz = tz
     prov: dict[str, str] = {}
     exp: dict[str, list[tuple[str, object]]] = {}
 
@@ -681,6 +868,7 @@ def resolve(root: etree._Element, url: str, *, timezone: str = "UTC", language: 
         ("og:description", lambda s: _meta(s, "og:description")),
         ("meta:description", lambda s: _meta(s, "description", "dc.description", "twitter:description",
                                              "sailthru.description")),
+        ("standfirst", lambda s: standfirst(s.root)),
     ], clean_text)
     keywords = chain("keywords", [
         ("jsonld", lambda s: _ld(s.article, "keywords")),

@@ -231,6 +231,10 @@ def _jsonld_values(node: Any, keys: list[str]) -> Iterator[str]:
         yield from _jsonld_values(node.get(keys[0]), keys[1:])
 
 
+#: A block's text stops this many levels below it (a hostile page nests thousands of headings).
+BLOCK_TEXT_MAX_DEPTH = 16
+
+
 def body_blocks(container: Selector, blocks_css: str, exclude: list[str]) -> list[str]:
     """The container's body blocks in document order, minus those inside an excluded element and
     blocks nested in another selected block (linear: one pass over the selected blocks)."""
@@ -251,7 +255,7 @@ def body_blocks(container: Selector, blocks_css: str, exclude: list[str]) -> lis
                 break
         if skip or el in excluded:
             continue
-        text = clean_or_none(element_text(el))
+        text = clean_or_none(element_text(el, max_depth=BLOCK_TEXT_MAX_DEPTH))
         if text:
             out.append(text)
     return out

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, date, datetime
 from email.utils import format_datetime
@@ -24,6 +25,7 @@ from scrapy import signals
 from scrapy.exceptions import DontCloseSpider, IgnoreRequest
 from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
+from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.python.failure import Failure
 
 from crawler.discovery import (
@@ -153,6 +155,18 @@ class NewsSpider(scrapy.Spider):
         self.skipped_unchanged: list[str] = []
         self.article_requests = 0
         self.over_budget: list[str] = []
+        # Set by start(): ``scrapy parse`` replaces start() and fetches one page only, so the idle
+        # handler must not begin a discovery of its own then.
+        self.discovery_started = False
+        #: Rejections of requests Scrapy dropped without an errback (duplicate filter: redirect loops),
+        #: written by the pipeline when the spider closes.
+        self.dropped: list[Rejection] = []
+        #: Discovery documents requested and not answered yet (URL as requested → monotonic time).
+        self._docs_pending: dict[str, float] = {}
+        self._slow_check: Any = None
+        self.early_fetch_rounds = 0
+        self.discovery_patience = 5.0
+        self.parse_thread_bytes = 512 * 1024
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> NewsSpider:
@@ -162,6 +176,11 @@ class NewsSpider(scrapy.Spider):
         budget = spider._page_budget_arg or settings.getint("NEWSLINE_PAGE_BUDGET", 0)
         spider.page_budget = int(budget or 0)
         crawler.signals.connect(spider.on_idle, signal=signals.spider_idle)
+        crawler.signals.connect(spider.on_request_dropped, signal=signals.request_dropped)
+        crawler.signals.connect(spider.on_response, signal=signals.response_received)
+        crawler.signals.connect(spider.on_closed, signal=signals.spider_closed)
+        spider.discovery_patience = settings.getfloat("NEWSLINE_DISCOVERY_PATIENCE", 5.0)
+        spider.parse_thread_bytes = settings.getint("NEWSLINE_PARSE_THREAD_BYTES", 512 * 1024)
         return spider
 
     # --- accounting helpers ---------------------------------------------------------------------
@@ -189,29 +208,82 @@ class NewsSpider(scrapy.Spider):
             self._doc(url, source, "skipped", "offsite")
             return None
         if source in ("sitemap", "news_sitemap"):
-            key = canonicalize_url(url)
+            key = self._sitemap_key(url)
             if key in self._followed_sitemaps:
-                return None  # the same sitemap under another spelling (tracking or cache-busting query)
+                self._inc("sitemaps_duplicate")  # the same sitemap under another spelling
+                return None
             if len(self._followed_sitemaps) >= self.site.discovery.max_sitemaps:
+                # counted and sampled in crawl.json (``sitemaps_skipped``), not one document entry each
                 self.sitemaps_skipped.append(url)
                 self._inc("sitemaps_skipped")
-                self._doc(url, source, "skipped", f"over the cap of {self.site.discovery.max_sitemaps} sitemaps")
                 return None
             self._followed_sitemaps.add(key)
         self._followed_docs.add(url)
+        self._docs_pending[url] = time.monotonic()
         return scrapy.Request(
             url,
             callback=callback,
             errback=self.discovery_failed,
             dont_filter=True,
             priority=10,
-            meta={"source": source, **meta},
+            meta={"source": source, "doc_url": url, **meta},
         )
+
+    # --- slow discovery documents ---------------------------------------------------------------
+
+    def on_response(self, response: Response, request: scrapy.Request) -> None:
+        doc = request.meta.get("doc_url")
+        if doc is not None:
+            self._docs_pending.pop(doc, None)
+
+    def on_closed(self) -> None:
+        if self._slow_check is not None and self._slow_check.running:
+            self._slow_check.stop()
+
+    def _start_slow_check(self) -> None:
+        if self._slow_check is None and self.discovery_patience > 0:
+            from twisted.internet import task
+
+            self._slow_check = task.LoopingCall(self._fetch_while_discovery_is_slow)
+            self._slow_check.start(1.0, now=False)
+
+    def _fetch_while_discovery_is_slow(self) -> None:
+        """Article fetching does not wait on a slow discovery document: once every document still
+        loading has taken longer than ``NEWSLINE_DISCOVERY_PATIENCE`` seconds (a news sitemap at
+        1 byte/s, a stalled feed), the candidates found so far are fetched; later finds follow.
+        (Their incremental check then uses the ``lastmod`` known at that moment.)"""
+        if not self._docs_pending or self.crawler.engine is None:
+            return
+        now = time.monotonic()
+        if min(now - t for t in self._docs_pending.values()) < self.discovery_patience:
+            return
+        requests = list(self._article_requests())
+        if not requests:
+            return
+        self.early_fetch_rounds += 1
+        self._inc("early_fetch_rounds")
+        log.info("discovery: %d slow document(s) still loading (%s); fetching the %d candidate(s) found so far",
+                 len(self._docs_pending), ", ".join(sorted(self._docs_pending)[:3]), len(requests))
+        for req in requests:
+            self.crawler.engine.crawl(req)
+
+    def _sitemap_key(self, url: str) -> str:
+        """Identity of a sitemap for de-duplication: a monthly or news sitemap is named by its path
+        (a query string on it is cache-busting: 3,000 ``?v=N`` spellings are one document); any other
+        by its canonical URL (tracking parameters dropped, a ``?page=2`` kept)."""
+        if month_sitemap_of(url, self.site) is not None or is_news_sitemap(url, self.site):
+            parts = urlsplit(url)
+            return f"{parts.scheme.lower()}://{parts.netloc.lower()}{parts.path}"
+        return canonicalize_url(url)
 
     # --- start: robots.txt ----------------------------------------------------------------------
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         """robots.txt first: its Sitemap lines say where discovery begins."""
+        self.discovery_started = True
+        self._start_slow_check()
+        if self.site.discovery.robots:
+            self._docs_pending[urljoin(self.base_url, "robots.txt")] = time.monotonic()
         if not self.site.discovery.robots:
             for req in self._start_sitemaps([]):
                 yield req
@@ -222,7 +294,7 @@ class NewsSpider(scrapy.Spider):
             errback=self.robots_failed,
             dont_filter=True,
             priority=20,
-            meta={"source": "robots", "dont_obey_robotstxt": True},
+            meta={"source": "robots", "dont_obey_robotstxt": True, "doc_url": urljoin(self.base_url, "robots.txt")},
         )
 
     def parse_robots(self, response: Response) -> Iterator[scrapy.Request]:
@@ -237,6 +309,7 @@ class NewsSpider(scrapy.Spider):
         yield from self._start_sitemaps(sitemaps)
 
     def robots_failed(self, failure: Failure) -> Iterator[scrapy.Request]:
+        self._docs_pending.pop(failure.request.meta.get("doc_url", ""), None)
         self._doc(failure.request.url, "robots", "error", _failure_text(failure))
         yield from self._start_sitemaps([])
 
@@ -355,6 +428,8 @@ class NewsSpider(scrapy.Spider):
         """Discovery first, fetching second: when the discovery documents are all read, either fall
         back to feeds and listings (the day's sitemap unreadable) or fetch the candidates. Waiting for
         the whole discovery means every URL's latest ``lastmod`` is known before the incremental check."""
+        if not self.discovery_started:
+            return  # ``scrapy parse URL``: one page, no discovery
         requests: list[scrapy.Request] = []
         if not self.fallback_used and self.fallback_mode != "never" and not self.sitemap_ok:
             requests = list(self._start_fallback())
@@ -508,7 +583,20 @@ class NewsSpider(scrapy.Spider):
                 for u in sorted(self.discovered) if u not in skipped]
         return out
 
-    def parse_article(self, response: Response) -> Iterator[Any]:
+    async def _parsed(self, response: Response) -> Any:
+        """The page through the site's parser; pages over ``NEWSLINE_PARSE_THREAD_BYTES`` are parsed in
+        the reactor's thread pool (lxml releases the GIL while parsing) so a 10 MB page (≈2 s) does not
+        stall every other download."""
+        args = (response.body, response.url)
+        kwargs = {"encoding": _declared_charset(response)}
+        if len(response.body) <= self.parse_thread_bytes:
+            return self.parse_page(*args, **kwargs)
+        from twisted.internet import threads
+
+        self._inc("parsed_in_thread")
+        return await maybe_deferred_to_future(threads.deferToThread(self.parse_page, *args, **kwargs))
+
+    async def parse_article(self, response: Response) -> AsyncIterator[Any]:
         url = response.meta.get("article_url", response.url)
         self._inc("pages_fetched")
         if response.status == 304:
@@ -519,18 +607,22 @@ class NewsSpider(scrapy.Spider):
         if response.status != 200:
             self._done.add(url)
             self._inc("pages_failed")
-            yield Rejection(url=url, kind="failed", reason=f"HTTP {response.status}",
-                            http_status=response.status, at=self._now())
+            note = response.meta.get("newsline_failure_note")
+            reason = f"HTTP {response.status}" + (f" ({note})" if note else "")
+            yield Rejection(url=url, kind="failed", reason=reason, http_status=response.status, at=self._now())
             return
         self._inc("pages_ok")
         try:
-            item = self.parse_page(response.body, response.url, encoding=_declared_charset(response))
+            item = await self._parsed(response)
         except PageRejected as exc:
             if exc.kind == "blocked" and response.meta.get("blocked_retries", 0) < BLOCKED_RETRIES:
                 self._inc("blocked_retried")
                 self._inc("pages_ok", -1)
                 self._inc("pages_fetched", -1)  # counted once, on the final attempt
                 retry = response.request.replace(dont_filter=True)
+                for key in ("download_latency", "_scheme_proxy", "_auth_proxy", "redirect_reasons", "redirect_times",
+                            "redirect_ttl", "redirect_urls", "retry_times", FETCHED_AT_META):
+                    retry.meta.pop(key, None)  # per-download keys (Scrapy's and the archive's) are not for the copy
                 retry.meta["blocked_retries"] = response.meta.get("blocked_retries", 0) + 1
                 yield retry
                 return
@@ -550,15 +642,47 @@ class NewsSpider(scrapy.Spider):
         url = request.meta.get("article_url", request.url)
         status = failure.value.response.status if failure.check(HttpError) else None
         reason = _failure_text(failure)
-        if failure.check(IgnoreRequest) and "robots" in reason.lower():
-            reason = "forbidden by robots.txt"
+        if failure.check(IgnoreRequest):
+            text = str(failure.value)
+            if text.startswith("not fetched:"):
+                return  # over the time budget: unfinished() records it with the crawl's other leftovers
+            if "robots" in reason.lower():
+                reason = "forbidden by robots.txt"
+            elif "max redirections" in text:
+                reason = f"redirect loop: more than {self.crawler.settings.getint('REDIRECT_MAX_TIMES')} redirects"
+            elif text.startswith("offsite"):
+                reason = text  # "offsite redirect to URL (from URL)" or "offsite URL …"
+                self._inc("pages_offsite")
         self._done.add(url)
         self._inc("pages_fetched")  # attempted: pages_failed is a subset of pages_fetched
         self._inc("pages_failed")
         yield Rejection(url=url, kind="failed", reason=reason, http_status=status, at=self._now())
 
+    def on_request_dropped(self, request: scrapy.Request) -> None:
+        """The scheduler refused a request (its duplicate filter): no errback runs, so record the
+        outcome here. For an article that means a redirect led back to an already requested URL."""
+        redirects = request.meta.get("redirect_urls") or []
+        if redirects:
+            reason = f"redirect loop: {redirects[-1]} redirected to already requested {request.url}"
+        else:
+            reason = f"dropped as a duplicate request: {request.url}"
+        url = request.meta.get("article_url")
+        if url is None:
+            source = request.meta.get("source")
+            if source:
+                self._doc(request.url, source, "error", reason)
+            return
+        if url in self._done:
+            return
+        self._done.add(url)
+        self._inc("pages_fetched")
+        self._inc("pages_failed")
+        self._inc("redirect_loops" if redirects else "dropped_duplicates")
+        self.dropped.append(Rejection(url=url, kind="failed", reason=reason, http_status=None, at=self._now()))
+
     def discovery_failed(self, failure: Failure) -> Iterator[Any]:
         request = failure.request
+        self._docs_pending.pop(request.meta.get("doc_url", ""), None)
         self._doc(request.url, request.meta.get("source", "?"), "error", _failure_text(failure))
         yield from self._after_index_failure(request.meta)
 

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from newsline.demo import airflow_env
+from newsline.demo import airflow_env, sites_dir_with  # noqa: F401 - re-exported for the tests
 
 BIN = Path(sys.executable).parent
 
@@ -204,22 +204,3 @@ class WebhookSink:
         self.httpd.shutdown()
         self.httpd.server_close()
 
-
-def sites_dir_with(dest: Path, changes: dict[str, dict]) -> Path:
-    """A copy of the repository's sites/ folder with some profiles changed (``{key: {field: value}}``,
-    merged at the top level): how a deployment sets a site's schedule, in the profile, not in the
-    environment. Point ``NEWSLINE_SITES_DIR`` at the result."""
-    import shutil
-
-    import yaml
-
-    from newsline.sites import DEFAULT_SITES_DIR
-
-    shutil.copytree(DEFAULT_SITES_DIR, dest, dirs_exist_ok=True)
-    for key, fields in changes.items():
-        path = dest / f"{key}.yaml"
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        for name, value in fields.items():
-            data[name] = {**data.get(name, {}), **value} if isinstance(value, dict) else value
-        path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
-    return dest

@@ -17,7 +17,7 @@ from transforms.articles import RAW_COLUMNS, articles_table, clean_articles, con
 REASON_CODES = {
     "site_mismatch", "missing_title", "empty_body", "bad_published_at", "bad_fetched_at", "bad_date",
     "missing_section", "bad_section", "bad_subsection", "bad_url", "missing_article_id", "bad_article_id",
-    "bad_access", "future_published_at",
+    "bad_access", "future_published_at", "id_collision",
 }
 MUTABLE = [c for c in RAW_COLUMNS if c not in ("site",)]
 

@@ -1,0 +1,206 @@
+"""The daily DAG through the distributed deployment: Airflow metadata in PostgreSQL, the CeleryExecutor
+with Redis, two Celery workers that share no local folder, run folders and the warehouse on the S3
+API. The scheduler catches up two demo days; then one worker is SIGKILLed in the middle of a crawl
+and the task is retried on the other worker.
+
+Skips, saying why, when PostgreSQL or redis-server is not installed (``.ci/run`` installs both)."""
+
+from __future__ import annotations
+
+import time
+from datetime import date, timedelta
+
+import boto3
+import pandas as pd
+import pytest
+
+from newsline.cluster import Cluster, ServiceUnavailable, wait_for
+from newsline.demo import sites_dir_with
+from newsline.pipeline import sanitize_run_id
+from tests.truth import CORE_FIELDS, rows_by_id
+
+pytestmark = [pytest.mark.slow, pytest.mark.cluster]
+
+DAYS = [date(2024, 9, 4), date(2024, 9, 5)]
+FAULT_DAY = date(2024, 9, 6)
+DAG = "japannews_daily"
+JST_OFFSET = timedelta(hours=9)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    from demo_site.server import DemoServer
+
+    tmp = tmp_path_factory.mktemp("cluster")
+    site = DemoServer(port=0)
+    site.start()
+    try:
+        sites = sites_dir_with(tmp / "sites", {"japannews": {"schedule": {
+            "start_date": DAYS[0].isoformat(), "end_date": FAULT_DAY.isoformat(), "catchup": True}}})
+        cluster = Cluster(tmp / "cluster", base_url=site.base_url, workers=2, extra_env={
+            "NEWSLINE_SITES_DIR": str(sites),
+            "NEWSLINE_TASK_RETRIES": "2",
+        })
+    except ServiceUnavailable as exc:
+        site.stop()
+        pytest.skip(str(exc))
+    try:
+        with cluster, pytest.MonkeyPatch.context() as mp:
+            for key, value in cluster.s3.env.items():
+                mp.setenv(key, value)
+            mp.delenv("AWS_PROFILE", raising=False)
+            print(f"cluster up in {cluster.timings['startup_s']:.1f}s ({cluster.timings})")
+            yield {"cluster": cluster, "site": site}
+    finally:
+        site.stop()
+
+
+def _truth(site, day: date) -> dict[str, dict]:
+    truth = pd.DataFrame(site.truth())
+    return rows_by_id(truth[truth["date"] == day].to_dict("records"))
+
+
+def _stored(cluster: Cluster) -> pd.DataFrame:
+    from warehouse.reader import read_articles
+
+    return read_articles(cluster.warehouse)
+
+
+def _assert_day_is_the_truth(cluster: Cluster, site, day: date) -> None:
+    stored = _stored(cluster)
+    got = rows_by_id(stored[stored["date"] == day].to_dict("records"))
+    want = _truth(site, day)
+    assert want and sorted(got) == sorted(want), f"{day}: the warehouse differs from what the site published"
+    for aid, row in want.items():
+        for name in CORE_FIELDS:
+            assert got[aid][name] == row[name], f"{day} {aid} {name}: {got[aid][name]!r} != {row[name]!r}"
+    assert stored["article_id"].is_unique
+
+
+def _s3_keys(cluster: Cluster, prefix: str) -> set[str]:
+    client = boto3.client("s3")
+    out: set[str] = set()
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=cluster.s3.bucket, Prefix=prefix):
+        out.update(o["Key"][len(prefix):] for o in page.get("Contents", []))
+    return out
+
+
+def _log_owners(cluster: Cluster) -> dict[tuple[str, str, str], list[str]]:
+    """(run_id, task_id, attempt) -> the workers whose own log folder holds that task attempt's log."""
+    owners: dict[tuple[str, str, str], list[str]] = {}
+    for name, files in cluster.worker_task_logs().items():
+        for path in files:
+            parts = {p.split("=", 1)[0]: p.split("=", 1)[1] for p in path.parts if "=" in p}
+            key = (parts["run_id"], parts["task_id"], path.stem)
+            owners.setdefault(key, []).append(name)
+    return owners
+
+
+def _crawl_states(cluster: Cluster) -> dict[str, str]:
+    rows = cluster.metadata("select run_id, state from task_instance where dag_id = %s and task_id = 'crawl'", (DAG,))
+    return {r["run_id"]: r["state"] for r in rows}
+
+
+def _day_runs(cluster: Cluster, days: list[date]) -> list[dict]:
+    """The scheduled runs of ``days`` (the data interval starts at the day's midnight in Tokyo)."""
+    runs = cluster.metadata("select run_id, state, data_interval_start from dag_run where dag_id = %s "
+                            "order by data_interval_start", (DAG,))
+    wanted = {str(d) for d in days}
+    return [r for r in runs if (r["data_interval_start"] + JST_OFFSET).date().isoformat() in wanted]
+
+
+def test_the_scheduler_runs_the_days_across_both_celery_workers(world) -> None:
+    cluster, site = world["cluster"], world["site"]
+    started = time.monotonic()
+    cluster.unpause(DAG)
+    # The catch-up covers DAYS and FAULT_DAY (max_active_runs=2): once the crawls of DAYS are done, the
+    # site's crawl pool is closed so FAULT_DAY's crawl waits for the fault test.
+    def days_crawled() -> bool:
+        ids = {r["run_id"] for r in _day_runs(cluster, DAYS)}
+        states = _crawl_states(cluster)
+        return len(ids) == len(DAYS) and all(states.get(i) == "success" for i in ids)
+
+    wait_for(days_crawled, 300, "the crawls of the demo days", every=0.5)
+    cluster.set_pool_slots("japannews", 0)
+    runs = wait_for(lambda: (rs := _day_runs(cluster, DAYS)) and all(r["state"] in ("success", "failed") for r in rs)
+                    and rs, 300, "the demo days' runs to finish", every=1)
+    print(f"{len(DAYS)} days through the cluster in {time.monotonic() - started:.1f}s")
+    assert [r["state"] for r in runs] == ["success"] * len(DAYS), runs
+
+    for day in DAYS:
+        _assert_day_is_the_truth(cluster, site, day)
+
+    # Every task ran through Celery (results in PostgreSQL) and logged on exactly one worker; both worked.
+    run_ids = {r["run_id"] for r in runs}
+    tis = [t for t in cluster.task_instances(DAG) if t["run_id"] in run_ids]
+    assert {(t["task_id"], t["state"]) for t in tis} == {
+        (task, "success") for task in ("plan", "crawl", "transform", "load", "summarize")}
+    assert all(t["hostname"] and t["queue"] == "default" for t in tis), tis
+    assert len(cluster.metadata("select task_id from celery_taskmeta where status = 'SUCCESS'")) >= len(tis)
+    owners = {k: v for k, v in _log_owners(cluster).items() if k[0] in run_ids}
+    assert len(owners) == len(tis), f"task attempts {len(tis)}, logs {sorted(owners)}"
+    assert all(len(who) == 1 for who in owners.values()), owners
+    used = {who[0] for who in owners.values()}
+    assert used == {"worker1", "worker2"}, f"only {used} ran tasks: {owners}"
+
+    # Nothing local is shared: each process has its own home; tasks exchanged run folders on S3 only.
+    homes = [w.env["AIRFLOW_HOME"] for w in cluster.worker_list] + [cluster.control_env["AIRFLOW_HOME"]]
+    assert len(set(homes)) == len(homes)
+    for w in cluster.worker_list:
+        assert w.env["NEWSLINE_STAGING"].startswith("s3://") and w.env["NEWSLINE_WAREHOUSE"].startswith("s3://")
+        left = [p.name for p in (w.home / "tmp").glob(".crawl-*")]
+        assert left == [], f"{w.name} left crawl folders in its temporary folder: {left}"
+    for run, day in zip(runs, DAYS, strict=True):
+        keys = _s3_keys(cluster, f"runs/japannews/{day}/{sanitize_run_id(run['run_id'])}/")
+        assert {"crawl/items.jsonl", "crawl/rejections.jsonl", "crawl/crawl.json", "crawl/archive.warc.gz",
+                "clean.parquet", "quarantine.parquet", "summary.json"} <= keys, keys
+        assert _s3_keys(cluster, f"raw/japannews/{day}/") == {f"{sanitize_run_id(run['run_id'])}.warc.gz"}
+
+
+def test_a_worker_killed_mid_crawl_the_crawl_is_retried_on_the_other_worker(world) -> None:
+    from demo_site.faults import FaultConfig
+
+    cluster, site = world["cluster"], world["site"]
+    if not all(cluster.alive().values()):
+        pytest.skip("the cluster is not whole (an earlier test failed)")
+    # Slow article pages of the fault day (first request of each) keep its crawl busy long enough
+    # to kill it mid-way; then the crawl pool opens again.
+    site.set_faults(FaultConfig(rates={"slow": 1.0}, burst=1, slow_seconds=3.0,
+                                scope=rf"^/(?:[a-z0-9-]+/){{1,2}}{FAULT_DAY:%Y%m%d}-\d+/$"))
+    (run,) = wait_for(lambda: _day_runs(cluster, [FAULT_DAY]), 60, "the fault day's run", every=0.5)
+    fault_run = run["run_id"]
+    cluster.set_pool_slots("japannews", 1)
+
+    def crawling_worker() -> str | None:
+        if _crawl_states(cluster).get(fault_run) != "running" or len(site.fault_events) < 3:
+            return None
+        found = [who for k, who in _log_owners(cluster).items() if k[0] == fault_run and k[1] == "crawl"]
+        return found[0][0] if found else None
+
+    victim = wait_for(crawling_worker, 180, "the fault day's crawl to be running and fetching", every=0.2)
+    cluster.kill_worker(victim)
+    killed_at = time.monotonic()
+    survivor = next(w.name for w in cluster.worker_list if w.name != victim)
+
+    def finished() -> dict | None:
+        runs = [r for r in cluster.runs(DAG) if r["run_id"] == fault_run]
+        return runs[0] if runs and runs[0]["state"] in ("success", "failed") else None
+
+    run = wait_for(finished, 240, "the fault day's run to finish", every=2)
+    print(f"fault day finished {time.monotonic() - killed_at:.1f}s after the kill of {victim}")
+    assert run["state"] == "success", cluster.logs()
+    crawl = [t for t in cluster.task_instances(DAG) if t["run_id"] == fault_run and t["task_id"] == "crawl"]
+    assert crawl[0]["try_number"] >= 2, crawl
+    owners = _log_owners(cluster)
+    assert owners[(fault_run, "crawl", "attempt=1")] == [victim]
+    assert owners[(fault_run, "crawl", f"attempt={crawl[0]['try_number']}")] == [survivor]
+    slow = [e for e in site.fault_events if e.kind == "slow"]
+    assert slow, "the fault day's crawl never reached its article pages"
+
+    # Nothing lost or duplicated, nothing half-written in the run folder; the earlier days untouched.
+    _assert_day_is_the_truth(cluster, site, FAULT_DAY)
+    for day in DAYS:
+        _assert_day_is_the_truth(cluster, site, day)
+    keys = _s3_keys(cluster, f"runs/japannews/{FAULT_DAY}/{sanitize_run_id(fault_run)}/")
+    assert {k.split("/")[0] for k in keys} == {"crawl", "clean.parquet", "quarantine.parquet", "summary.json"}
+    assert len(_stored(cluster)) == sum(len(_truth(site, d)) for d in [*DAYS, FAULT_DAY])

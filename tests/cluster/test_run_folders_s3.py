@@ -1,0 +1,119 @@
+"""Run folders through the storage layer: with ``NEWSLINE_STAGING``/``NEWSLINE_ARCHIVE`` on the S3 API,
+a whole day (crawl → transform → load → summarise) leaves its files as objects, nothing in the
+working directory (once: a folder named ``s3:``) and nothing in the worker's temporary folder."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import boto3
+import pandas as pd
+import pytest
+
+from newsline.config import REPO_ROOT
+from newsline.pipeline import RunSpec, run_day
+from tests.truth import CORE_FIELDS, rows_by_id
+from warehouse.staging import read_jsonl, read_table
+
+pytestmark = [pytest.mark.slow, pytest.mark.cluster]
+
+DAY = date(2024, 9, 4)
+RUN = "s3-run-1"
+
+
+def _keys(bucket: str, prefix: str) -> set[str]:
+    client = boto3.client("s3")
+    out: set[str] = set()
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        out.update(o["Key"][len(prefix):] for o in page.get("Contents", []))
+    return out
+
+
+@pytest.fixture(scope="module")
+def day_on_s3(s3_server, tmp_path_factory):
+    from demo_site.server import DemoServer
+
+    tmp = tmp_path_factory.mktemp("s3-run")
+    site = DemoServer(port=0)
+    site.start()
+    bucket = s3_server.bucket
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(tmp)
+        (tmp / "worker-tmp").mkdir()
+        mp.setenv("TMPDIR", str(tmp / "worker-tmp"))
+        mp.setenv("NEWSLINE_BASE_URL_JAPANNEWS", site.base_url)
+        mp.setenv("NEWSLINE_STAGING", f"s3://{bucket}/runs")
+        mp.setenv("NEWSLINE_WAREHOUSE", f"s3://{bucket}/warehouse")
+        mp.setenv("NEWSLINE_ARCHIVE", f"s3://{bucket}/raw")
+        mp.setenv("NEWSLINE_DOWNLOAD_DELAY", "0")
+        import tempfile
+
+        mp.setattr(tempfile, "tempdir", None)  # re-read TMPDIR
+        try:
+            summary = run_day(RunSpec(site="japannews", day=DAY.isoformat(), run_id=RUN))
+            yield {"summary": summary, "tmp": tmp, "bucket": bucket, "site": site}
+        finally:
+            site.stop()
+
+
+def test_every_run_file_is_an_object_under_the_staging_uri(day_on_s3):
+    bucket = day_on_s3["bucket"]
+    run = _keys(bucket, f"runs/japannews/{DAY}/{RUN}/")
+    for name in ("crawl/items.jsonl", "crawl/rejections.jsonl", "crawl/crawl.json", "crawl/archive.warc.gz",
+                 "clean.parquet", "quarantine.parquet", "summary.json"):
+        assert name in run, f"{name} missing from the S3 run folder: {sorted(run)}"
+    summary = day_on_s3["summary"]
+    assert summary["status"] == "ok"
+    assert summary["summary_path"] == f"s3://{bucket}/runs/japannews/{DAY}/{RUN}/summary.json"
+    stored = json.loads(boto3.client("s3").get_object(Bucket=bucket, Key=f"runs/japannews/{DAY}/{RUN}/summary.json")
+                        ["Body"].read())
+    assert stored["articles_new"] == summary["articles_new"] > 0
+    items = read_jsonl(f"s3://{bucket}/runs/japannews/{DAY}/{RUN}/crawl/items.jsonl")
+    clean = read_table(f"s3://{bucket}/runs/japannews/{DAY}/{RUN}/clean.parquet")
+    assert len(items) >= clean.num_rows == summary["articles_new"]
+
+
+def test_the_archive_copy_goes_to_s3_not_to_a_local_folder_named_s3(day_on_s3):
+    bucket = day_on_s3["bucket"]
+    assert _keys(bucket, f"raw/japannews/{DAY}/") == {f"{RUN}.warc.gz"}
+    body = boto3.client("s3").get_object(Bucket=bucket, Key=f"raw/japannews/{DAY}/{RUN}.warc.gz")["Body"].read()
+    assert body[:2] == b"\x1f\x8b"  # gzip
+    for where in (day_on_s3["tmp"], REPO_ROOT):
+        assert not (where / "s3:").exists(), f"a local folder named 's3:' appeared in {where}"
+
+
+def test_nothing_is_left_in_the_workers_temporary_folder(day_on_s3):
+    assert list((day_on_s3["tmp"] / "worker-tmp").iterdir()) == []
+    assert sorted(p.name for p in day_on_s3["tmp"].iterdir()) == ["worker-tmp"]
+
+
+def test_the_warehouse_on_s3_holds_the_demo_truth(day_on_s3):
+    from warehouse.reader import read_articles
+
+    bucket = day_on_s3["bucket"]
+    stored = read_articles(f"s3://{bucket}/warehouse", days=[DAY])
+    truth = pd.DataFrame(day_on_s3["site"].truth())
+    want = rows_by_id(truth[truth["date"] == DAY].to_dict("records"))
+    got = rows_by_id(stored.to_dict("records"))
+    assert sorted(got) == sorted(want)
+    for aid, row in want.items():
+        for name in CORE_FIELDS:
+            assert got[aid][name] == row[name], f"{aid} {name}"
+
+
+def test_reprocess_replays_the_days_archives_from_s3(day_on_s3):
+    from newsline.pipeline import archives_for_day, latest_summary
+
+    bucket = day_on_s3["bucket"]
+    spec = RunSpec(site="japannews", day=DAY.isoformat(), run_id="s3-replay-1")
+    found = archives_for_day(spec)
+    assert found == [f"s3://{bucket}/runs/japannews/{DAY}/{RUN}/crawl/archive.warc.gz"]
+    replayed = run_day(spec, reprocess=True)
+    crawled = day_on_s3["summary"]
+    assert replayed["pages_fetched"] == 0
+    assert replayed["articles_unchanged"] == crawled["articles_new"] > 0
+    assert replayed["articles_new"] == replayed["articles_updated"] == 0
+    assert "crawl/items.jsonl" in _keys(bucket, f"runs/japannews/{DAY}/s3-replay-1/")
+    assert latest_summary(f"s3://{bucket}/runs", "japannews", DAY)["run_id"] == "s3-replay-1"
+    assert list((day_on_s3["tmp"] / "worker-tmp").iterdir()) == []
