@@ -5,7 +5,7 @@ Exit status: non-zero when any benchmark could not run (its row says ERROR); a b
 and missed its aim is reported as MISSED and does not change the exit status.
 
 ``--quick`` uses small sizes for a smoke run; ``--only NAME`` (repeatable) runs the named ones:
-parse, crawl, load, dag, memory, e2e, extract, warc.
+parse, crawl, load, sites, dag, memory, e2e, extract, warc.
 """
 
 from __future__ import annotations
@@ -43,6 +43,12 @@ def _load(quick: bool) -> list[BenchResult]:
     return load_history.run(history_days=60, rounds=3) if quick else load_history.run()
 
 
+def _sites(quick: bool) -> list[BenchResult]:
+    from bench import site_loads
+
+    return site_loads.run(sites=3, per_site=150, rounds=1) if quick else site_loads.run()
+
+
 def _dag(quick: bool) -> list[BenchResult]:
     from bench import dag_parse
 
@@ -78,6 +84,7 @@ BENCHMARKS: dict[str, tuple[str, Callable[[bool], list[BenchResult]]]] = {
     "parse": ("Parse cost", _parse),
     "crawl": ("Crawl overhead", _crawl),
     "load": ("Load cost against history", _load),
+    "sites": ("Concurrent loads of several sites", _sites),
     "dag": ("DAG parse cost", _dag),
     "memory": ("Memory on a long crawl", _memory),
     "e2e": ("End to end through Airflow", _e2e),

@@ -56,4 +56,5 @@ def day_table(day: date, n: int, first_id: int, *, seed: int = 0, body_words: in
         "near_duplicate_of": [None] * n,
         "schema_version": [SCHEMA_VERSION] * n,
     }
+    cols.update({f.name: [None] * n for f in ARTICLES_SCHEMA if f.name not in cols and f.nullable})  # newer columns
     return pa.Table.from_pydict(cols, schema=ARTICLES_SCHEMA)

@@ -2,7 +2,7 @@
 
     .venv/bin/python examples/read_warehouse.py data/warehouse --date 2024-09-06 --section politics
 
-``date`` and ``section`` live only in the folder names (``articles/date=…/section=…/part-0.parquet``),
+``date`` and ``section`` live only in the folder names (``articles/date=…/section=…/part-<site>.parquet``),
 so a filter on them skips whole folders before a byte of Parquet is read ("partition pruning").
 Each reader is told the partition types (``date`` a DATE, ``section`` a string) so that filters compare
 dates with dates. Without ``--date`` the latest stored day is used.

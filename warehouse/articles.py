@@ -1,16 +1,20 @@
-"""Merge clean articles into ``<root>/articles/date=YYYY-MM-DD/section=<slug>/part-0.parquet``.
+"""Merge clean articles into ``<root>/articles/date=YYYY-MM-DD/section=<slug>/part-<site>.parquet``.
 
 The storage invariants of architecture.md, and how this module keeps them:
 
-* one file per partition with a fixed name, replaced atomically (``storage.write_atomic``), so a
-  reader sees each partition before or after a merge, never half of it or two versions of it;
+* sites are independent: each has its own file in every partition (``part-<site>.parquet``), its own
+  index, journal and writer lock (``_index/<site>/``, ``_locks/<site>/``). A batch is split by
+  ``site`` and each site is merged under its own lock only, so loads of different sites run side by
+  side and a failed load of one site never writes a byte of another's. Everything below is per site;
+* one file per partition and site with a fixed name, replaced atomically (``storage.write_atomic``),
+  so a reader sees each file before or after a merge, never half of it or two versions of it;
 * ``article_id`` unique across the table, the latest version kept by ``(modified_at, revision,
   fetched_at)`` (then ``content_hash``, only to make ties deterministic);
 * an incoming row with the stored ``content_hash`` changes nothing, and a partition whose rows did
   not change is not rewritten, so re-running a day leaves the files untouched;
-* one writer at a time: the whole read-modify-write runs under an exclusive lock;
+* one writer per site at a time: the site's whole read-modify-write runs under its exclusive lock;
 * crash safety across partitions: before touching any partition the merge saves the resolved rows it
-  is about to apply (``first_seen_at`` settled) in a journal, ``_index/articles.pending.parquet``.
+  is about to apply (``first_seen_at`` settled) in a journal, ``_index/<site>/articles.pending.parquet``.
   A merge (or ``rebuild_index``) that finds a journal re-applies it first; merging is idempotent, so
   a crash at any point converges on the next merge. Each partition file is written once per merge,
   straight to its final state. Between two partition commits (and after a crash there, until the
@@ -20,7 +24,11 @@ The storage invariants of architecture.md, and how this module keeps them:
 The index (``warehouse.index``) finds the stored copy of an article without listing the history;
 its change (a small delta file, or now and then a fold into a new base) is written last and verified
 against the partitions each merge reads. The merge also settles ``near_duplicate_of`` of the rows it
-writes, against the batch and the stored articles of the surrounding days (``near_duplicates``).
+writes, against the batch and the stored articles of the surrounding days of the same site
+(``near_duplicates``).
+
+A warehouse still in the single-file layout (``part-0.parquet``, a global ``_index/articles*``) is
+refused with ``LegacyLayoutError`` until ``warehouse.maintenance.compact`` has migrated it.
 """
 
 from __future__ import annotations
@@ -43,6 +51,7 @@ from warehouse.index import (
     apply_change,
     drop_obsolete_deltas,
     entries_of,
+    index_sites,
     read_index_state,
     replace_index,
 )
@@ -81,12 +90,22 @@ class LoadResult:
     stale: int = 0  # incoming older than the stored version: the stored one was kept
     moved: int = 0
     partitions_written: list[str] = field(default_factory=list)
-    rows_total: int = 0
+    rows_total: int = 0  # rows of the loaded sites after the merge (from their indexes)
     revisions_added: int = 0  # distinct versions new to article_revisions (stale ones included)
     recovered: bool = False  # a crashed merge's journal was re-applied first
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+class LegacyLayoutError(ValueError):
+    """The warehouse still has the single-file layout; ``compact`` must migrate it before a merge."""
+
+    def __init__(self, root: str, found: str) -> None:
+        super().__init__(
+            f"warehouse {root} still has the single-site layout ({found}); merging into it would store "
+            f"rows twice. Migrate it once, with no load running: python -m warehouse.maintenance {root}"
+        )
 
 
 @dataclass(frozen=True)
@@ -124,6 +143,13 @@ def prepare_incoming(table: pa.Table | pd.DataFrame, run_id: str) -> pa.Table:
         raise ValueError(f"required columns have nulls: {', '.join(missing)}")
     for section in pc.unique(table["section"]).to_pylist():
         paths.check_slug(section, "section")
+    for site in pc.unique(table["site"]).to_pylist():
+        paths.check_site(site)
+        ids = _site_rows(table, site)["article_id"]
+        prefixed = pc.starts_with(ids, f"{site}:")
+        if not pc.all(prefixed).as_py():  # ids must not collide across sites
+            bad = ids.filter(pc.invert(prefixed))[0].as_py()
+            raise ValueError(f"article_id {bad!r} of site {site!r} is not '{site}:<native id>'")
     return table
 
 
@@ -153,12 +179,13 @@ def latest_per_article(table: pa.Table) -> tuple[pa.Table, int]:
 # --- partitions -----------------------------------------------------------------------------------
 
 
-def _partition_file(root: str, part: Partition) -> str:
-    return paths.articles_file(root, part[0], part[1])
+def _partition_file(root: str, part: Partition, site: str) -> str:
+    return paths.articles_file(root, part[0], part[1], site)
 
 
-def read_partition(store: Storage, root: str, part: Partition) -> pa.Table:
-    data = store.read_bytes(_partition_file(root, part))
+def read_partition(store: Storage, root: str, part: Partition, site: str) -> pa.Table:
+    """One site's rows of a partition (its ``part-<site>.parquet``)."""
+    data = store.read_bytes(_partition_file(root, part, site))
     if data is None:
         return file_schema().empty_table()
     return conform(read_parquet_bytes(data), file_schema())
@@ -177,6 +204,7 @@ def _encode_partition(table: pa.Table) -> bytes:
 
 @dataclass
 class _Plan:
+    site: str
     index: IndexState
     tables: dict[Partition, pa.Table]  # every partition read, as stored
     resolved: pa.Table  # incoming rows with first_seen_at settled
@@ -193,7 +221,9 @@ class _Plan:
         return gaining + losing
 
 
-def _plan(store: Storage, root: str, incoming: pa.Table, index: IndexState, *, settle: bool = True) -> _Plan:
+def _plan(
+    store: Storage, root: str, site: str, incoming: pa.Table, index: IndexState, *, settle: bool = True
+) -> _Plan:
     """Decide, for every incoming article, what happens; reads only the partitions involved.
 
     ``settle``: compute ``near_duplicate_of`` of the rows to write (a journal replay keeps the values
@@ -203,14 +233,15 @@ def _plan(store: Storage, root: str, incoming: pa.Table, index: IndexState, *, s
     targets = [(r["date"], r["section"]) for r in rows]
     known = index.lookup(r["article_id"] for r in rows)
     parts = set(targets) | {known[r["article_id"]].partition for r in rows if r["article_id"] in known}
-    tables = {p: read_partition(store, root, p) for p in sorted(parts)}
+    refuse_legacy_partitions(store, root, parts)
+    tables = {p: read_partition(store, root, p, site) for p in sorted(parts)}
 
     copies: dict[str, list[tuple[Partition, dict[str, Any]]]] = defaultdict(list)
     for part, table in tables.items():
         for stored in _key_rows(table, ("first_seen_at",)):
             copies[stored["article_id"]].append((part, stored))
 
-    plan = _Plan(index=index, tables=tables, resolved=incoming)
+    plan = _Plan(site=site, index=index, tables=tables, resolved=incoming)
     first_seen: list[datetime | None] = []
     seen_incoming: set[str] = set()
     for i, row in enumerate(rows):
@@ -312,13 +343,14 @@ def _apply(store: Storage, root: str, plan: _Plan, *, journal: bool, index: bool
     """Write the changed partitions, then (``index``) the index change; returns (partitions written,
     rows in the table). ``plan.final`` gets every partition read, as it is now."""
     changed = plan.changed
+    site = plan.site
     final = plan.final = dict(plan.tables)
     if changed and journal:
         pending = plan.resolved.take(sorted(i for rows in plan.add.values() for i in rows))
-        store.write_atomic(paths.journal_file(root), parquet_bytes(pending.combine_chunks()))
+        store.write_atomic(paths.journal_file(root, site), parquet_bytes(pending.combine_chunks()))
         checkpoint("journal written")
-    for part in plan.tables:  # under the lock, any temporary file is a crashed writer's leftover
-        store.sweep_temps(paths.partition_dir(root, paths.ARTICLES, part[0], part[1]))
+    for part in plan.tables:  # under the site's lock, a temporary file of its part is a crashed writer's leftover
+        store.sweep_temps(paths.partition_dir(root, paths.ARTICLES, part[0], part[1]), target=paths.part_name(site))
     written: list[str] = []
     for part in changed:
         table = plan.tables[part]
@@ -329,9 +361,9 @@ def _apply(store: Storage, root: str, plan: _Plan, *, journal: bool, index: bool
             table = pa.concat_tables([table, _file_rows(plan.resolved.take(plan.add[part]))])
         final[part] = table
         if table.num_rows:
-            store.write_atomic(_partition_file(root, part), _encode_partition(table))
+            store.write_atomic(_partition_file(root, part, site), _encode_partition(table))
         else:
-            store.delete(_partition_file(root, part))
+            store.delete(_partition_file(root, part, site))
         checkpoint(f"partition {part} committed")
         written.append(paths.partition_dir(root, paths.ARTICLES, part[0], part[1]))
 
@@ -347,22 +379,73 @@ def _apply(store: Storage, root: str, plan: _Plan, *, journal: bool, index: bool
     removed = {aid for aid, e in before.items() if e.partition in read and aid not in found}
     total = apply_change(store, root, plan.index, upserts, removed)
     if changed and journal:
-        store.delete(paths.journal_file(root))
+        store.delete(paths.journal_file(root, site))
     return written, total
 
 
-def _replay_journal(store: Storage, root: str) -> bool:
-    """Finish a merge that crashed: re-apply its saved rows (idempotent), then drop the journal."""
-    data = store.read_bytes(paths.journal_file(root))
+def replay_journal(store: Storage, root: str, site: str) -> bool:
+    """Finish a merge of ``site`` that crashed: re-apply its saved rows (idempotent), then drop the
+    journal. Call it holding the site's lock."""
+    data = store.read_bytes(paths.journal_file(root, site))
     if data is None:
         return False
     pending = conform(read_parquet_bytes(data), ARTICLES_SCHEMA)
-    log.warning("found the journal of an interrupted merge (%d rows): re-applying it", pending.num_rows)
-    plan = _plan(store, root, pending, read_index_state(store, root), settle=False)
+    log.warning("found the journal of an interrupted merge of %s (%d rows): re-applying it", site, pending.num_rows)
+    plan = _plan(store, root, site, pending, read_index_state(store, root, site), settle=False)
     _apply(store, root, plan, journal=False)
-    store.delete(paths.journal_file(root))
+    store.delete(paths.journal_file(root, site))
     checkpoint("journal replayed")
     return True
+
+
+def legacy_index_files(store: Storage, root: str) -> list[str]:
+    """Index files of the single-site layout (``_index/articles*.parquet``, the journal included)."""
+    folder = paths.index_dir(root, None)
+    found = []
+    for path in store.list_files(folder):
+        head, _, name = path.rpartition("/")
+        if head == folder and name.startswith(f"{paths.ARTICLES}.") and name.endswith(".parquet"):
+            found.append(path)
+    return found
+
+
+def refuse_legacy(store: Storage, root: str) -> None:
+    """Raise ``LegacyLayoutError`` if the global index of the single-site layout is still there (the
+    migration deletes it last, so it marks a warehouse that is not migrated, or not completely)."""
+    legacy = legacy_index_files(store, root)
+    if legacy:
+        raise LegacyLayoutError(root, f"found {legacy[0].rpartition('/')[2]} in _index/")
+
+
+def refuse_legacy_partitions(store: Storage, root: str, parts: set[Partition]) -> None:
+    """Raise ``LegacyLayoutError`` if one of these partitions still has a ``part-0.parquet`` file."""
+    for day, section in sorted(parts):
+        if store.exists(paths.legacy_partition_file(root, paths.ARTICLES, day, section)):
+            raise LegacyLayoutError(root, f"found part-0.parquet in date={day}/section={section}")
+
+
+def _merge_site(
+    store: Storage, root: str, site: str, batch: pa.Table, incoming: pa.Table, lock_timeout: float
+) -> tuple[_Plan, int, int, list[str], bool]:
+    """Merge one site's rows under that site's lock; returns (plan, revisions added, rows of the
+    site, partitions written, journal recovered)."""
+    with store.lock(paths.lock_file(root, site), lock_timeout):
+        checkpoint(f"lock taken {site}")
+        refuse_legacy(store, root)
+        store.sweep_temps(paths.index_dir(root, site))
+        index = read_index_state(store, root, site)
+        drop_obsolete_deltas(store, index)
+        recovered = replay_journal(store, root, site)
+        if recovered:
+            index = read_index_state(store, root, site)
+        revisions_added, _ = merge_revisions(store, root, batch, site)
+        plan = _plan(store, root, site, incoming, index)
+        written, total = _apply(store, root, plan, journal=True)
+    return plan, revisions_added, total, written, recovered
+
+
+def _site_rows(table: pa.Table, site: str) -> pa.Table:
+    return table.filter(pc.equal(table["site"], site))
 
 
 def merge_articles(
@@ -372,31 +455,17 @@ def merge_articles(
     batch = prepare_incoming(table, run_id)
     incoming, duplicates = latest_per_article(batch)
     store = storage_for(root)
-    with store.lock(paths.lock_file(root), lock_timeout):
-        checkpoint("lock taken")
-        store.sweep_temps(paths.join(root, "_index"))
-        index = read_index_state(store, root)
-        drop_obsolete_deltas(store, index)
-        recovered = _replay_journal(store, root)
-        if recovered:
-            index = read_index_state(store, root)
-        revisions_added, _ = merge_revisions(store, root, batch)
-        plan = _plan(store, root, incoming, index)
-        written, total = _apply(store, root, plan, journal=True)
-    result = LoadResult(
-        run_id=run_id,
-        rows_in=batch.num_rows,
-        duplicates_in_batch=duplicates,
-        new=plan.counts["new"],
-        updated=plan.counts["updated"],
-        unchanged=plan.counts["unchanged"],
-        stale=plan.counts["stale"],
-        moved=plan.counts["moved"],
-        partitions_written=written,
-        rows_total=total,
-        revisions_added=revisions_added,
-        recovered=recovered,
-    )
+    result = LoadResult(run_id=run_id, rows_in=batch.num_rows, duplicates_in_batch=duplicates)
+    for site in sorted(pc.unique(batch["site"]).to_pylist()):
+        plan, revisions_added, total, written, recovered = _merge_site(
+            store, root, site, _site_rows(batch, site), _site_rows(incoming, site), lock_timeout
+        )
+        for name in ("new", "updated", "unchanged", "stale", "moved"):
+            setattr(result, name, getattr(result, name) + plan.counts[name])
+        result.partitions_written.extend(w for w in written if w not in result.partitions_written)
+        result.rows_total += total
+        result.revisions_added += revisions_added
+        result.recovered = result.recovered or recovered
     log.info(
         "merged run %s: %d new, %d updated (%d moved), %d unchanged, %d stale; %d partitions written; %d rows",
         run_id,
@@ -405,18 +474,19 @@ def merge_articles(
         result.moved,
         result.unchanged,
         result.stale,
-        len(written),
-        total,
+        len(result.partitions_written),
+        result.rows_total,
     )
     return result
 
 
-def list_partitions(store: Storage, root: str) -> list[Partition]:
-    """Every partition that has a committed file (temporary files are not partitions)."""
+def list_partitions(store: Storage, root: str, site: str) -> list[Partition]:
+    """Every partition that has a committed file of ``site`` (temporary files are not partitions)."""
+    wanted = paths.part_name(site)
     found = []
     for path in store.list_files(paths.join(root, paths.ARTICLES)):
         head, _, name = path.rpartition("/")
-        if name != paths.PART_FILE:
+        if name != wanted:
             continue
         part = paths.parse_partition_dir(head)
         if part is not None:
@@ -424,28 +494,51 @@ def list_partitions(store: Storage, root: str) -> list[Partition]:
     return sorted(set(found))
 
 
-def rebuild_index(root: str, *, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> IndexRebuild:
-    """Recreate the index from the partitions alone (and remove duplicate copies a crash left).
+def stored_sites(store: Storage, root: str) -> list[str]:
+    """Every site with a file in ``articles`` or ``article_revisions``, or an index folder."""
+    found = set(index_sites(store, root))
+    for dataset in (paths.ARTICLES, paths.REVISIONS):
+        for path in store.list_files(paths.join(root, dataset)):
+            head, _, name = path.rpartition("/")
+            site = paths.part_site(name)
+            if site is not None and paths.parse_partition_dir(head) is not None:
+                found.add(site)
+    return sorted(found)
 
-    Reads the whole table: a repair tool, not part of a daily run.
+
+def rebuild_site_index(store: Storage, root: str, site: str) -> IndexRebuild:
+    """``rebuild_index`` of one site; call it holding the site's lock."""
+    store.sweep_temps(paths.index_dir(root, site))
+    replay_journal(store, root, site)
+    tables = {p: read_partition(store, root, p, site) for p in list_partitions(store, root, site)}
+    plan = _Plan(site=site, index=IndexState.empty(), tables=tables, resolved=ARTICLES_SCHEMA.empty_table())
+    copies: dict[str, list[tuple[Partition, dict[str, Any]]]] = defaultdict(list)
+    for part, table in tables.items():
+        for stored in _key_rows(table):
+            copies[stored["article_id"]].append((part, stored))
+    for aid, found in copies.items():
+        if len(found) > 1:
+            _keep_latest(plan, aid, found)
+    _apply(store, root, plan, journal=False, index=False)
+    entries: dict[str, IndexEntry] = {}
+    for part in sorted(tables):
+        entries.update(entries_of(part, plan.final[part]))
+    replace_index(store, root, read_index_state(store, root, site), entries)
+    return IndexRebuild(rows=len(entries), partitions=len(tables), duplicates_removed=plan.counts["duplicates_removed"])
+
+
+def rebuild_index(root: str, *, site: str | None = None, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> IndexRebuild:
+    """Recreate a site's index (every site's if ``site`` is None) from its partition files alone,
+    and remove duplicate copies a crash left. Each site is rebuilt under its own lock.
+
+    Reads the site's whole table: a repair tool, not part of a daily run.
     """
     store = storage_for(root)
-    with store.lock(paths.lock_file(root), lock_timeout):
-        store.sweep_temps(paths.join(root, "_index"))
-        _replay_journal(store, root)
-        tables = {p: read_partition(store, root, p) for p in list_partitions(store, root)}
-        plan = _Plan(index=IndexState.empty(), tables=tables, resolved=ARTICLES_SCHEMA.empty_table())
-        copies: dict[str, list[tuple[Partition, dict[str, Any]]]] = defaultdict(list)
-        for part, table in tables.items():
-            for stored in _key_rows(table):
-                copies[stored["article_id"]].append((part, stored))
-        for aid, found in copies.items():
-            if len(found) > 1:
-                _keep_latest(plan, aid, found)
-        _apply(store, root, plan, journal=False, index=False)
-        entries: dict[str, IndexEntry] = {}
-        for part in sorted(tables):
-            entries.update(entries_of(part, plan.final[part]))
-        replace_index(store, root, read_index_state(store, root), entries)
-        total = len(entries)
-    return IndexRebuild(rows=total, partitions=len(tables), duplicates_removed=plan.counts["duplicates_removed"])
+    refuse_legacy(store, root)
+    rows = partitions = removed = 0
+    for name in [site] if site is not None else stored_sites(store, root):
+        with store.lock(paths.lock_file(root, name), lock_timeout):
+            refuse_legacy(store, root)
+            done = rebuild_site_index(store, root, name)
+        rows, partitions, removed = rows + done.rows, partitions + done.partitions, removed + done.duplicates_removed
+    return IndexRebuild(rows=rows, partitions=partitions, duplicates_removed=removed)

@@ -2,8 +2,9 @@
 
 A merge must find the stored copy of every incoming ``article_id`` (an update may arrive years after
 publication, or move the article to another date/section) without listing and reading the whole
-history. The index is a base file, ``<root>/_index/articles.parquet``, plus append-only delta files
-``<root>/_index/articles.delta-<seq>.parquet``: a merge writes only the entries it changed, as one
+history. Each site has its own index (loads of different sites never share a file or a lock): a
+base file, ``<root>/_index/<site>/articles.parquet``, plus append-only delta files
+``<root>/_index/<site>/articles.delta-<seq>.parquet``: a merge writes only the entries it changed, as one
 new delta, so its index write grows with the day and not with the years. Readers apply the deltas
 to the base in sequence order (newest wins; a ``deleted`` row removes an entry). Every
 ``MAX_DELTAS`` merges, or once the deltas hold more than ``DELTA_SHARE`` of the base's rows, a merge
@@ -115,6 +116,8 @@ class IndexState:
     deltas: list[tuple[int, str]] = field(default_factory=list)  # live delta files, oldest first
     delta_rows: int = 0
     obsolete: list[str] = field(default_factory=list)  # delta files the base already covers
+    site: str | None = None  # whose index (None: the legacy single-site index)
+    dataset: str = paths.ARTICLES
 
     @classmethod
     def empty(cls) -> IndexState:
@@ -204,9 +207,10 @@ def _keys_of(table: pa.Table, rows: np.ndarray) -> pa.Table:
     return keys.append_column("_row", pa.array(rows, pa.int64()))
 
 
-def read_index_state(store: Storage, root: str, dataset: str = paths.ARTICLES) -> IndexState:
-    """Base (its key columns) plus live deltas. Cost: a few base columns plus the small deltas."""
-    data = store.read_bytes(paths.index_file(root, dataset))
+def read_index_state(store: Storage, root: str, site: str | None, dataset: str = paths.ARTICLES) -> IndexState:
+    """A site's index: base (its key columns) plus live deltas. Cost: a few base columns plus the
+    small deltas. ``site=None`` reads the legacy single-site index (for the migration)."""
+    data = store.read_bytes(paths.index_file(root, site, dataset))
     folded = 0
     if data is None:
         keys = IndexState.empty().keys
@@ -215,9 +219,12 @@ def read_index_state(store: Storage, root: str, dataset: str = paths.ARTICLES) -
         folded = int((pf.schema_arrow.metadata or {}).get(FOLDED_KEY, b"0"))
         raw = pf.read(columns=[c for c in KEY_COLUMNS if c in pf.schema_arrow.names])
         keys = _keys_of(raw, np.arange(raw.num_rows, dtype=np.int64))
-    state = IndexState(keys=keys, base=data, base_rows=keys.num_rows, seq=folded)
+    state = IndexState(keys=keys, base=data, base_rows=keys.num_rows, seq=folded, site=site, dataset=dataset)
     found = []
-    for path in store.list_files(paths.join(root, "_index")):
+    folder = paths.index_dir(root, site)
+    for path in store.list_files(folder):
+        if path.rpartition("/")[0] != folder:  # another site's folder (under the legacy _index)
+            continue
         seq = _delta_seq(path, dataset)
         if seq is not None:
             found.append((seq, path))
@@ -245,9 +252,9 @@ def read_index_state(store: Storage, root: str, dataset: str = paths.ARTICLES) -
     return state
 
 
-def read_index_table(store: Storage, root: str, dataset: str = paths.ARTICLES) -> pa.Table:
-    """The resolved index sorted by ``article_id``."""
-    table = read_index_state(store, root, dataset).table
+def read_index_table(store: Storage, root: str, site: str | None, dataset: str = paths.ARTICLES) -> pa.Table:
+    """A site's resolved index sorted by ``article_id``."""
+    table = read_index_state(store, root, site, dataset).table
     return table.sort_by("article_id") if table.num_rows else table
 
 
@@ -295,10 +302,22 @@ def _env_number(name: str, default: float) -> float:
     return float(value) if value else default
 
 
-def _write_base(store: Storage, root: str, table: pa.Table, seq: int, dataset: str) -> None:
+def index_sites(store: Storage, root: str) -> list[str]:
+    """The sites that have an index folder (``_index/<site>/``) with at least one file."""
+    base = paths.index_dir(root, None)
+    found = set()
+    for path in store.list_files(base):
+        head = path.rpartition("/")[0]
+        if head.rpartition("/")[0] == base:
+            found.add(head.rpartition("/")[2])
+    return sorted(found)
+
+
+def _write_base(store: Storage, root: str, table: pa.Table, seq: int, state: IndexState) -> None:
     table = table.sort_by("article_id").combine_chunks() if table.num_rows else table
     table = table.replace_schema_metadata({FOLDED_KEY: str(seq).encode()})
-    store.write_atomic(paths.index_file(root, dataset), parquet_bytes(table, row_group_size=BASE_ROW_GROUP))
+    target = paths.index_file(root, state.site, state.dataset)
+    store.write_atomic(target, parquet_bytes(table, row_group_size=BASE_ROW_GROUP))
     checkpoint("index base written")
 
 
@@ -316,7 +335,6 @@ def apply_change(
     state: IndexState,
     upserts: dict[str, IndexEntry],
     removed: set[str],
-    dataset: str = paths.ARTICLES,
 ) -> int:
     """Record a merge's index change (a delta, or a fold); returns the index's row count after it.
 
@@ -334,7 +352,7 @@ def apply_change(
         everything = state.table
         changed = pa.array(sorted(set(upserts) | removed), pa.string())
         kept = everything.filter(pc.invert(pc.is_in(everything["article_id"], value_set=changed)))
-        _write_base(store, root, pa.concat_tables([kept, fresh]), seq, dataset)
+        _write_base(store, root, pa.concat_tables([kept, fresh]), seq, state)
         for _, path in state.deltas:
             store.delete(path)
             checkpoint("folded index delta deleted")
@@ -343,19 +361,19 @@ def apply_change(
     delta = pa.concat_tables([fresh, gone]).sort_by("article_id")
     flags = [aid in removed for aid in delta["article_id"].to_pylist()]
     delta = delta.append_column(DELTA_SCHEMA.field("deleted"), pa.array(flags, pa.bool_()))
-    store.write_atomic(paths.index_delta_file(root, seq, dataset), parquet_bytes(delta.combine_chunks()))
+    target = paths.index_delta_file(root, state.site, seq, state.dataset)
+    store.write_atomic(target, parquet_bytes(delta.combine_chunks()))
     checkpoint("index delta written")
     return total
 
 
-def replace_index(
-    store: Storage, root: str, state: IndexState, entries: dict[str, IndexEntry], dataset: str = paths.ARTICLES
-) -> None:
-    """Write ``entries`` as the whole index (a new base; every delta goes), or remove it if empty."""
+def replace_index(store: Storage, root: str, state: IndexState, entries: dict[str, IndexEntry]) -> None:
+    """Write ``entries`` as the whole index of ``state``'s site (a new base; every delta goes), or
+    remove it if empty."""
     if entries:  # the new base covers every delta: deleting them afterwards is only tidying
-        _write_base(store, root, index_table(entries), state.seq + 1, dataset)
+        _write_base(store, root, index_table(entries), state.seq + 1, state)
     for _, path in state.deltas:
         store.delete(path)
     drop_obsolete_deltas(store, state)
     if not entries:  # deltas first: a crash in between must not leave deltas without their base
-        store.delete(paths.index_file(root, dataset))
+        store.delete(paths.index_file(root, state.site, state.dataset))

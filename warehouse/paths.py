@@ -111,8 +111,13 @@ ARTICLES = "articles"
 REVISIONS = "article_revisions"
 QUARANTINE = "quarantine"
 
-#: The one file of a partition. A fixed name means a rewrite replaces it in a single atomic step.
-PART_FILE = "part-0.parquet"
+#: A partition holds one file per site, ``part-<site>.parquet``: a fixed name per site means a rewrite
+#: replaces it in a single atomic step, and loads of different sites never write the same file.
+PART_PREFIX = "part-"
+PART_SUFFIX = ".parquet"
+#: The single file of a partition in the layout before multi-site (one file for every site); only
+#: ``warehouse.maintenance.compact`` still reads it, to split it into per-site files.
+LEGACY_PART_FILE = "part-0.parquet"
 
 #: Prefix and suffix of in-flight files: readers skip dot-prefixed names (pyarrow's default
 #: ``ignore_prefixes``) and ``*.parquet`` globs (DuckDB, Polars) never match the suffix.
@@ -120,13 +125,39 @@ TEMP_PREFIX = "."
 TEMP_SUFFIX = ".tmp"
 
 
-def partition_file(root: str, dataset: str, day: date, section: str) -> str:
-    """``<root>/<dataset>/date=YYYY-MM-DD/section=<slug>/part-0.parquet``."""
-    return join(partition_dir(root, dataset, day, section), PART_FILE)
+def check_site(site: object) -> str:
+    """A site key usable in file names: a slug, and not ``0`` (``part-0`` is the legacy file name)."""
+    check_slug(site, "site")
+    if site == "0":
+        raise InvalidPartitionValue("site '0' is reserved (part-0.parquet is the legacy single-file layout)")
+    return site  # type: ignore[return-value]
 
 
-def articles_file(root: str, day: date, section: str) -> str:
-    return partition_file(root, ARTICLES, day, section)
+def part_name(site: str) -> str:
+    """``part-<site>.parquet``: the one file of a site inside a partition."""
+    return f"{PART_PREFIX}{check_site(site)}{PART_SUFFIX}"
+
+
+def part_site(name: str) -> str | None:
+    """The site of a ``part-<site>.parquet`` file name; None for the legacy ``part-0`` and other names."""
+    if not (name.startswith(PART_PREFIX) and name.endswith(PART_SUFFIX)) or name == LEGACY_PART_FILE:
+        return None
+    site = name[len(PART_PREFIX) : -len(PART_SUFFIX)]
+    return site if is_slug(site) else None
+
+
+def partition_file(root: str, dataset: str, day: date, section: str, site: str) -> str:
+    """``<root>/<dataset>/date=YYYY-MM-DD/section=<slug>/part-<site>.parquet``."""
+    return join(partition_dir(root, dataset, day, section), part_name(site))
+
+
+def legacy_partition_file(root: str, dataset: str, day: date, section: str) -> str:
+    """``…/date=YYYY-MM-DD/section=<slug>/part-0.parquet`` of the pre-multi-site layout."""
+    return join(partition_dir(root, dataset, day, section), LEGACY_PART_FILE)
+
+
+def articles_file(root: str, day: date, section: str, site: str) -> str:
+    return partition_file(root, ARTICLES, day, section, site)
 
 
 def parse_partition_dir(path: str) -> tuple[date, str] | None:
@@ -142,23 +173,33 @@ def parse_partition_dir(path: str) -> tuple[date, str] | None:
     return (day, section) if is_slug(section) else None
 
 
-def index_file(root: str, dataset: str = ARTICLES) -> str:
-    """Where each article lives: ``<root>/_index/<dataset>.parquet`` (outside every dataset)."""
-    return join(root, "_index", f"{dataset}.parquet")
+def index_dir(root: str, site: str | None) -> str:
+    """``<root>/_index/<site>``: a site's index, deltas and journal (outside every dataset).
+    ``site=None``: ``<root>/_index``, where the legacy single-site layout kept them."""
+    return join(root, "_index") if site is None else join(root, "_index", check_site(site))
 
 
-def index_delta_file(root: str, seq: int, dataset: str = ARTICLES) -> str:
-    """One merge's index change: ``<root>/_index/<dataset>.delta-<seq>.parquet`` (see warehouse.index)."""
-    return join(root, "_index", f"{dataset}.delta-{seq:08d}.parquet")
+def index_file(root: str, site: str | None, dataset: str = ARTICLES) -> str:
+    """Where each of a site's articles lives: ``<root>/_index/<site>/<dataset>.parquet``."""
+    return join(index_dir(root, site), f"{dataset}.parquet")
 
 
-def journal_file(root: str, dataset: str = ARTICLES) -> str:
-    """The rows a merge is about to apply; present only while (or after a crash in) a merge."""
-    return join(root, "_index", f"{dataset}.pending.parquet")
+def index_delta_file(root: str, site: str | None, seq: int, dataset: str = ARTICLES) -> str:
+    """One merge's index change: ``<root>/_index/<site>/<dataset>.delta-<seq>.parquet`` (see warehouse.index)."""
+    return join(index_dir(root, site), f"{dataset}.delta-{seq:08d}.parquet")
 
 
-def lock_file(root: str, dataset: str = ARTICLES) -> str:
-    return join(root, "_locks", f"{dataset}.lock")
+def journal_file(root: str, site: str | None, dataset: str = ARTICLES) -> str:
+    """The rows a merge of one site is about to apply; present only while (or after a crash in) a merge."""
+    return join(index_dir(root, site), f"{dataset}.pending.parquet")
+
+
+def lock_file(root: str, site: str | None, dataset: str = ARTICLES) -> str:
+    """``<root>/_locks/<site>/<dataset>.lock``: a site's writer lock. ``site=None``: the dataset-wide
+    ``<root>/_locks/<dataset>.lock`` (the legacy writer lock; now taken only by ``compact``)."""
+    if site is None:
+        return join(root, "_locks", f"{dataset}.lock")
+    return join(root, "_locks", check_site(site), f"{dataset}.lock")
 
 
 def quarantine_file(root: str, day: date, run_id: str) -> str:

@@ -12,9 +12,9 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 
-from newsline.schema import ARTICLES_SCHEMA, PARTITION_COLUMNS
+from newsline.schema import ARTICLES_SCHEMA, PARTITION_COLUMNS, is_slug
 from warehouse import paths
-from warehouse.index import read_index_table
+from warehouse.index import INDEX_SCHEMA, index_sites, read_index_table
 from warehouse.revisions import REVISIONS_SCHEMA
 from warehouse.storage import storage_for
 
@@ -162,8 +162,9 @@ def read_revisions(
 
 def stored_versions(root: str, article_ids: Iterable[str]) -> dict[str, tuple[datetime, str, str]]:
     """``article_id -> (modified_at, content_hash, url)`` of the stored versions, from the index alone."""
-    wanted = pa.array(sorted(set(article_ids)), pa.string())
-    table = read_index_table(storage_for(root), root)
+    ids = sorted(set(article_ids))
+    wanted = pa.array(ids, pa.string())
+    table = _index_of_sites(root, sorted({i.partition(":")[0] for i in ids if ":" in i}))
     table = table.filter(pc.is_in(table["article_id"], value_set=wanted))
     return {
         row["article_id"]: (row["modified_at"], row["content_hash"], row["url"])
@@ -173,10 +174,9 @@ def stored_versions(root: str, article_ids: Iterable[str]) -> dict[str, tuple[da
 
 def stored_index(root: str, site: str | None = None) -> dict[str, dict[str, Any]]:
     """JSON-ready ``article_id -> {url, modified_at (ISO UTC), revision, content_hash}`` of every
-    stored article (of one site if given), for an incremental crawl to skip unchanged pages."""
-    table = read_index_table(storage_for(root), root)
-    if site is not None:
-        table = table.filter(pc.starts_with(table["article_id"], f"{site}:"))
+    stored article (of one site if given: only that site's index is read), for an incremental crawl
+    to skip unchanged pages."""
+    table = _index_of_sites(root, [site] if site is not None else None)
     out: dict[str, dict[str, Any]] = {}
     for row in table.select(["article_id", "url", "modified_at", "revision", "content_hash"]).to_pylist():
         modified = row["modified_at"]
@@ -187,3 +187,12 @@ def stored_index(root: str, site: str | None = None) -> dict[str, dict[str, Any]
             "content_hash": row["content_hash"],
         }
     return out
+
+
+def _index_of_sites(root: str, sites: list[str] | None) -> pa.Table:
+    """The resolved indexes of these sites (of every site if None), one table."""
+    store = storage_for(root)
+    # a name that cannot be a site key has no index (e.g. an id without a "<site>:" prefix)
+    names = index_sites(store, root) if sites is None else [s for s in sites if is_slug(s) and s != "0"]
+    tables = [read_index_table(store, root, name) for name in names]
+    return pa.concat_tables(tables) if tables else INDEX_SCHEMA.empty_table()

@@ -2,7 +2,8 @@
 
 A version is identified by ``(article_id, content_hash)``; the first observation of it is kept
 (earliest ``fetched_at``), so re-loading a day adds nothing and leaves the files untouched. A version
-lives in the partition of its own date/section, so finding whether it is already stored means
+lives in the partition of its own date/section, in its site's file (``part-<site>.parquet``, written
+under that site's lock like the site's articles), so finding whether it is already stored means
 reading only the incoming rows' partitions. The articles merge calls ``merge_revisions`` under its
 lock, *before* it journals the article changes: once a journal exists, the batch's revisions are
 complete.
@@ -39,12 +40,12 @@ ROW_ORDER = [
 Partition = tuple[Any, str]
 
 
-def _file(root: str, part: Partition) -> str:
-    return paths.partition_file(root, paths.REVISIONS, part[0], part[1])
+def _file(root: str, part: Partition, site: str) -> str:
+    return paths.partition_file(root, paths.REVISIONS, part[0], part[1], site)
 
 
-def read_revision_partition(store: Storage, root: str, part: Partition) -> pa.Table:
-    data = store.read_bytes(_file(root, part))
+def read_revision_partition(store: Storage, root: str, part: Partition, site: str) -> pa.Table:
+    data = store.read_bytes(_file(root, part, site))
     if data is None:
         return REVISIONS_FILE_SCHEMA.empty_table()
     return conform(read_parquet_bytes(data), REVISIONS_FILE_SCHEMA)
@@ -54,10 +55,11 @@ def encode_revisions(table: pa.Table) -> bytes:
     return parquet_bytes(table.sort_by(ROW_ORDER).combine_chunks())
 
 
-def merge_revisions(store: Storage, root: str, incoming: pa.Table) -> tuple[int, list[str]]:
+def merge_revisions(store: Storage, root: str, incoming: pa.Table, site: str) -> tuple[int, list[str]]:
     """Add the versions not stored yet; returns (versions added, partitions written).
 
-    ``incoming`` is an ``ARTICLES_SCHEMA`` table whose partition values were already validated.
+    ``incoming`` is an ``ARTICLES_SCHEMA`` table of ``site``'s rows whose partition values were
+    already validated; call it holding the site's lock.
     """
     keys = incoming.select(["article_id", "content_hash", "fetched_at", "run_id", "date", "section"]).to_pylist()
     first: dict[tuple[str, str], int] = {}
@@ -73,14 +75,14 @@ def merge_revisions(store: Storage, root: str, incoming: pa.Table) -> tuple[int,
     added = 0
     written: list[str] = []
     for part in sorted(by_part):
-        stored = read_revision_partition(store, root, part)
+        stored = read_revision_partition(store, root, part, site)
         stored_keys = set(zip(stored["article_id"].to_pylist(), stored["content_hash"].to_pylist(), strict=True))
         fresh = sorted(i for i in by_part[part] if (keys[i]["article_id"], keys[i]["content_hash"]) not in stored_keys)
         if not fresh:
             continue
         rows = conform(incoming.take(fresh).select(REVISIONS_FILE_SCHEMA.names), REVISIONS_FILE_SCHEMA)
-        store.sweep_temps(paths.partition_dir(root, paths.REVISIONS, part[0], part[1]))
-        store.write_atomic(_file(root, part), encode_revisions(pa.concat_tables([stored, rows])))
+        store.sweep_temps(paths.partition_dir(root, paths.REVISIONS, part[0], part[1]), target=paths.part_name(site))
+        store.write_atomic(_file(root, part, site), encode_revisions(pa.concat_tables([stored, rows])))
         checkpoint(f"revisions {part} committed")
         added += len(fresh)
         written.append(paths.partition_dir(root, paths.REVISIONS, part[0], part[1]))

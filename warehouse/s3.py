@@ -7,7 +7,7 @@ Connection settings come from the standard AWS environment (``AWS_ACCESS_KEY_ID`
 ``AWS_SECRET_ACCESS_KEY``, ``AWS_DEFAULT_REGION``, and ``AWS_ENDPOINT_URL`` for MinIO/moto/…), the
 same variables pandas, s3fs and botocore read, so every reader of the warehouse finds it too.
 
-The writer lock is a lock object (``_locks/articles.lock``) created with a conditional PUT
+The writer lock (one per site) is a lock object (``_locks/<site>/articles.lock``) created with a conditional PUT
 (``If-None-Match: *``): S3 lets exactly one creator win. The object holds its owner and an expiry;
 a lock whose holder died (a SIGKILLed merge cannot delete it) is taken over after ``lock_ttl``
 seconds, by a PUT conditional on the stale object's ETag (``If-Match``), so two writers cannot both
@@ -98,7 +98,7 @@ class S3Storage:
             return []
         return sorted(f"s3://{p}" for p in found)
 
-    def sweep_temps(self, directory: str, older_than: float = 0.0) -> int:
+    def sweep_temps(self, directory: str, older_than: float = 0.0, target: str | None = None) -> int:
         return 0  # a PUT leaves no temporary object behind
 
     def _lock_body(self, token: str) -> bytes:

@@ -64,7 +64,7 @@ class Storage(Protocol):
 
     def list_files(self, prefix: str) -> list[str]: ...
 
-    def sweep_temps(self, directory: str, older_than: float = 0.0) -> int: ...
+    def sweep_temps(self, directory: str, older_than: float = 0.0, target: str | None = None) -> int: ...
 
     def lock(self, path: str, timeout: float) -> contextlib.AbstractContextManager[None]: ...
 
@@ -128,17 +128,19 @@ class LocalStorage:
             out.extend(f"{dirpath}/{name}" for name in sorted(filenames))
         return out
 
-    def sweep_temps(self, directory: str, older_than: float = 0.0) -> int:
-        """Remove temporary files a killed writer left behind (older than ``older_than`` seconds).
+    def sweep_temps(self, directory: str, older_than: float = 0.0, target: str | None = None) -> int:
+        """Remove temporary files a killed writer left behind (older than ``older_than`` seconds);
+        ``target``: only those of that file name (``.<target>.<token>.tmp``).
 
-        With ``older_than=0`` call it only while holding the dataset lock, when no write is in flight.
+        With ``older_than=0`` call it only while holding the lock of every file it may sweep, when no
+        write of them is in flight (a site's lock covers only that site's ``target``).
         """
         base = _local_path(directory)
         removed = 0
         cutoff = time.time() - older_than
         with contextlib.suppress(FileNotFoundError):
             for name in os.listdir(base):
-                if not paths.is_temp_name(name):
+                if not paths.is_temp_name(name) or (target is not None and not name.startswith(f".{target}.")):
                     continue
                 path = os.path.join(base, name)
                 with contextlib.suppress(FileNotFoundError):

@@ -17,6 +17,7 @@ PRELOAD = [
     "pyarrow.parquet",
     "s3fs",
     "warehouse.articles",
+    "warehouse.maintenance",
     "warehouse.s3",
     "warehouse.staging",
     "tests.warehouse.merge_worker",
@@ -54,3 +55,36 @@ def merge_batches(
         start.wait(30)
     for run_id, table in tables:
         merge_articles(root, table, run_id=run_id)
+
+
+def merge_holding_lock(root: str, batch: str, held: Any, release: Any, wait: float = 60.0) -> None:
+    """Merge one batch, but once its site's lock is taken signal ``held`` and wait (up to ``wait``
+    seconds) for ``release`` before going on: a deliberately slow load. Exits with status 3 if
+    ``release`` never came (another load was waiting on this one)."""
+    from warehouse import articles
+    from warehouse.staging import read_table
+
+    table = read_table(batch)
+    original = articles.checkpoint
+    outcome = {"released": True}
+
+    def slow_checkpoint(label: str) -> None:
+        original(label)
+        if label.startswith("lock taken "):
+            held.set()
+            outcome["released"] = release.wait(wait)
+
+    articles.checkpoint = slow_checkpoint
+    articles.merge_articles(root, table, run_id=Path(batch).stem)
+    if not outcome["released"]:
+        os._exit(3)
+
+
+def compact_root(root: str, crash_at: int | None = None) -> None:
+    """Run ``compact`` (the layout migration), with the crash hook armed at ``crash_at``."""
+    from warehouse import storage
+    from warehouse.maintenance import compact
+
+    if crash_at is not None:
+        os.environ[storage.CRASH_ENV] = str(crash_at)
+    compact(root)

@@ -64,7 +64,7 @@ def test_two_writers_lose_no_rows(tmp_path):
 def test_a_held_lock_makes_a_writer_wait_then_give_up(tmp_path):
     root = str(tmp_path / "wh")
     store = LocalStorage(root)
-    with store.lock(paths.lock_file(root), timeout=1), pytest.raises(LockTimeout):
+    with store.lock(paths.lock_file(root, "japannews"), timeout=1), pytest.raises(LockTimeout):
         merge_articles(root, table_of([article(1)]), run_id="r1", lock_timeout=0.3)
     assert not (tmp_path / "wh" / "articles").exists()
     assert merge_articles(root, table_of([article(1)]), run_id="r1", lock_timeout=1).new == 1

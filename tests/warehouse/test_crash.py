@@ -196,7 +196,7 @@ def test_kill_at_every_checkpoint(scenario):
         with environment(env):
             merge_articles(root, read_table(batches["b"]), run_id="b")
         assert state(root) == after_b, f"checkpoint {k} did not converge"
-        assert not leftovers(root) and not os.path.exists(paths.journal_file(root))
+        assert not leftovers(root) and not os.path.exists(paths.journal_file(root, "japannews"))
 
 
 def test_kill_at_random_moments(fold_scenario):
@@ -220,7 +220,7 @@ def test_kill_at_random_moments(fold_scenario):
         proc.join(60)
         killed += proc.exitcode == -signal.SIGKILL
         assert_each_file_in_a_known_state(root, states)
-        if os.path.exists(paths.index_file(root)):  # batch a was committed
+        if os.path.exists(paths.index_file(root, "japannews")):  # batch a was committed
             assert_readable(root, ids)
         for run_id in ("a", "b", "c"):
             merge_articles(root, read_table(batches[run_id]), run_id=run_id)

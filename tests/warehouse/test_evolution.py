@@ -32,7 +32,7 @@ def plant_old_partition(root: str) -> list[dict]:
     for name in ADDED:
         old_schema = old_schema.remove(old_schema.get_field_index(name))
     table = table_of(rows).select(old_schema.names).cast(old_schema)
-    path = Path(paths.articles_file(root, OLD_DAY, "politics"))
+    path = Path(paths.articles_file(root, OLD_DAY, "politics", "japannews"))
     path.parent.mkdir(parents=True)
     pq.write_table(table, path, compression="zstd")
     rebuild_index(root)
@@ -60,7 +60,7 @@ def test_merge_into_an_old_partition_upgrades_its_file_keeping_rows(root):
     plant_old_partition(root)
     update = article(2, day=OLD_DAY, revision=1, body="Updated.", modified_delta=timedelta(hours=1))
     assert merge_articles(root, table_of([update]), run_id="r2").updated == 1
-    stored = pq.read_table(paths.articles_file(root, OLD_DAY, "politics"))
+    stored = pq.read_table(paths.articles_file(root, OLD_DAY, "politics", "japannews"))
     assert stored.schema.names == file_schema().names
     by_id = {r["article_id"]: r for r in stored.to_pylist()}
     assert by_id["japannews:1"]["schema_version"] == 0 and by_id["japannews:1"]["simhash"] is None
@@ -71,8 +71,8 @@ def test_compact_rewrites_old_files_without_changing_a_row(root):
     plant_old_partition(root)
     merge_articles(root, table_of([article(3, day=NEW_DAY), article(4, day=NEW_DAY, section="world")]), run_id="r1")
     before = read_articles(root)
-    old_file = Path(paths.articles_file(root, OLD_DAY, "politics"))
-    new_file = Path(paths.articles_file(root, NEW_DAY, "politics"))
+    old_file = Path(paths.articles_file(root, OLD_DAY, "politics", "japannews"))
+    new_file = Path(paths.articles_file(root, NEW_DAY, "politics", "japannews"))
     new_stat = new_file.stat().st_mtime_ns
 
     result = compact(root)

@@ -27,7 +27,7 @@ def snapshot(root: str) -> dict[str, tuple[int, bytes]]:
 
 
 def partition_ids(root: str, day: date, section: str) -> list[str]:
-    path = paths.articles_file(root, day, section)
+    path = paths.articles_file(root, day, section, "japannews")
     if not os.path.exists(path):
         return []
     return pq.read_table(path)["article_id"].to_pylist()
@@ -68,7 +68,8 @@ def test_rerun_identical_input_leaves_files_untouched(root):
     rows = [article(i) for i in range(1, 4)] + [article(i, section="world", day=date(2024, 9, 5)) for i in (8, 9)]
     merge_articles(root, table_of(rows), run_id="run-1")
     before = snapshot(root)
-    assert any(k.endswith("part-0.parquet") for k in before) and "_index/articles.parquet" in before
+    assert any(k.endswith("part-japannews.parquet") for k in before)
+    assert "_index/japannews/articles.parquet" in before
 
     again = merge_articles(root, table_of(list(reversed(rows))), run_id="run-1-retry")
     assert (again.new, again.updated, again.unchanged) == (0, 0, 5)
@@ -83,8 +84,8 @@ def test_rewritten_partition_is_byte_identical_to_a_fresh_write(root, tmp_path):
     merge_articles(root, table_of(rows[2:]), run_id="run-1")
     other = str(tmp_path / "other")
     merge_articles(other, table_of(list(reversed(rows))), run_id="run-1")
-    a = Path(paths.articles_file(root, DAY, "politics")).read_bytes()
-    b = Path(paths.articles_file(other, DAY, "politics")).read_bytes()
+    a = Path(paths.articles_file(root, DAY, "politics", "japannews")).read_bytes()
+    b = Path(paths.articles_file(other, DAY, "politics", "japannews")).read_bytes()
     assert a == b
 
 
@@ -185,7 +186,7 @@ def test_stale_index_after_crash_converges(root):
     """Simulate a crash after the partitions were written but before the index: restore the old
     index file. The next merge (and rebuild_index) must still find and correct every article."""
     merge_articles(root, table_of([article(1), article(2)]), run_id="r1")
-    index_path = Path(paths.index_file(root))
+    index_path = Path(paths.index_file(root, "japannews"))
     old_index = index_path.read_bytes()
     moved = article(1, section="world", revision=1, modified_delta=timedelta(hours=1))
     merge_articles(root, table_of([moved, article(3)]), run_id="r2")
@@ -208,19 +209,19 @@ def test_crash_between_partitions_is_repaired_by_the_journal(root):
     """A move writes the new partition before emptying the old one. Leave the table in the state of a
     crash between the two (article in both, journal present, index old): the next merge repairs it."""
     merge_articles(root, table_of([article(1), article(2)]), run_id="r1")
-    old_politics = Path(paths.articles_file(root, DAY, "politics")).read_bytes()
-    old_index = Path(paths.index_file(root)).read_bytes()
+    old_politics = Path(paths.articles_file(root, DAY, "politics", "japannews")).read_bytes()
+    old_index = Path(paths.index_file(root, "japannews")).read_bytes()
     moved = article(1, section="world", revision=1, modified_delta=timedelta(hours=1))
     merge_articles(root, table_of([moved]), run_id="r2")
     journal = table_of([moved])
-    pq.write_table(journal, paths.journal_file(root))
-    Path(paths.articles_file(root, DAY, "politics")).write_bytes(old_politics)
-    Path(paths.index_file(root)).write_bytes(old_index)
+    pq.write_table(journal, paths.journal_file(root, "japannews"))
+    Path(paths.articles_file(root, DAY, "politics", "japannews")).write_bytes(old_politics)
+    Path(paths.index_file(root, "japannews")).write_bytes(old_index)
     assert sorted(read_articles(root)["article_id"]) == ["japannews:1", "japannews:1", "japannews:2"]
 
     result = merge_articles(root, table_of([article(5, section="sports")]), run_id="r3")
     assert result.recovered and result.new == 1
-    assert not os.path.exists(paths.journal_file(root))
+    assert not os.path.exists(paths.journal_file(root, "japannews"))
     df = read_articles(root)
     assert sorted(df["article_id"]) == ["japannews:1", "japannews:2", "japannews:5"]
     assert df.set_index("article_id").loc["japannews:1", "section"] == "world"
@@ -228,19 +229,19 @@ def test_crash_between_partitions_is_repaired_by_the_journal(root):
 
 def test_rebuild_index_removes_duplicates_keeping_the_latest(root):
     merge_articles(root, table_of([article(1)]), run_id="r1")
-    old = Path(paths.articles_file(root, DAY, "politics")).read_bytes()
+    old = Path(paths.articles_file(root, DAY, "politics", "japannews")).read_bytes()
     newer = article(1, section="world", revision=1, modified_delta=timedelta(hours=1))
     merge_articles(root, table_of([newer]), run_id="r2")
-    Path(paths.articles_file(root, DAY, "politics")).write_bytes(old)  # an orphan copy, no journal
+    Path(paths.articles_file(root, DAY, "politics", "japannews")).write_bytes(old)  # an orphan copy, no journal
     rebuilt = rebuild_index(root)
     assert (rebuilt.rows, rebuilt.duplicates_removed) == (1, 1)
     assert read_articles(root)["section"].tolist() == ["world"]
-    assert not os.path.exists(paths.articles_file(root, DAY, "politics"))
+    assert not os.path.exists(paths.articles_file(root, DAY, "politics", "japannews"))
 
 
 def test_leftover_temp_files_are_swept_on_the_next_write(root):
     merge_articles(root, table_of([article(1)]), run_id="r1")
-    stray = Path(paths.temp_path(paths.articles_file(root, DAY, "politics"), "deadbeef"))
+    stray = Path(paths.temp_path(paths.articles_file(root, DAY, "politics", "japannews"), "deadbeef"))
     stray.write_bytes(b"half a parquet file")
     assert len(read_articles(root)) == 1  # ignored by readers
     merge_articles(root, table_of([article(2)]), run_id="r2")

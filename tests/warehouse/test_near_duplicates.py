@@ -106,7 +106,7 @@ def test_index_without_fingerprints_is_filled_by_rebuild(root):
     """An index written before fingerprints were indexed gives no candidates; rebuild_index fills it."""
     original = story(8)
     merge_articles(root, table_of([row(1, original, D1)]), run_id="r1")
-    index = Path(paths.index_file(root))
+    index = Path(paths.index_file(root, "japannews"))
     old = pq.read_table(index)
     pq.write_table(old.drop_columns(["published_at", "simhash"]), index)
     merge_articles(root, table_of([row(2, reworded(original), D1)]), run_id="r2")

@@ -31,7 +31,7 @@ EXPECTED = sorted((f"japannews:{i}", d.isoformat(), s) for i, d, s in ROWS)
 def loaded(root) -> str:
     merge_articles(root, table_of([article(i, day=d, section=s) for i, d, s in ROWS]), run_id="r1")
     # a crashed writer's leftover must not break any reader
-    stray = paths.temp_path(paths.articles_file(root, date(2024, 9, 6), "politics"), "0123abcd")
+    stray = paths.temp_path(paths.articles_file(root, date(2024, 9, 6), "politics", "japannews"), "0123abcd")
     Path(stray).write_bytes(b"PAR1 truncated")
     return root
 

@@ -79,8 +79,8 @@ def test_merge_accounting_and_idempotent_rerun(s3root):
     assert (first.new, first.rows_total) == (5, 5)
     assert first.partitions_written[0].startswith(s3root + "/articles/date=")
     before = objects(s3root)
-    assert "articles/date=2024-09-06/section=politics/part-0.parquet" in before
-    assert "_index/articles.parquet" in before
+    assert "articles/date=2024-09-06/section=politics/part-japannews.parquet" in before
+    assert "_index/japannews/articles.parquet" in before
     assert not any(k.startswith("_locks/") for k in before)  # released
 
     time.sleep(1.1)  # LastModified has one-second resolution
@@ -93,8 +93,8 @@ def test_merge_accounting_and_idempotent_rerun(s3root):
     assert (result.new, result.updated) == (1, 1)
     after = objects(s3root)
     assert (
-        after["articles/date=2024-09-05/section=world/part-0.parquet"]
-        == before["articles/date=2024-09-05/section=world/part-0.parquet"]
+        after["articles/date=2024-09-05/section=world/part-japannews.parquet"]
+        == before["articles/date=2024-09-05/section=world/part-japannews.parquet"]
     )
 
 
@@ -179,7 +179,7 @@ def test_every_reader_on_s3(s3root, s3_env):
 
 def test_stale_index_converges_on_s3(s3root):
     merge_articles(s3root, table_of([article(1), article(2)]), run_id="r1")
-    index_key = paths.index_file(s3root).removeprefix("s3://")
+    index_key = paths.index_file(s3root, "japannews").removeprefix("s3://")
     fs = s3fs.S3FileSystem(skip_instance_cache=True)
     old = fs.cat_file(index_key)
     moved = article(1, section="world", revision=1, modified_delta=timedelta(hours=1))
@@ -194,12 +194,12 @@ def test_stale_index_converges_on_s3(s3root):
 
 def test_lock_object_excludes_and_expires(s3root):
     fs = s3fs.S3FileSystem(skip_instance_cache=True)
-    lock_key = paths.lock_file(s3root).removeprefix("s3://")
+    lock_key = paths.lock_file(s3root, "japannews").removeprefix("s3://")
     held = {"owner": "someone", "host": "elsewhere", "pid": 1, "expires_at": time.time() + 3600}
     fs.pipe_file(lock_key, json.dumps(held).encode())
     with pytest.raises(LockTimeout):
         merge_articles(s3root, table_of([article(1)]), run_id="r1", lock_timeout=0.5)
-    assert not fs.exists(paths.index_file(s3root).removeprefix("s3://"))
+    assert not fs.exists(paths.index_file(s3root, "japannews").removeprefix("s3://"))
 
     held["expires_at"] = time.time() - 1  # its holder died long ago
     fs.pipe_file(lock_key, json.dumps(held).encode())
@@ -272,7 +272,7 @@ def test_kill_at_every_checkpoint_on_s3(s3root, s3_env, tmp_path, monkeypatch):
         assert proc.exitcode == -signal.SIGKILL, f"checkpoint {k}: exit {proc.exitcode}"
         now = etags(root)
         for name in set(now) | set(after_a) | set(after_b):
-            if name.startswith(("_locks/", "_index/articles.pending")):
+            if name.startswith(("_locks/", "_index/japannews/articles.pending")):
                 continue
             assert now.get(name) in {after_a.get(name), after_b.get(name)}, f"checkpoint {k}: {name}"
         assert len(pd.read_parquet(root + "/articles")) >= 3
@@ -309,3 +309,27 @@ def test_compact_and_query_on_s3(s3root):
     assert main_query(s3root, "SELECT section, count(*) AS n FROM articles GROUP BY 1 ORDER BY 1", "json") == (
         '{"section": "politics", "n": 1}\n{"section": "world", "n": 1}'
     )
+
+
+def test_legacy_layout_migrates_on_s3(s3root, tmp_path):
+    """A single-file warehouse uploaded to S3: merges refuse it, compact migrates it in place."""
+    from pathlib import Path
+
+    from tests.warehouse.test_sites import B, day_of, legacy_warehouse
+
+    legacy, native = legacy_warehouse(tmp_path)
+    client = boto3.client("s3")
+    prefix = s3root.removeprefix(f"s3://{BUCKET}/")
+    for path in sorted(Path(legacy).rglob("*.parquet")):
+        client.put_object(Bucket=BUCKET, Key=f"{prefix}/{path.relative_to(legacy)}", Body=path.read_bytes())
+    with pytest.raises(ValueError, match="single-site layout"):
+        merge_articles(s3root, table_of(day_of(B, (40,))), run_id="r3")
+    result = compact(s3root)
+    assert result.sites_indexed == sorted(result.sites_indexed) and len(result.sites_indexed) == 2
+    keys = etags(s3root)
+    assert not [k for k in keys if k.endswith("/part-0.parquet") or k.startswith("_index/articles")]
+    ours = read_articles(s3root).sort_values("article_id").reset_index(drop=True)
+    expected = read_articles(native).sort_values("article_id").reset_index(drop=True)
+    pd.testing.assert_frame_equal(ours, expected)
+    assert set(stored_index(s3root)) == set(expected["article_id"])
+    assert merge_articles(s3root, table_of(day_of(B, (40,))), run_id="r3").new == 1
