@@ -5,7 +5,7 @@ Exit status: non-zero when any benchmark could not run (its row says ERROR); a b
 and missed its aim is reported as MISSED and does not change the exit status.
 
 ``--quick`` uses small sizes for a smoke run; ``--only NAME`` (repeatable) runs the named ones:
-parse, crawl, load, sites, dag, memory, e2e, extract, warc.
+parse, crawl, load, sites, dag, memory, e2e, extract, profile, warc.
 """
 
 from __future__ import annotations
@@ -73,6 +73,12 @@ def _extract(quick: bool) -> list[BenchResult]:
     return extract_eval.bench_rows(quick=quick)
 
 
+def _profile(quick: bool) -> list[BenchResult]:
+    from bench import profile_speed
+
+    return profile_speed.run(rounds=1 if quick else 3)
+
+
 def _warc(quick: bool) -> list[BenchResult]:
     from bench import warc_ingest
 
@@ -89,6 +95,7 @@ BENCHMARKS: dict[str, tuple[str, Callable[[bool], list[BenchResult]]]] = {
     "memory": ("Memory on a long crawl", _memory),
     "e2e": ("End to end through Airflow", _e2e),
     "extract": ("Generic extraction vs trafilatura", _extract),
+    "profile": ("Profile path vs trafilatura", _profile),
     "warc": ("Web-archive ingest", _warc),
 }
 

@@ -37,6 +37,9 @@ log = logging.getLogger(__name__)
 LIST_FIELDS = frozenset({"authors", "keywords"})
 #: Item fields that hold a URL (made absolute against the page URL).
 URL_FIELDS = frozenset({"image_url", "canonical_url"})
+#: Fields the generic extractor fills when a profile does not declare them.
+GENERIC_FIELDS = ("title", "published_at", "modified_at", "byline", "authors", "summary", "image_url", "keywords",
+                  "section", "canonical_url")
 #: Profile field name → ArticleItem attribute.
 ITEM_ATTR = {"published_at": "published_time", "modified_at": "modified_time", "summary": "description"}
 
@@ -89,8 +92,13 @@ def _parse(site: SiteProfile, body: bytes | str, url: str, encoding: str | None)
         if paragraphs:
             provenance["body"] = "profile"
 
-    missing = [f for f in ("title", "published_at", "modified_at", "byline", "authors", "summary", "image_url",
-                           "keywords", "section", "canonical_url") if f not in values]
+    # Fields the profile does not declare come from the generic extractor. A declared field whose sources
+    # find nothing on this page stays empty (the profile says where it lives; absent means absent), and
+    # `field: []` declares that the site has none: the generic extractor then never runs on a page whose
+    # profile declares every field and the body.
+    missing = [f for f in GENERIC_FIELDS if f not in site.fields]
+    if "title" in site.fields and "title" not in values:
+        missing.append("title")  # a page without a title is broken; the generic title is the last resort
     generic = None
     if not paragraphs or missing:
         generic = _generic(text, url, site)
