@@ -32,10 +32,11 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from newsline.pipeline import RunFailed, RunSpec, new_run_id, run_day
-    from newsline.timeutil import parse_day
+    from newsline.sites import get_site
+    from newsline.timeutil import check_run_day, parse_day
 
     reprocess = args.command == "reprocess"
-    day = parse_day(args.date)
+    day = check_run_day(parse_day(args.date), get_site(args.site).timezone)
     spec = RunSpec(site=args.site, day=day.isoformat(),
                    run_id=args.run_id or new_run_id("reprocess" if reprocess else "cli"), overrides=_overrides(args))
     try:

@@ -628,6 +628,12 @@ def _read_json(path: Path) -> dict[str, Any] | None:
         return None
 
 
+#: crawl.json keys that never travel through XCom (they stay in the run folder).
+_BIG_KEYS = frozenset({"discovered_urls", "discovery_documents", "unfinished", "sitemaps_skipped_sample"})
+
+
 def _small(stats: dict[str, Any]) -> dict[str, Any]:
-    """Drop the big lists (discovered URLs) so the dict fits in XCom."""
-    return {k: v for k, v in stats.items() if not (isinstance(v, list) and len(v) > 50)}
+    """The summary a task returns through XCom: counts and short facts, never URL lists (they stay in
+    the run folder's crawl.json)."""
+    return {k: v for k, v in stats.items()
+            if k not in _BIG_KEYS and not (isinstance(v, list) and len(v) > 10)}

@@ -39,3 +39,20 @@ def parse_day(value: str) -> date:
         return date.fromisoformat(value)
     except ValueError:
         raise ValueError(f"expected a day as YYYY-MM-DD, got {value!r}") from None
+
+
+#: The earliest day a run may cover: before it, day windows and timestamps leave the range every reader
+#: handles (Arrow's ``timestamp[us]`` and DuckDB are fine, but no news site has such pages).
+EARLIEST_DAY = date(1990, 1, 1)
+
+
+def check_run_day(day: date, tz: str, now: datetime | None = None) -> date:
+    """A day a run may cover: not before 1990 and not after today in the site's timezone (an unfinished
+    day is allowed: partial runs are explicit). ValueError with the reason otherwise; checked before any
+    crawling starts."""
+    today = (now or datetime.now(ZoneInfo("UTC"))).astimezone(ZoneInfo(tz)).date()
+    if day > today:
+        raise ValueError(f"{day.isoformat()} is in the future in {tz} (today there is {today.isoformat()})")
+    if day < EARLIEST_DAY:
+        raise ValueError(f"{day.isoformat()} is before {EARLIEST_DAY.isoformat()}, the earliest day a run may cover")
+    return day

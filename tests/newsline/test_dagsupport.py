@@ -58,3 +58,18 @@ def test_a_manual_run_with_a_logical_date_covers_that_day_whatever_its_interval(
     # a manual run without a logical date covers its inferred interval (the last closed day)
     ctx["dag_run"], ctx["logical_date"] = SimpleNamespace(run_type="manual"), None
     assert plan_run("japannews", ctx)["day"] == "2026-11-28"
+
+
+def test_tasks_return_a_small_summary_not_the_discovered_urls() -> None:
+    """The crawl task's XCom value: counts and short facts, never the day's URL lists (multi-KB before)."""
+    import json
+
+    from newsline.pipeline import _small
+
+    stats = {"pages_fetched": 40, "discovered_by_source": {"sitemap": 40}, "finish_reason": "finished",
+             "discovered_urls": [f"https://x.example/a/{i}/" for i in 40 * [0]],
+             "discovery_documents": [{"url": "https://x.example/sitemap.xml", "outcome": "ok"}] * 3,
+             "monitors": [{"name": f"m{i}", "ok": True} for i in range(12)]}
+    small = _small(stats)
+    assert set(small) == {"pages_fetched", "discovered_by_source", "finish_reason"}
+    assert len(json.dumps(small)) < 200

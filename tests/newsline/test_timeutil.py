@@ -46,3 +46,28 @@ def test_parse_day() -> None:
     assert parse_day("2024-09-06") == date(2024, 9, 6)
     with pytest.raises(ValueError, match="YYYY-MM-DD"):
         parse_day("06/09/2024")
+
+
+def test_a_run_day_in_the_future_or_before_1990_is_refused() -> None:
+    from datetime import UTC, datetime
+
+    from newsline.timeutil import check_run_day
+
+    now = datetime(2024, 9, 6, 16, 0, tzinfo=UTC)  # 01:00 on 2024-09-07 in Tokyo
+    assert check_run_day(date(2024, 9, 7), "Asia/Tokyo", now) == date(2024, 9, 7)
+    with pytest.raises(ValueError, match="in the future in America/New_York"):
+        check_run_day(date(2024, 9, 7), "America/New_York", now)
+    for bad in (date(9999, 12, 31), date(1, 1, 1)):
+        with pytest.raises(ValueError):
+            check_run_day(bad, "UTC", now)
+
+
+@pytest.mark.parametrize("day", ["9999-12-31", "0001-01-01"])
+def test_run_refuses_impossible_days_in_one_line(day: str, capsys) -> None:
+    from newsline.cli import main
+
+    with pytest.raises(SystemExit) as info:
+        main(["run", "--site", "japannews", "--date", day])
+    assert info.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("newsline: error: ")
