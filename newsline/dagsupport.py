@@ -126,11 +126,27 @@ def check_and_report(days: list[dict[str, Any]], context: Mapping[str, Any]) -> 
         results.append({**report.to_dict(), "report": str(out)})
         if not report.ok:
             reason = "; ".join(report.problems)
-            send_alert(context, kind="quality_failed", reason=reason, day=day.isoformat())
+            if final_try(context):  # once per failing day, not once per try
+                send_alert({**context, "params": {**(context.get("params") or {}), "site": site}},
+                           kind="quality_failed", reason=reason, day=day.isoformat())
             failures.append(f"{site} {day}: {reason}")
     if failures:
-        raise RuntimeError("quality checks failed: " + " | ".join(failures))
+        exc = RuntimeError("quality checks failed: " + " | ".join(failures))
+        exc.alerted = final_try(context)  # type: ignore[attr-defined]  # on_failure: already announced
+        raise exc
     return results
+
+
+def final_try(context: Mapping[str, Any]) -> bool:
+    """Whether this attempt is the task's last (no retry follows a failure): alerts wait for it."""
+    ti = context.get("ti") or context.get("task_instance")
+    try_number = getattr(ti, "try_number", None)
+    max_tries = getattr(ti, "max_tries", None)
+    if max_tries is None and context.get("task") is not None:
+        max_tries = getattr(context["task"], "retries", None)
+    if not isinstance(try_number, int) or not isinstance(max_tries, int):
+        return True
+    return try_number > max_tries
 
 
 def _find_summary(staging: str, site: str, day: date, run_id: str | None) -> dict[str, Any] | None:
