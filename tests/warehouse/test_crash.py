@@ -200,7 +200,9 @@ def test_kill_at_every_checkpoint(scenario):
 
 
 def test_kill_at_random_moments(fold_scenario):
-    """In the default index mode only, to keep the suite fast."""
+    """In the default index mode only, to keep the suite fast. The worker merges the batches over and over
+    (re-merging is a no-op on the data), so every kill lands in the middle of some merge whatever the
+    machine's load: the test no longer depends on how long the sleeps take."""
     base, batches, states, _ = fold_scenario
     sequence = [batches[r] for r in ("a", "b", "c")]
     started = time.perf_counter()
@@ -213,7 +215,7 @@ def test_kill_at_random_moments(fold_scenario):
     for trial in range(8):
         root = str(base / f"timer-{trial}")
         ready = merge_worker.context().Event()
-        proc = run_worker(root, sequence, ready=ready)
+        proc = run_worker(root, sequence * 40, ready=ready)
         assert ready.wait(60)
         time.sleep(rng.uniform(0, budget))
         proc.kill()
@@ -226,4 +228,4 @@ def test_kill_at_random_moments(fold_scenario):
             merge_articles(root, read_table(batches[run_id]), run_id=run_id)
         assert state(root) == states[-1], f"trial {trial} did not converge"
         assert not leftovers(root)
-    assert killed >= 4, f"only {killed} of 8 kills landed before the merges finished"
+    assert killed == 8, f"only {killed} of 8 kills landed before the merges finished"
