@@ -13,7 +13,7 @@ from newsline.sites import SiteProfile
 
 def generic_fields(text: str, url: str, site: SiteProfile) -> dict[str, Any]:
     """Fields of one page by the generic extractor; PageRejected when it finds no article."""
-    return generic_fields_tz(text, url, timezone=site.timezone, language=site.language)
+    return generic_fields_tz(text, url, timezone=site.timezone, language=None)  # the page's own language wins
 
 
 def generic_fields_tz(text: str, url: str, *, timezone: str, language: str | None) -> dict[str, Any]:

@@ -39,7 +39,7 @@ LIST_FIELDS = frozenset({"authors", "keywords"})
 URL_FIELDS = frozenset({"image_url", "canonical_url"})
 #: Fields the generic extractor fills when a profile does not declare them.
 GENERIC_FIELDS = ("title", "published_at", "modified_at", "byline", "authors", "summary", "image_url", "keywords",
-                  "section", "canonical_url")
+                  "section", "canonical_url", "language")
 #: Profile field name → ArticleItem attribute.
 ITEM_ATTR = {"published_at": "published_time", "modified_at": "modified_time", "summary": "description"}
 
