@@ -52,6 +52,8 @@ def airflow_env(base_urls: dict[str, str] | None = None, home: Path | None = Non
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
         "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH", "")])),
     })
+    if env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].startswith("sqlite"):
+        env.setdefault("AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS", "newsline.airflow_sqlite.CONNECT_ARGS")
     for key, url in (base_urls or {}).items():
         env[base_url_env(key)] = url
     return env
