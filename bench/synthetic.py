@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta, timezone
 
 import pyarrow as pa
 
-from newsline.schema import ARTICLES_SCHEMA, SCHEMA_VERSION
+from core.schema import ARTICLES_SCHEMA, SCHEMA_VERSION
 
 SECTIONS = ["politics", "society", "business", "world", "news-services", "editorial", "sports", "science-nature",
             "culture", "original", "features"]

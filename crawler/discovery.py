@@ -20,7 +20,7 @@ from defusedxml.ElementTree import fromstring as safe_fromstring
 from parsel import Selector
 from scrapy.utils.gz import gunzip
 
-from newsline.sites import SiteProfile
+from core.sites import SiteProfile
 
 #: Decompressed sitemaps larger than this are refused (the sitemap protocol caps them at 50 MB).
 MAX_SITEMAP_BYTES = 50 * 1024 * 1024

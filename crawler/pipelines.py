@@ -9,7 +9,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from scrapy.exceptions import NotConfigured
 
-from crawler.items import ArticleItem
+from core.items import ArticleItem
 from crawler.monitors import COVERAGE_FIELDS
 from crawler.records import Rejection
 

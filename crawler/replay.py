@@ -21,13 +21,13 @@ from typing import Any
 
 from warcio.archiveiterator import ArchiveIterator
 
+from core.items import ArticleItem
+from core.sites import SiteProfile, get_site
 from crawler.discovery import article_url_info, canonicalize_url, parse_w3c_datetime
 from crawler.extensions import DISCOVERY_SOURCES
-from crawler.items import ArticleItem
 from crawler.monitors import COVERAGE_FIELDS
 from crawler.parsers import PageRejected, parser_for
 from crawler.records import Rejection
-from newsline.sites import SiteProfile, get_site
 
 log = logging.getLogger(__name__)
 

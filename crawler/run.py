@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from newsline.config import base_url_for, load_settings
-from newsline.sites import get_site
-from newsline.timeutil import parse_day
+from core.config import base_url_for, load_settings
+from core.sites import get_site
+from core.timeutil import parse_day
 
 log = logging.getLogger("crawler.run")
 

@@ -1,13 +1,13 @@
 """Scrapy settings of the Newsline crawler: polite defaults for a live news site.
 
 ``crawler.run`` overrides the per-run values (user agent, concurrency, delay, budgets, output
-folder) from ``newsline.config.Settings`` and its command-line flags; components read them through
+folder) from ``core.config.Settings`` and its command-line flags; components read them through
 ``from_crawler``.
 """
 
 from __future__ import annotations
 
-from newsline.config import load_settings
+from core.config import load_settings
 
 _defaults = load_settings()
 

@@ -37,11 +37,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from core.sites import all_sites, generic_profile, get_site
+from core.sites import site_for_url as profile_for_url
 from crawler.discovery import article_url_info, canonicalize_url, parse_w3c_datetime
 from crawler.parsers import PageRejected, parser_for
 from crawler.records import Rejection
-from newsline.sites import all_sites, generic_profile, get_site
-from newsline.sites import site_for_url as profile_for_url
 
 log = logging.getLogger(__name__)
 

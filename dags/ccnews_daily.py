@@ -72,8 +72,8 @@ def ccnews_daily() -> None:
     @task(max_active_tis_per_dagrun=PARALLEL)
     def read_file(rel_path: str, day_plan: dict) -> dict:
         """Stream one WARC file into its staged output; fails (and is retried) if it cannot be read to its end."""
+        from core.timeutil import parse_day
         from newsline.ingest_warc import read_file as read_one
-        from newsline.timeutil import parse_day
 
         entry = read_one(parse_day(day_plan["day"]), rel_path, collection=day_plan["collection"],
                          sites=day_plan["sites"], overrides=day_plan["overrides"])
@@ -85,8 +85,8 @@ def ccnews_daily() -> None:
     @task(trigger_rule="all_done", outlets=[ARTICLES_ASSET])
     def load(day_plan: dict, reads: list[dict] | None = None) -> dict:
         """Merge every staged file of the day into the warehouse; the summary counts every record and file."""
+        from core.timeutil import parse_day
         from newsline.ingest_warc import load_day
-        from newsline.timeutil import parse_day
 
         summary = load_day(parse_day(day_plan["day"]), collection=day_plan["collection"],
                            listed=day_plan["listed"], read_now=day_plan["todo"], resumed=day_plan["done"],

@@ -14,7 +14,7 @@ __all__ = ["read_articles"]
 
 
 def __getattr__(name: str) -> Any:
-    # Lazy: importing ``newsline`` (or ``newsline.schema``) must not load pandas/pyarrow readers.
+    # Lazy: importing ``newsline`` (or ``core.schema``) must not load pandas/pyarrow readers.
     if name == "read_articles":
         from warehouse.reader import read_articles
 

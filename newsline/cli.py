@@ -31,9 +31,9 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from core.sites import get_site
+    from core.timeutil import check_run_day, parse_day
     from newsline.pipeline import RunFailed, RunSpec, new_run_id, run_day
-    from newsline.sites import get_site
-    from newsline.timeutil import check_run_day, parse_day
 
     reprocess = args.command == "reprocess"
     day = check_run_day(parse_day(args.date), get_site(args.site).timezone)
@@ -124,7 +124,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_query(args: argparse.Namespace) -> int:
-    from newsline.config import load_settings
+    from core.config import load_settings
     from warehouse.query import main_query
 
     root = args.warehouse or load_settings().warehouse
@@ -143,9 +143,9 @@ def cmd_query(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from newsline.config import load_settings
+    from core.config import load_settings
+    from core.timeutil import parse_day
     from newsline.report import build_daily_report
-    from newsline.timeutil import parse_day
     from warehouse.paths import report_file
 
     settings = load_settings(**_overrides(args))
@@ -157,9 +157,9 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_ingest_warc(args: argparse.Namespace) -> int:
+    from core.timeutil import parse_day
     from crawler.warc_source import SourceError
     from newsline.ingest_warc import format_summary, ingest_warc
-    from newsline.timeutil import parse_day
 
     if args.sites and args.all_news:
         raise ValueError("--sites and --all-news exclude each other")

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from newsline.config import REPO_ROOT
+from core.config import REPO_ROOT
 
 log = logging.getLogger(__name__)
 

@@ -16,8 +16,8 @@ from typing import Any
 import pendulum
 from airflow.sdk import DAG, CronDataIntervalTimetable, Param, task
 
+from core.sites import SiteProfile, all_sites
 from newsline.airflow_common import ARTICLES_ASSET, task_defaults
-from newsline.sites import SiteProfile, all_sites
 
 DOC = """\
 ### {name} daily crawl (`{dag_id}`)

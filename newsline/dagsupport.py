@@ -9,13 +9,13 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from core.sites import get_site
+from core.timeutil import logical_day
 from newsline.pipeline import RunSpec, sanitize_run_id
-from newsline.sites import get_site
-from newsline.timeutil import logical_day
 
 log = logging.getLogger(__name__)
 
-#: Airflow params that map onto ``newsline.config.Settings`` fields.
+#: Airflow params that map onto ``core.config.Settings`` fields.
 SETTING_PARAMS = ("base_url", "warehouse", "staging", "archive", "user_agent", "page_budget",
                   "concurrency_per_domain", "download_delay", "time_budget_s")
 
@@ -94,7 +94,7 @@ def loaded_days_from_events(context: Mapping[str, Any]) -> list[dict[str, Any]]:
                 out.append(extra)
     params = context.get("params") or {}
     if not out and params.get("day"):  # a manual run: check the given site and day
-        from newsline.config import load_settings
+        from core.config import load_settings
 
         if not params.get("site"):
             raise ValueError("a manual quality run needs the params site and day")
@@ -105,11 +105,11 @@ def loaded_days_from_events(context: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 def check_and_report(days: list[dict[str, Any]], context: Mapping[str, Any]) -> list[dict[str, Any]]:
 
-    from newsline.config import load_settings
+    from core.config import load_settings
+    from core.timeutil import parse_day
     from newsline.notify import send_alert
     from newsline.quality import check_day
     from newsline.report import build_daily_report
-    from newsline.timeutil import parse_day
     from warehouse.paths import report_file
 
     results, failures = [], []

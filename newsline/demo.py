@@ -19,7 +19,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from newsline.config import DEMO_PORT, REPO_ROOT, base_url_env, load_settings
+from core.config import DEMO_PORT, REPO_ROOT, base_url_env, load_settings
 from newsline.pipeline import latest_summary
 
 log = logging.getLogger(__name__)
@@ -164,8 +164,8 @@ def start_demo_site(port: int, extra: list[str] | None = None) -> subprocess.Pop
 
 def demo_plan(sites: list[str] | None = None) -> list[dict[str, str]]:
     """Every (site, DAG, day, logical date) of the demo world, each site's own demo days."""
+    from core.sites import get_site
     from demo_site.world import DEMO_SITES
-    from newsline.sites import get_site
 
     plan = []
     for key, entry in DEMO_SITES.items():
@@ -217,7 +217,7 @@ def run_demo(days: str | None = None, port: int = 0, sites: str | None = None) -
         env = airflow_env(urls)
         env.setdefault("NEWSLINE_DOWNLOAD_DELAY", "0")
         env.setdefault("NEWSLINE_CONCURRENCY", "8")
-        from newsline.sites import get_site
+        from core.sites import get_site
 
         print(f"[demo] preparing Airflow metadata in {env['AIRFLOW_HOME']}", flush=True)
         prepare_airflow(env, [get_site(k) for k in sorted({p["site"] for p in plan})])
@@ -289,7 +289,7 @@ def sites_dir_with(dest: Path, changes: dict[str, dict]) -> Path:
 
     import yaml
 
-    from newsline.sites import sites_dir
+    from core.sites import sites_dir
 
     shutil.copytree(sites_dir(), dest, dirs_exist_ok=True)
     for key, fields in changes.items():

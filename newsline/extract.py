@@ -8,7 +8,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from newsline.sites import SiteProfile, generic_profile, get_site, site_for_url
+from core.sites import SiteProfile, generic_profile, get_site, site_for_url
 
 
 def profile_for(url: str, site: str | SiteProfile | None = None) -> SiteProfile:

@@ -29,8 +29,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from newsline.config import Settings, load_settings
-from newsline.sites import all_sites
+from core.config import Settings, load_settings
+from core.sites import all_sites
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ def plan_day(day: date, *, collection: str = "ccnews", max_files: int | None = N
 
 
 def _filter_of(sites: list[str] | None, all_news: bool, extra_hosts: dict[str, str] | None = None) -> dict[str, Any]:
-    from newsline.sites import all_sites
+    from core.sites import all_sites
 
     return {"sites": sorted(sites) if sites else sorted(all_sites()), "all_news": bool(all_news),
             "extra_hosts": dict(sorted((extra_hosts or {}).items()))}

@@ -46,7 +46,7 @@ def site_of_dag(dag_id: str | None) -> str | None:
     if not dag_id:
         return None
     try:
-        from newsline.sites import all_sites
+        from core.sites import all_sites
 
         return next((key for key, site in all_sites().items() if site.dag == dag_id), None)
     except Exception:  # noqa: BLE001 - an alert must go out even when the registry cannot be read
@@ -77,8 +77,8 @@ def alert_message(context: Mapping[str, Any], *, kind: str = "task_failed", reas
     site = params.get("site") or site_of_dag(dag_id)
     if day is None and site:
         try:
+            from core.sites import get_site
             from newsline.dagsupport import covered_day
-            from newsline.sites import get_site
 
             day = covered_day(context, get_site(site).timezone).isoformat()
         except (ValueError, TypeError, AttributeError):

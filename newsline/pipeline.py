@@ -26,9 +26,9 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from newsline.config import REPO_ROOT, Settings, base_url_for, load_settings
-from newsline.sites import Site, generic_profile, get_site
-from newsline.timeutil import parse_day
+from core.config import REPO_ROOT, Settings, base_url_for, load_settings
+from core.sites import Site, generic_profile, get_site
+from core.timeutil import parse_day
 
 log = logging.getLogger(__name__)
 

@@ -127,7 +127,7 @@ def check_day(root: str, day: date, site: str | None = None) -> QualityReport:
     report = evaluate(day, counts, coverage, quarantined)
     report.site = site
     if site:
-        from newsline.sites import get_site
+        from core.sites import get_site
 
         rule = get_site(site).drift
         rows = con.execute("select extraction from articles where date = ? and site = ?", [day, site]).fetchall()

@@ -25,7 +25,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 from zoneinfo import ZoneInfo
 
-from newsline.sites import SiteProfile, all_sites, get_site, load_profile, site_key_for_host, sites_dir
+from core.sites import SiteProfile, all_sites, get_site, load_profile, site_key_for_host, sites_dir
 
 #: Fields reported by ``check`` and ``init`` (raw item names).
 REPORT_FIELDS = ("title", "byline", "authors", "published_time", "modified_time", "description", "section",
@@ -185,7 +185,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def crawl_sample(site: SiteProfile, *, pages: int, base_url: str | None, day: str | None) -> dict[str, Any]:
     """Crawl up to ``pages`` articles of one day with the real spider; coverage and generic agreement."""
-    from newsline.config import base_url_for, load_settings
+    from core.config import base_url_for, load_settings
 
     day = day or last_closed_day(site.timezone).isoformat()
     root = base_url_for(site.key, site.base_url, load_settings(base_url=base_url or ""))

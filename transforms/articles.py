@@ -24,8 +24,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from crawler.items import ArticleItem
-from newsline.schema import (
+from core.items import ArticleItem
+from core.schema import (
     ACCESS_VALUES,
     ARTICLES_SCHEMA,
     CONTENT_COLUMNS,
@@ -34,7 +34,7 @@ from newsline.schema import (
     UTC_TS,
     is_slug,
 )
-from newsline.sites import Site
+from core.sites import Site
 from transforms import text as T
 from transforms.fingerprint import simhash
 from transforms.timestamps import iso_utc, local_date, parse_iso, parse_postdate

@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from newsline.schema import ARTICLES_SCHEMA, SCHEMA_VERSION, file_schema
+from core.schema import ARTICLES_SCHEMA, SCHEMA_VERSION, file_schema
 from warehouse import paths
 from warehouse.index import (
     IndexEntry,

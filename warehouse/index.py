@@ -33,7 +33,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from newsline.schema import UTC_TS
+from core.schema import UTC_TS
 from warehouse import paths
 from warehouse.storage import Storage, checkpoint, conform, parquet_bytes, read_parquet_bytes
 

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from newsline.schema import ARTICLES_SCHEMA, file_schema
+from core.schema import ARTICLES_SCHEMA, file_schema
 from warehouse import paths
 from warehouse.articles import (
     DEFAULT_LOCK_TIMEOUT,

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from newsline.schema import QUARANTINE_SCHEMA
+from core.schema import QUARANTINE_SCHEMA
 from warehouse import paths
 from warehouse.storage import conform, parquet_bytes, storage_for
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from newsline.schema import ARTICLES_SCHEMA, QUARANTINE_SCHEMA
+from core.schema import ARTICLES_SCHEMA, QUARANTINE_SCHEMA
 from warehouse import paths
 from warehouse.revisions import REVISIONS_SCHEMA
 from warehouse.storage import storage_for

@@ -17,7 +17,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from newsline.schema import ARTICLES_SCHEMA, PARTITION_COLUMNS
+from core.schema import ARTICLES_SCHEMA, PARTITION_COLUMNS
 from warehouse import paths
 from warehouse.storage import Storage, checkpoint, conform, parquet_bytes, read_parquet_bytes
 

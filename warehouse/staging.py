@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from newsline.schema import ARTICLES_SCHEMA, QUARANTINE_SCHEMA
+from core.schema import ARTICLES_SCHEMA, QUARANTINE_SCHEMA
 from warehouse.paths import is_remote, join
 from warehouse.storage import LocalStorage, conform, parquet_bytes, read_parquet_bytes, storage_for
 

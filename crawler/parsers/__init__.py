@@ -7,9 +7,9 @@ from __future__ import annotations
 import functools
 from importlib import import_module
 
-from crawler.items import ArticleItem
+from core.items import ArticleItem
+from core.sites import SiteProfile, get_site
 from crawler.parsers.base import REJECT_KINDS, PageRejected, Parser, decode_html, element_text
-from newsline.sites import SiteProfile, get_site
 
 
 def load_hook(target: str) -> Parser:

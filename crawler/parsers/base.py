@@ -9,7 +9,7 @@ from typing import Literal
 from lxml import etree
 from parsel import Selector
 
-from crawler.items import ArticleItem
+from core.items import ArticleItem
 
 RejectKind = Literal["blocked", "not_article", "malformed"]
 REJECT_KINDS: tuple[str, ...] = ("blocked", "not_article", "malformed")

@@ -14,7 +14,7 @@ import hashlib
 from datetime import datetime
 from typing import Any
 
-from crawler.items import ArticleItem
+from core.items import ArticleItem
 from crawler.parsers.base import PageRejected
 
 #: Fields compared besides the body.

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from newsline.sites import SiteProfile
+from core.sites import SiteProfile
 
 
 def generic_fields(text: str, url: str, site: SiteProfile) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from lxml import etree
 from lxml import html as lxml_html
 from parsel import Selector
 
-from crawler.items import ArticleItem
+from core.items import ArticleItem
 from crawler.parsers import japannews_selectors as S
 from crawler.parsers.base import PageRejected, challenge_reason, clean_or_none, decode_html, element_text
 from crawler.parsers.jsonld import article_node, jsonld_blocks

@@ -19,8 +19,9 @@ from urllib.parse import urljoin
 from lxml import etree
 from parsel import Selector
 
+from core.items import ArticleItem
+from core.sites import FieldSource, SiteProfile
 from crawler.discovery import article_url_info
-from crawler.items import ArticleItem
 from crawler.parsers.base import (
     PageRejected,
     challenge_reason,
@@ -29,7 +30,6 @@ from crawler.parsers.base import (
     element_text,
 )
 from crawler.parsers.jsonld import article_node, jsonld_blocks
-from newsline.sites import FieldSource, SiteProfile
 
 log = logging.getLogger(__name__)
 

@@ -28,6 +28,8 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.python.failure import Failure
 
+from core.sites import get_site
+from core.timeutil import day_window, parse_day
 from crawler.discovery import (
     DiscoveryError,
     SitemapEntry,
@@ -48,8 +50,6 @@ from crawler.discovery import (
 from crawler.middlewares import FETCHED_AT_META, origin_of
 from crawler.parsers import PageRejected, parser_for
 from crawler.records import Rejection
-from newsline.sites import get_site
-from newsline.timeutil import day_window, parse_day
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from newsline.schema import ARTICLES_SCHEMA, QUARANTINE_SCHEMA, SCHEMA_VERSION, file_schema
+from core.schema import ARTICLES_SCHEMA, QUARANTINE_SCHEMA, SCHEMA_VERSION, file_schema
 
 JST = timezone(timedelta(hours=9))
 DAY = date(2024, 9, 6)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import duckdb
 
-from newsline.schema import ARTICLES_SCHEMA, QUARANTINE_SCHEMA
+from core.schema import ARTICLES_SCHEMA, QUARANTINE_SCHEMA
 from tests.analyst.conftest import DAY
 
 DOC = Path(__file__).resolve().parents[2] / "README.md"  # the data dictionary is a section of the README

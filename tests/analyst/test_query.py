@@ -149,7 +149,7 @@ def test_views_over_a_warehouse_written_by_the_real_merge(tmp_path):
     """The layout contract from the other side: what ``merge_articles`` writes, the views read."""
     import pyarrow as pa
 
-    from newsline.schema import ARTICLES_SCHEMA
+    from core.schema import ARTICLES_SCHEMA
     from warehouse.articles import merge_articles
 
     root = str(tmp_path / "merged")

@@ -11,7 +11,7 @@ import boto3
 import pandas as pd
 import pytest
 
-from newsline.config import REPO_ROOT
+from core.config import REPO_ROOT
 from newsline.pipeline import RunSpec, run_day
 from tests.truth import CORE_FIELDS, rows_by_id
 from warehouse.staging import read_jsonl, read_table

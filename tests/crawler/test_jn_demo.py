@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from crawler_truthview import differences
 
-from newsline.timeutil import day_window
+from core.timeutil import day_window
 
 demo_site = pytest.importorskip("demo_site.server", reason="demo_site/ not available")
 

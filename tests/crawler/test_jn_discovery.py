@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from core.sites import get_site
 from crawler.discovery import (
     DiscoveryError,
     article_url_info,
@@ -22,7 +23,6 @@ from crawler.discovery import (
 )
 from crawler.middlewares import origin_of, retry_after_seconds
 from crawler.spiders.news import load_known_index, validate_base_url
-from newsline.sites import get_site
 
 JN = get_site("japannews")
 

@@ -87,9 +87,9 @@ def test_hostile_sitemap_entries_reach_the_spider_safely(entries: list[tuple[str
     """Whatever a sitemap lists, the spider's URL handling counts or skips it, never raises."""
     from xml.sax.saxutils import escape
 
+    from core.sites import get_site
     from crawler.discovery import article_url_info, is_news_sitemap, month_sitemap_of, robots_sitemaps, url_path
     from crawler.spiders.news import NewsSpider
-    from newsline.sites import get_site
 
     jn = get_site("japannews")
 

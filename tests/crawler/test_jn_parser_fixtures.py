@@ -11,7 +11,7 @@ from crawler_truthview import differences
 from parsel import Selector
 from scrapy.http import HtmlResponse
 
-from crawler.items import ArticleItem
+from core.items import ArticleItem
 from crawler.parsers import PageRejected, decode_html, get_parser
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -92,7 +92,7 @@ def test_daily_interval_is_one_jst_day(dagbag) -> None:
     from airflow.serialization.encoders import coerce_to_core_timetable
     from airflow.timetables.base import DataInterval, TimeRestriction
 
-    from newsline.timeutil import logical_day
+    from core.timeutil import logical_day
 
     tt = coerce_to_core_timetable(dagbag.dags["japannews_daily"].timetable)
     last = DataInterval(datetime(2024, 9, 4, 15, tzinfo=UTC), datetime(2024, 9, 5, 15, tzinfo=UTC))

@@ -13,8 +13,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from core.sites import get_site
 from newsline.demo import demo_plan, run_plan_in_airflow
-from newsline.sites import get_site
 from tests.e2e.airflow_services import airflow, make_env
 from tests.truth import CORE_FIELDS, rows_by_id
 

@@ -15,10 +15,10 @@ import urllib.request
 import pandas as pd
 import pytest
 
+from core.sites import SiteProfile, get_site
 from crawler.parsers.generic import body_agreement
 from crawler.parsers.profile import parse_with_profile
 from demo_site.world import DemoWorld
-from newsline.sites import SiteProfile, get_site
 from transforms.articles import clean_articles, items_frame
 from transforms.text import split_update_mark
 

@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from newsline.timeutil import day_window, logical_day, parse_day
+from core.timeutil import day_window, logical_day, parse_day
 
 JST = ZoneInfo("Asia/Tokyo")
 
@@ -51,7 +51,7 @@ def test_parse_day() -> None:
 def test_a_run_day_in_the_future_or_before_1990_is_refused() -> None:
     from datetime import UTC, datetime
 
-    from newsline.timeutil import check_run_day
+    from core.timeutil import check_run_day
 
     now = datetime(2024, 9, 6, 16, 0, tzinfo=UTC)  # 01:00 on 2024-09-07 in Tokyo
     assert check_run_day(date(2024, 9, 7), "Asia/Tokyo", now) == date(2024, 9, 7)

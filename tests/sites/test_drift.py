@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from crawler.items import ArticleItem
+from core.items import ArticleItem
+from core.sites import DEFAULT_SITES_DIR
 from crawler.parsers.drift import agreement, sampled
 from newsline.quality import drift_problems
-from newsline.sites import DEFAULT_SITES_DIR
 
 
 def _ex(body: float, title: float = 1.0, published: float = 1.0) -> str:

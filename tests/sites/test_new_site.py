@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from newsline.sites import DEFAULT_SITES_DIR
+from core.sites import DEFAULT_SITES_DIR
 
 pytestmark = pytest.mark.slow
 

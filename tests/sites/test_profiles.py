@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from newsline.sites import (
+from core.sites import (
     DEFAULT_SITES_DIR,
     ProfileError,
     all_sites,

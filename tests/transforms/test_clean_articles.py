@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 from transform_factory import RUN_ID, SITE, clean, make_item
 
-from newsline.schema import ARTICLES_SCHEMA, CONTENT_COLUMNS, QUARANTINE_SCHEMA, SCHEMA_VERSION
+from core.schema import ARTICLES_SCHEMA, CONTENT_COLUMNS, QUARANTINE_SCHEMA, SCHEMA_VERSION
 from transforms.articles import (
     RAW_COLUMNS,
     articles_table,

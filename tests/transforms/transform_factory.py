@@ -7,8 +7,8 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from crawler.items import ArticleItem
-from newsline.sites import get_site
+from core.items import ArticleItem
+from core.sites import get_site
 from transforms.articles import CleanResult, clean_articles, items_frame
 
 SITE = get_site("japannews")

@@ -11,7 +11,7 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from newsline.schema import ARTICLES_SCHEMA, CONTENT_COLUMNS, SCHEMA_VERSION
+from core.schema import ARTICLES_SCHEMA, CONTENT_COLUMNS, SCHEMA_VERSION
 
 JST = timezone(timedelta(hours=9))
 BASE_FETCH = datetime(2024, 9, 7, 1, 0, tzinfo=UTC)

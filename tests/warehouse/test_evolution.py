@@ -12,7 +12,7 @@ import polars as pl
 import pyarrow.parquet as pq
 import pytest
 
-from newsline.schema import SCHEMA_VERSION, file_schema
+from core.schema import SCHEMA_VERSION, file_schema
 from tests.warehouse.conftest import article, table_of
 from warehouse import paths
 from warehouse.articles import merge_articles, rebuild_index

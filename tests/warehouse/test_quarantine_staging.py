@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from newsline.schema import ARTICLES_SCHEMA, QUARANTINE_SCHEMA
+from core.schema import ARTICLES_SCHEMA, QUARANTINE_SCHEMA
 from tests.warehouse.conftest import article, table_of
 from warehouse import paths, staging
 from warehouse.quarantine import write_quarantine

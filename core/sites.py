@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from newsline.sections import SECTIONS
+from core.sections import SECTIONS
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SITES_ENV = "NEWSLINE_SITES_DIR"
