@@ -305,6 +305,7 @@ class Cluster:
             env.pop(name, None)
         env.update(self.s3.env)
         env.pop("AWS_PROFILE", None)
+        env.pop("AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS", None)  # SQLite's busy timeout; not for PostgreSQL
         env.update({
             "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": self.postgres.url("airflow"),
