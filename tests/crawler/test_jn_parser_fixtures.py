@@ -171,3 +171,12 @@ def test_id_and_sections_fall_back_to_markup_and_url() -> None:
 def test_unknown_site_has_no_parser() -> None:
     with pytest.raises(ValueError, match="unknown site 'nosuchsite'"):
         get_parser("nosuchsite")
+
+
+def test_a_json_ld_block_nested_200000_deep_is_ignored_and_the_article_kept() -> None:
+    """Before: RecursionError, and an otherwise good article quarantined as malformed."""
+    body, expected = load("article_full")
+    deep = b'<script type="application/ld+json">' + b"[" * 200_000 + b"]" * 200_000 + b"</script></head>"
+    item = parse(body.replace(b"</head>", deep, 1), expected["fetched_url"])
+    assert item.title == expected["item"]["title"] and item.paragraphs == expected["item"]["paragraphs"]
+    assert item.keywords == expected["item"]["keywords"], "the page's real JSON-LD block is still read"
