@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from core.config import REPO_ROOT
+from newsline.demo import free_port
 
 log = logging.getLogger(__name__)
 
@@ -42,12 +43,6 @@ SITE = "japannews"
 
 class ServiceUnavailable(RuntimeError):
     """A server binary this machine does not have (install Debian's postgresql / redis-server)."""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def find_binary(name: str) -> str | None:

@@ -107,25 +107,13 @@ def port_in_use(port: int) -> bool:
     return False
 
 
-def start_demo_world(port_base: int, extra: list[str] | None = None) -> tuple[subprocess.Popen[bytes], dict[str, str]]:
-    """``python -m demo_site --all`` on ``port_base`` + offsets; returns the process and key → base URL.
-
-    Refuses ports that are already taken (an old demo still running, another program), so the demo
-    never crawls a server it did not start."""
-    from demo_site.world import DEMO_SITES
-
-    urls = {key: f"http://127.0.0.1:{port_base + i}/" for i, key in enumerate(DEMO_SITES)}
-    busy = [u for u in urls.values() if port_in_use(int(u.rsplit(":", 1)[1].strip("/")))]
-    if busy:
-        raise RuntimeError(f"demo site port(s) already in use: {', '.join(busy)}; stop what listens there "
-                           "(an earlier demo?) or pass --port-base")
-    cmd = [sys.executable, "-m", "demo_site", "--all", "--port-base", str(port_base), *(extra or [])]
-    proc = subprocess.Popen(cmd, cwd=str(REPO_ROOT), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.time() + 60
+def _wait_until_serving(proc: subprocess.Popen[bytes], urls: dict[str, str], timeout: float = 60) -> None:
+    """Until every ``urls`` root answers robots.txt, or raise (and stop ``proc``) with why."""
     pending = dict(urls)
+    deadline = time.time() + timeout
     while pending and time.time() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"demo world exited: {proc.stderr.read().decode(errors='replace')[-2000:]}")
+            raise RuntimeError(f"demo site exited: {proc.stderr.read().decode(errors='replace')[-2000:]}")
         for key, url in list(pending.items()):
             try:
                 with urllib.request.urlopen(url + "robots.txt", timeout=2) as resp:
@@ -137,29 +125,33 @@ def start_demo_world(port_base: int, extra: list[str] | None = None) -> tuple[su
             time.sleep(0.2)
     if pending or proc.poll() is not None:
         proc.terminate()
-        raise RuntimeError(f"demo sites did not answer within 60 s: {', '.join(pending) or 'world exited'}")
-    return proc, urls
+        raise RuntimeError(f"demo site(s) did not answer within {timeout:.0f} s: {', '.join(pending) or 'exited'}")
+
+
+def _start_demo(args: list[str], urls: dict[str, str]) -> subprocess.Popen[bytes]:
+    """``python -m demo_site ARGS``, refusing ports already taken (an earlier demo, another program), so
+    the demo never crawls a server it did not start; returns once every site answers."""
+    busy = [u for u in urls.values() if port_in_use(int(u.rsplit(":", 1)[1].strip("/")))]
+    if busy:
+        raise RuntimeError(f"demo site port(s) already in use: {', '.join(busy)}; stop what listens there "
+                           "(an earlier demo?) or pass --port-base")
+    proc = subprocess.Popen([sys.executable, "-m", "demo_site", *args], cwd=str(REPO_ROOT),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _wait_until_serving(proc, urls)
+    return proc
+
+
+def start_demo_world(port_base: int, extra: list[str] | None = None) -> tuple[subprocess.Popen[bytes], dict[str, str]]:
+    """``python -m demo_site --all`` on ``port_base`` + offsets; returns the process and key → base URL."""
+    from demo_site.world import DEMO_SITES
+
+    urls = {key: f"http://127.0.0.1:{port_base + i}/" for i, key in enumerate(DEMO_SITES)}
+    return _start_demo(["--all", "--port-base", str(port_base), *(extra or [])], urls), urls
 
 
 def start_demo_site(port: int, extra: list[str] | None = None) -> subprocess.Popen[bytes]:
-    """The Japan News demo site alone (tests that need one site)."""
-    if port_in_use(port):
-        raise RuntimeError(f"port {port} is already in use")
-    cmd = [sys.executable, "-m", "demo_site", "--port", str(port), *(extra or [])]
-    proc = subprocess.Popen(cmd, cwd=str(REPO_ROOT), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}/robots.txt"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"demo site exited: {proc.stderr.read().decode(errors='replace')[-2000:]}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as resp:
-                if resp.status == 200:
-                    return proc
-        except OSError:
-            time.sleep(0.2)
-    proc.terminate()
-    raise RuntimeError(f"demo site did not answer on {url} within 60 s")
+    """The Japan News demo site alone (tests and the cluster demo that need one site)."""
+    return _start_demo(["--port", str(port), *(extra or [])], {"japannews": f"http://127.0.0.1:{port}/"})
 
 
 def demo_plan(sites: list[str] | None = None) -> list[dict[str, str]]:

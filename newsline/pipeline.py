@@ -117,6 +117,7 @@ class RunSpec:
 
 def _crawl_command(spec: RunSpec, out_dir: Path, known_index: Path | None) -> list[str]:
     s = spec.settings
+    concurrency, delay = spec.politeness()
     cmd = [
         sys.executable, "-m", "crawler.run",
         "--site", spec.site,
@@ -124,8 +125,8 @@ def _crawl_command(spec: RunSpec, out_dir: Path, known_index: Path | None) -> li
         "--base-url", spec.base_url,
         "--out", str(out_dir),
         "--run-id", spec.run_id,
-        "--concurrency", str(spec.politeness()[0]),
-        "--delay", str(spec.politeness()[1]),
+        "--concurrency", str(concurrency),
+        "--delay", str(delay),
         "--page-budget", str(s.page_budget),
         "--time-budget", str(s.time_budget_s),
         "--user-agent", s.user_agent,

@@ -1,7 +1,7 @@
 """The Japan News article page → raw ArticleItem. Pure: text in, item out, no IO.
 
-Selectors live in ``japannews_selectors``; what counts as body text and boilerplate follows
-/work/shared/docs/japannews-site.md. Interpretation (UPDATE marks, datelines, UTC) is left to
+Selectors live in ``japannews_selectors``, which also records what counts as body text and what is
+page furniture on the real site (the fixtures in ``tests/crawler/fixtures`` show each case). Interpretation (UPDATE marks, datelines, UTC) is left to
 ``transforms``: this module only extracts.
 """
 

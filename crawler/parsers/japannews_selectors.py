@@ -1,4 +1,5 @@
-"""Selectors of The Japan News pages, kept as data (see /work/shared/docs/japannews-site.md).
+"""Selectors of The Japan News pages, kept as data (the real site's markup, as seen on its pages;
+``tests/crawler/fixtures`` holds one saved page per case).
 
 When the site's markup changes, this is the one file to edit; the fixture tests name the field
 whose selector broke.

@@ -21,7 +21,7 @@ from parsel import Selector
 
 from core.items import ArticleItem
 from core.sites import FieldSource, SiteProfile
-from crawler.discovery import article_url_info
+from crawler.discovery import article_url_info, url_path
 from crawler.parsers.base import (
     PageRejected,
     challenge_reason,
@@ -127,7 +127,7 @@ def _parse(site: SiteProfile, body: bytes | str, url: str, encoding: str | None)
             value = urljoin(url, value)
         setattr(item, attr, value)
     if item.section is None and info is not None:
-        m = site.article_re.match(_path(url))
+        m = site.article_re.match(url_path(url))
         item.section = (m.groupdict().get("section") if m else None) or None
     item.section = item.section or site.default_section  # a site without sections: the vocabulary's "other"
     item.section_native = item.section  # the native section: the transform maps it onto the vocabulary
@@ -161,7 +161,7 @@ class _Context:
         if source.const is not None:
             yield source.const
         elif source.url is not None:
-            m = self.site.article_re.match(_path(self.url))
+            m = self.site.article_re.match(url_path(self.url))
             if m and m.groupdict().get(source.url):
                 yield m.group(source.url)
         elif source.meta is not None:
@@ -209,12 +209,6 @@ def _dedupe(values: list[str]) -> list[str]:
     for v in values:
         seen.setdefault(v, None)
     return list(seen)
-
-
-def _path(url: str) -> str:
-    from crawler.discovery import url_path
-
-    return url_path(url)
 
 
 def _jsonld_values(node: Any, keys: list[str]) -> Iterator[str]:
