@@ -281,10 +281,6 @@ class SiteProfile(_Model):
     # --- derived -----------------------------------------------------------------------------------
 
     @property
-    def live_base_url(self) -> str:
-        return self.base_url
-
-    @property
     def spider(self) -> str:
         return "news"
 
