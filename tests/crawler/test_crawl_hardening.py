@@ -148,13 +148,25 @@ def test_a_slow_news_sitemap_does_not_hold_back_the_articles(site: MiniSite, tmp
 
     for path in site.expected:
         site.routes[path] = stamped(path)
-    site.routes["/sitemap-news.xml"] = slow_loris(25)
-    began = time.monotonic()
+    slow = slow_loris(25)
+    loading: dict[str, float] = {}
+
+    def news_sitemap(handler):  # when its first attempt started and ended
+        loading.setdefault("start", time.monotonic())
+        try:
+            return slow(handler)
+        finally:
+            loading.setdefault("end", time.monotonic())
+
+    site.routes["/sitemap-news.xml"] = news_sitemap
     proc, report = run_crawl(site, tmp_path, "--time-budget", "60")
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert report["items_scraped"] == len(site.expected)
-    first_article = min(stamps.values()) - began
-    assert first_article < 15, f"articles waited {first_article:.1f} s for the slow news sitemap"
+    first_article = min(stamps.values())
+    # measured against the slow document itself, not the process start (which a loaded machine stretches)
+    assert loading["start"] < first_article < loading["end"], (
+        f"the first article came {first_article - loading['start']:.1f} s after the slow news sitemap began "
+        f"and {first_article - loading['end']:.1f} s after it ended: articles waited for it")
     assert "slow document" in proc.stderr
 
 
