@@ -52,7 +52,14 @@ def make_env(home: Path, *, base_url: str | dict[str, str], warehouse: Path, sta
 
 
 def airflow(env: dict[str, str], *args: str, timeout: float = 600, check: bool = True) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run([str(BIN / "airflow"), *args], env=env, capture_output=True, text=True, timeout=timeout)
+    """One Airflow CLI command. SQLite (the test metadata database) can refuse a write with "database is
+    locked" at once, whatever the busy timeout, when a read transaction of the running scheduler must be
+    upgraded: the command's transaction is rolled back, so it is run again (at most 3 times)."""
+    for attempt in range(3):
+        proc = subprocess.run([str(BIN / "airflow"), *args], env=env, capture_output=True, text=True, timeout=timeout)
+        if proc.returncode == 0 or "database is locked" not in proc.stdout + proc.stderr or attempt == 2:
+            break
+        time.sleep(2 + 3 * attempt)
     if check and proc.returncode != 0:
         raise AssertionError(f"airflow {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n"
                              f"{proc.stderr[-5000:]}")
