@@ -181,6 +181,19 @@ class Politeness(_Model):
     pool_slots: int = Field(default=1, ge=1)  # Airflow pool size: crawls of this site at once
 
 
+class Sharding(_Model):
+    """How a big day is split for the crawl: discovery runs once, then the day's article URLs are
+    crawled in shards of ``shard_size`` (at most ``max_shards``), each a mapped Airflow task in the
+    site's pool. The defaults keep one shard for any ordinary day."""
+
+    shard_size: int = Field(default=1000, ge=1)  # article URLs per shard
+    max_shards: int = Field(default=8, ge=1)  # more URLs than shard_size × max_shards: bigger shards
+
+    def shard_count(self, urls: int) -> int:
+        """How many shards ``urls`` article URLs make (at least one)."""
+        return max(1, min(self.max_shards, -(-urls // self.shard_size)))
+
+
 class DriftRule(_Model):
     """The drift alarm: on a deterministic sample of each day's pages the profile's output is compared
     with the generic extractor's; when agreement falls below the floors the day's quality check fails."""
@@ -218,6 +231,7 @@ class SiteProfile(_Model):
     sections: dict[str, str] = Field(default_factory=dict)  # native section slug → cross-site section
     default_section: str = "other"
     politeness: Politeness = Field(default_factory=Politeness)
+    crawl: Sharding = Field(default_factory=Sharding)
     drift: DriftRule = Field(default_factory=DriftRule)
     schedule: Schedule = Field(default_factory=Schedule)
     hook: str | None = None  # "module:function" page parser used instead of the declared fields

@@ -51,8 +51,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--autothrottle", choices=("auto", "on", "off"), default="auto",
                    help="auto: on for remote sites, off for loopback (demo) sites")
     p.add_argument("--retry-backoff", type=float, help="base seconds of the exponential backoff between retries")
+    p.add_argument("--discover-only", action="store_true",
+                   help=f"sharded crawls: run discovery (incremental skips and page budget included), write the "
+                        f"article URLs to fetch into --out/{URLS_FILE}, fetch no article")
+    p.add_argument("--urls", help=f"sharded crawls: fetch exactly the article URLs of this file (lines of a "
+                                  f"{URLS_FILE}), no discovery")
     p.add_argument("--log-level", default="INFO")
     return p
+
+
+#: Written by ``--discover-only`` into ``--out``: one JSON line per article URL to fetch
+#: (``url``, ``lastmod``, ``known``, ``sources``); a shard's ``--urls`` file has the same lines.
+URLS_FILE = "article_urls.jsonl"
 
 
 def is_loopback(url: str) -> bool:
@@ -99,6 +109,11 @@ def scrapy_settings(args: argparse.Namespace, base_url: str) -> Any:
     if args.retry_backoff is not None:
         extra["NEWSLINE_RETRY_BACKOFF_BASE"] = max(0.0, args.retry_backoff)
     extra.update(env_settings())
+    if getattr(args, "discover_only", False):
+        extra["NEWSLINE_DISCOVER_ONLY"] = True
+        extra["NEWSLINE_MONITOR_MIN_ARTICLE_SHARE"] = 0.0  # no article is fetched on purpose
+    if getattr(args, "urls", None):
+        extra["NEWSLINE_URLS_FILE"] = str(Path(args.urls).resolve())
     settings.setdict(
         {
             **extra,
@@ -153,6 +168,9 @@ def main(argv: list[str] | None = None) -> int:
         env_settings()
         if args.known_index and not Path(args.known_index).is_file():
             raise ValueError(f"--known-index {args.known_index} is not a file")
+        if args.urls and (args.discover_only or not Path(args.urls).is_file()):
+            raise ValueError(f"--urls {args.urls} is not a file" if not args.discover_only
+                             else "--urls and --discover-only exclude each other")
     except ValueError as exc:
         print(f"crawler.run: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -165,9 +183,19 @@ def main(argv: list[str] | None = None) -> int:
     if report_path.exists():
         report_path.unlink()
     process = CrawlerProcess(scrapy_settings(args, base_url))
-    process.crawl(site.spider, site=site.key, date=args.date, base_url=base_url, fallback=args.fallback)
+    crawler = process.create_crawler(site.spider)
+    process.crawl(crawler, site=site.key, date=args.date, base_url=base_url, fallback=args.fallback)
     process.start()
-    return verdict(report_path)
+    if args.discover_only:
+        write_planned(out / URLS_FILE, getattr(crawler.spider, "planned", []))
+    return verdict(report_path, discovery=not args.urls)
+
+
+def write_planned(path: Path, planned: list[dict[str, Any]]) -> None:
+    """The discover-only run's article URLs, one JSON line each, written atomically."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text("".join(json.dumps(e, sort_keys=True) + "\n" for e in planned), encoding="utf-8")
+    os.replace(tmp, path)
 
 
 def discovery_failure(report: dict[str, Any]) -> str:
@@ -189,8 +217,9 @@ def discovery_failure(report: dict[str, Any]) -> str:
     return head
 
 
-def verdict(report_path: Path) -> int:
-    """Exit code from the crawl report: missing report, unreadable discovery, or blocking fail."""
+def verdict(report_path: Path, *, discovery: bool = True) -> int:
+    """Exit code from the crawl report: missing report, unreadable discovery (unless the run fetched a
+    given URL list), or blocking fail."""
     try:
         report = json.loads(report_path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -200,7 +229,7 @@ def verdict(report_path: Path) -> int:
         print(f"crawler.run: {report.get('blocking_message')}", file=sys.stderr)
         return EXIT_BLOCKED
     docs = report.get("discovery_documents") or []
-    if not any(d.get("outcome") == "ok" and d.get("source") != "robots" for d in docs):
+    if discovery and not any(d.get("outcome") == "ok" and d.get("source") != "robots" for d in docs):
         print(f"crawler.run: {discovery_failure(report)}", file=sys.stderr)
         return EXIT_CRAWL_FAILED
     if report.get("finish_reason") not in ("finished", "closespider_timeout"):

@@ -268,6 +268,7 @@ class DemoServer:
         self.plan = self._plan_for(FaultConfig.parse(faults) if isinstance(faults, str) else faults)
         self._lock = threading.Lock()
         self._requests: list[tuple[str, str]] = []
+        self._request_times: list[float] = []  # arrival time of each entry of _requests
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -339,6 +340,7 @@ class DemoServer:
     def record(self, method: str, target: str) -> None:
         with self._lock:
             self._requests.append((method, target))
+            self._request_times.append(time.time())
 
     @property
     def requests(self) -> list[tuple[str, str]]:
@@ -346,9 +348,17 @@ class DemoServer:
         with self._lock:
             return list(self._requests)
 
+    @property
+    def timed_requests(self) -> list[tuple[float, str, str]]:
+        """Every (arrival time in epoch seconds, method, request target) served so far: the request log
+        a politeness check reads (how many requests reached the site in any window)."""
+        with self._lock:
+            return [(t, m, target) for t, (m, target) in zip(self._request_times, self._requests, strict=True)]
+
     def clear_requests(self) -> None:
         with self._lock:
             self._requests.clear()
+            self._request_times.clear()
 
     @property
     def faults(self) -> FaultConfig:

@@ -115,7 +115,8 @@ class RunSpec:
         return cls(**data)
 
 
-def _crawl_command(spec: RunSpec, out_dir: Path, known_index: Path | None) -> list[str]:
+def _crawl_command(spec: RunSpec, out_dir: Path, known_index: Path | None, *,
+                   page_budget: int | None = None) -> list[str]:
     s = spec.settings
     concurrency, delay = spec.politeness()
     cmd = [
@@ -127,7 +128,7 @@ def _crawl_command(spec: RunSpec, out_dir: Path, known_index: Path | None) -> li
         "--run-id", spec.run_id,
         "--concurrency", str(concurrency),
         "--delay", str(delay),
-        "--page-budget", str(s.page_budget),
+        "--page-budget", str(s.page_budget if page_budget is None else page_budget),
         "--time-budget", str(s.time_budget_s),
         "--user-agent", s.user_agent,
         "--blocked-threshold", str(s.blocked_threshold),
@@ -148,13 +149,27 @@ def crawl(spec: RunSpec, *, incremental: bool = True) -> dict[str, Any]:
     streamed line by line into the ``newsline.crawler`` logger with each line's own level and time
     (and into ``crawler.log``), so progress shows while it runs.
     """
+    stats = _crawl_process(spec, CRAWL_DIR, incremental=incremental)
+    return {"run_dir": _run_loc(spec), **_small(stats)}
+
+
+def _crawl_process(spec: RunSpec, dest: str, *, incremental: bool, extra: tuple[str, ...] = (),
+                   urls: str | None = None, keep_archive: bool = True) -> dict[str, Any]:
+    """One ``crawler.run`` process into a private folder published as ``<run>/<dest>``; its crawl.json.
+    ``urls``: a staged URL list (a shard) fetched with ``--urls`` (no discovery, no page budget)."""
     sweep_stale_crawl_dirs(spec)
     work = _private_crawl_dir(spec)
     known_index = None
-    if incremental:
+    if incremental and urls is None:
         known_index = _write_known_index(spec, work)
-    cmd = _crawl_command(spec, work, known_index)
-    log.info("crawling %s day %s from %s (run %s)", spec.site, spec.day, spec.base_url, spec.run_id)
+    cmd = _crawl_command(spec, work, known_index, page_budget=0 if urls is not None else None) + list(extra)
+    if urls is not None:
+        from warehouse.staging import read_bytes
+
+        local_urls = work / SHARD_URLS_FILE  # published with the shard's output: what it was given
+        local_urls.write_bytes(read_bytes(urls))
+        cmd += ["--urls", str(local_urls)]
+    log.info("crawling %s day %s from %s (run %s, %s)", spec.site, spec.day, spec.base_url, spec.run_id, dest)
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH", "")]))
     env["PYTHONUNBUFFERED"] = "1"
@@ -182,16 +197,170 @@ def crawl(spec: RunSpec, *, incremental: bool = True) -> dict[str, Any]:
                 _stop_process_group(proc)
     (work / OWNER_FILE).unlink(missing_ok=True)
     stats = _read_json(work / "crawl.json")
-    _keep_archive(spec, work)
-    final = _publish_crawl_dir(spec, work)
+    if keep_archive:
+        _keep_archive(spec, work)
+    final = _publish_crawl_dir(spec, work, dest)
     log.info("crawler log: %s/crawler.log", final)
+    what = "crawl" if dest == CRAWL_DIR else dest
     if proc.returncode != 0:
         causes = [ln.split("crawler.run: ", 1)[1] for ln in tail if ln.startswith("crawler.run: ")]
         detail = "; ".join(causes) if causes else "\n".join(tail)  # the verdict lines lead, else the log's end
-        raise RunFailed(f"crawl of {spec.site} {spec.day} failed (exit {proc.returncode}): {detail}")
+        raise RunFailed(f"{what} of {spec.site} {spec.day} failed (exit {proc.returncode}): {detail}")
     if stats is None:
-        raise RunFailed(f"crawl of {spec.site} {spec.day} left no crawl.json in {final}")
-    return {"run_dir": _run_loc(spec), **_small(stats)}
+        raise RunFailed(f"{what} of {spec.site} {spec.day} left no crawl.json in {final}")
+    return stats
+
+
+# --- sharded crawls: discover once, crawl the day's article URLs in shards, merge ----------------------
+
+DISCOVER_DIR = "discover"  # inside the run folder: the discover-only crawl (crawl.json, article_urls.jsonl, WARC)
+SHARD_URLS_DIR = "shard-urls"  # inside the run folder: NNN.jsonl, the article URLs of shard NNN
+SHARDS_DIR = "shards"  # inside the run folder: NNN/, the crawl output of shard NNN
+SHARD_URLS_FILE = "shard_urls.jsonl"  # inside a shard's output: the URL list it was given
+#: crawl.json keys a merge takes from the discovery run alone (the shards' are slices of them).
+_DISCOVERY_ONLY = frozenset({"articles_discovered", "discovered_by_source", "page_budget", "blocked_threshold",
+                             "duration_s", "blocked_share", "blocking"})
+
+
+def _shard_name(shard: int) -> str:
+    return f"{int(shard):03d}"
+
+
+def discover(spec: RunSpec, *, incremental: bool = True) -> list[int]:
+    """Discovery of the day, once (``crawler.run --discover-only``: incremental skips and the page
+    budget applied, no article fetched), then the article URLs split into the profile's shards
+    (``crawl.shard_size``, ``crawl.max_shards``), each a URL file in the run folder. Returns the shard
+    numbers (``[0, 1, …]``, what the crawl task is mapped over); the URL lists never leave the run folder."""
+    from crawler.run import URLS_FILE
+    from warehouse.paths import join
+    from warehouse.staging import list_files, read_jsonl, write_jsonl
+
+    stats = _crawl_process(spec, DISCOVER_DIR, incremental=incremental, extra=("--discover-only",),
+                           keep_archive=False)
+    run = _run_loc(spec)
+    planned = read_jsonl(join(run, DISCOVER_DIR, URLS_FILE))
+    shards = split_shards(planned, spec.site_config.crawl.shard_count(len(planned)))
+    folder = join(run, SHARD_URLS_DIR)
+    from warehouse.staging import delete_files
+
+    delete_files(list_files(folder))  # a re-run of the day in the same run folder may split differently
+    for number, entries in enumerate(shards):
+        write_jsonl(join(folder, f"{_shard_name(number)}.jsonl"), entries)
+    log.info("discovered %d article(s) of %s %s (%d to fetch), split into %d shard(s) of up to %d",
+             int(stats.get("articles_discovered", 0)), spec.site, spec.day, len(planned), len(shards),
+             max((len(x) for x in shards), default=0))
+    return list(range(len(shards)))
+
+
+def split_shards(entries: list[dict[str, Any]], count: int) -> list[list[dict[str, Any]]]:
+    """``entries`` (in URL order) cut into ``count`` contiguous shards whose sizes differ by at most one."""
+    count = max(1, count)
+    size, extra = divmod(len(entries), count)
+    out: list[list[dict[str, Any]]] = []
+    start = 0
+    for number in range(count):
+        end = start + size + (1 if number < extra else 0)
+        out.append(entries[start:end])
+        start = end
+    return out
+
+
+def crawl_shard(spec: RunSpec, shard: int) -> dict[str, Any]:
+    """Fetch the article URLs of one shard (``crawler.run --urls``) into ``<run>/shards/NNN/``, with the
+    profile's politeness; a retry of a failed shard repeats this shard alone. Returns a few counts."""
+    from warehouse.paths import join
+
+    name = _shard_name(shard)
+    urls = join(_run_loc(spec), SHARD_URLS_DIR, f"{name}.jsonl")
+    stats = _crawl_process(spec, f"{SHARDS_DIR}/{name}", incremental=False, urls=urls, keep_archive=False)
+    keys = ("articles_discovered", "pages_fetched", "pages_failed", "items_scraped", "requests_total", "duration_s")
+    return {"shard": int(shard), **{k: stats.get(k) for k in keys}}
+
+
+def merge_shards(spec: RunSpec, shards: int) -> dict[str, Any]:
+    """The discovery run and the ``shards`` shard crawls → the one ``<run>/crawl/`` folder a crawl
+    writes (items.jsonl, rejections.jsonl, archive.warc.gz, crawl.json), so transform, reprocess and
+    the summary read a sharded day as any other. Counts are summed (discovery's taken from the
+    discovery run), the WARC files concatenated (gzip members). Returns what ``crawl`` returns."""
+    import tempfile
+
+    from warehouse.paths import is_remote, join
+    from warehouse.staging import exists, read_bytes, read_json
+
+    run = _run_loc(spec)
+    parts = [join(run, DISCOVER_DIR)] + [join(run, SHARDS_DIR, _shard_name(i)) for i in range(int(shards))]
+    reports = []
+    for part in parts:
+        report = read_json(join(part, "crawl.json"))
+        if report is None:
+            raise RunFailed(f"merge of {spec.site} {spec.day}: {part} has no crawl.json (did the shard run?)")
+        reports.append(report)
+    merged = merge_reports(reports[0], reports[1:])
+    if is_remote(spec.settings.staging):
+        work = Path(tempfile.mkdtemp(prefix=f".merge-{spec.site}-"))
+    else:
+        work = _private_crawl_dir(spec)
+    for name in ("items.jsonl", "rejections.jsonl", "archive.warc.gz"):
+        with open(work / name, "wb") as out:  # noqa: PTH123
+            for part in parts:
+                path = join(part, name)
+                if exists(path):
+                    data = read_bytes(path)
+                    if name.endswith(".jsonl") and data and not data.endswith(b"\n"):
+                        data += b"\n"
+                    out.write(data)
+    (work / "crawl.json").write_text(json.dumps(merged, indent=2, ensure_ascii=False, sort_keys=True),
+                                     encoding="utf-8")
+    _keep_archive(spec, work)
+    _publish_crawl_dir(spec, work)
+    log.info("merged %d shard(s) of %s %s: %d discovered, %d fetched, %d failed, %d items", int(shards), spec.site,
+             spec.day, merged.get("articles_discovered", 0), merged.get("pages_fetched", 0),
+             merged.get("pages_failed", 0), merged.get("items_scraped", 0))
+    return {"run_dir": run, **_small(merged)}
+
+
+def merge_reports(discovery: dict[str, Any], shards: list[dict[str, Any]]) -> dict[str, Any]:
+    """One crawl.json from the discovery run's and the shards' (pure): numbers and count maps summed,
+    discovery's own facts (what was discovered, how, with which budget) from the discovery run, the
+    blocking verdict recomputed on the totals, monitors listed per shard."""
+    merged: dict[str, Any] = dict(discovery)
+    for report in shards:
+        for key, value in report.items():
+            if key in _DISCOVERY_ONLY:
+                continue
+            mine = merged.get(key)
+            if isinstance(value, bool) or not isinstance(value, (int, float, dict)):
+                continue
+            if isinstance(value, dict):
+                if isinstance(mine, dict) and all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                                                  for v in (*value.values(), *mine.values())):
+                    merged[key] = {k: mine.get(k, 0) + value.get(k, 0) for k in sorted({*mine, *value})}
+            elif isinstance(mine, (int, float)) and not isinstance(mine, bool):
+                merged[key] = mine + value
+    finished = [r.get("finished_at") or "" for r in (discovery, *shards)]
+    merged["finished_at"] = max(finished)
+    starts = [r.get("started_at") for r in (discovery, *shards) if r.get("started_at")]
+    try:
+        span = datetime.fromisoformat(merged["finished_at"]) - datetime.fromisoformat(min(starts))
+        merged["duration_s"] = round(span.total_seconds(), 3)
+    except (TypeError, ValueError):
+        merged["duration_s"] = round(sum(float(r.get("duration_s") or 0) for r in (discovery, *shards)), 3)
+    reasons = [r.get("finish_reason") for r in (discovery, *shards)]
+    merged["finish_reason"] = next((x for x in reasons if x != "finished"), "finished")
+    ok, blocked = int(merged.get("pages_ok", 0)), int(merged.get("pages_blocked", 0))
+    threshold = float(discovery.get("blocked_threshold", 0.2))
+    share = blocked / ok if ok else 0.0
+    merged["blocked_share"] = round(share, 4)
+    merged["blocking"] = ok > 0 and share > threshold
+    from crawler.extensions import blocked_message
+
+    merged["blocking_message"] = blocked_message(blocked, ok) if merged["blocking"] else None
+    merged["monitors"] = [{**m, "shard": label} for label, r in
+                          [("discover", discovery), *((_shard_name(i), r) for i, r in enumerate(shards))]
+                          for m in r.get("monitors") or []]
+    merged["shards"] = len(shards)
+    merged["shard_pages_fetched"] = [int(r.get("pages_fetched", 0)) for r in shards]
+    return merged
 
 
 def _run_loc(spec: RunSpec) -> str:
@@ -373,13 +542,14 @@ def sweep_stale_crawl_dirs(spec: RunSpec, *, now: float | None = None) -> list[P
     return removed
 
 
-def _publish_crawl_dir(spec: RunSpec, work: Path) -> str:
-    """Put a finished attempt's folder in place as the run's crawl output, replacing an older one;
-    a retry running beside a zombie attempt never mixes their files (on S3: uploaded, crawl.json last)."""
+def _publish_crawl_dir(spec: RunSpec, work: Path, dest: str = CRAWL_DIR) -> str:
+    """Put a finished attempt's folder in place as the run's crawl output (or a shard's, ``dest``),
+    replacing an older one; a retry running beside a zombie attempt never mixes their files (on S3:
+    uploaded, crawl.json last)."""
     from warehouse.paths import join
     from warehouse.staging import publish_dir
 
-    return publish_dir(work, join(_run_loc(spec), CRAWL_DIR))
+    return publish_dir(work, join(_run_loc(spec), *dest.split("/")))
 
 
 def archives_for_day(spec: RunSpec) -> list[str]:

@@ -100,6 +100,7 @@ def publish_dir(work: Path, dest: str) -> str:
     write are deleted, and the local folder is removed."""
     if not is_remote(dest):
         final = Path(dest)
+        final.parent.mkdir(parents=True, exist_ok=True)
         if final.exists():
             shutil.rmtree(final)
         os.replace(work, final)
@@ -118,6 +119,12 @@ def publish_dir(work: Path, dest: str) -> str:
 def list_files(prefix: str | Path) -> list[str]:
     """Every file under a staging folder (local path or ``s3://`` URI), as strings."""
     return storage_for(str(prefix)).list_files(str(prefix))
+
+
+def delete_files(paths: Iterable[str | Path]) -> None:
+    """Remove staged files (local paths or ``s3://`` URIs); a missing one is no error."""
+    for path in paths:
+        storage_for(str(path)).delete(str(path))
 
 
 def modified_at(path: str | Path) -> float:

@@ -167,6 +167,11 @@ class NewsSpider(scrapy.Spider):
         self.early_fetch_rounds = 0
         self.discovery_patience = 5.0
         self.parse_thread_bytes = 512 * 1024
+        # Sharded crawls (crawler.run --discover-only / --urls): discovery alone, writing the article
+        # URLs it would fetch into ``planned``; or the fetching of a given URL list, with no discovery.
+        self.discover_only = False
+        self.planned: list[dict[str, Any]] = []
+        self.urls_file = ""
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> NewsSpider:
@@ -181,6 +186,8 @@ class NewsSpider(scrapy.Spider):
         crawler.signals.connect(spider.on_closed, signal=signals.spider_closed)
         spider.discovery_patience = settings.getfloat("NEWSLINE_DISCOVERY_PATIENCE", 5.0)
         spider.parse_thread_bytes = settings.getint("NEWSLINE_PARSE_THREAD_BYTES", 512 * 1024)
+        spider.discover_only = settings.getbool("NEWSLINE_DISCOVER_ONLY", False)
+        spider.urls_file = settings.get("NEWSLINE_URLS_FILE") or ""
         return spider
 
     # --- accounting helpers ---------------------------------------------------------------------
@@ -281,6 +288,10 @@ class NewsSpider(scrapy.Spider):
     async def start(self) -> AsyncIterator[scrapy.Request]:
         """robots.txt first: its Sitemap lines say where discovery begins."""
         self.discovery_started = True
+        if self.urls_file:
+            for req in self._given_urls():
+                yield req
+            return
         self._start_slow_check()
         if self.site.discovery.robots:
             self._docs_pending[urljoin(self.base_url, "robots.txt")] = time.monotonic()
@@ -566,6 +577,12 @@ class NewsSpider(scrapy.Spider):
                 self._inc("over_budget")
                 continue
             self.article_requests += 1
+            if self.discover_only:
+                self._done.add(url)
+                self.planned.append({"url": url, "lastmod": lastmod.isoformat() if lastmod else None,
+                                     "known": known.isoformat() if known else None,
+                                     "sources": sorted(self.discovered.get(url, ()))})
+                continue
             yield scrapy.Request(
                 url,
                 callback=self.parse_article,
@@ -573,6 +590,23 @@ class NewsSpider(scrapy.Spider):
                 headers=headers or None,
                 meta={"article_url": url, "lastmod": lastmod.isoformat() if lastmod else None},
             )
+
+    def _given_urls(self) -> Iterator[scrapy.Request]:
+        """URL-list mode: the article URLs of one shard (lines written by a discover-only run), fetched
+        as discovery would have fetched them (same lastmod, same incremental check), no discovery."""
+        self.fallback_mode = "never"
+        self.sitemap_ok = True
+        for line in Path(self.urls_file).read_text(encoding="utf-8").splitlines():
+            if not line.strip():
+                continue
+            entry = json.loads(line)
+            url = entry["url"]
+            self.discovered.setdefault(url, set()).update(entry.get("sources") or ())
+            self.lastmods[url] = parse_w3c_datetime(entry["lastmod"]) if entry.get("lastmod") else None
+            known = parse_w3c_datetime(entry["known"]) if entry.get("known") else None
+            if known is not None:
+                self.known[url] = known
+        yield from self._article_requests()
 
     def unfinished(self) -> list[tuple[str, str]]:
         """Discovered pages that never got an outcome, with why: the pipeline records them as
