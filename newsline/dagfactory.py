@@ -32,8 +32,12 @@ warehouse (`articles/date=…/section=…`), then writes the run summary. Profil
   and in the run summary.
 * **Re-runs** are idempotent: a cleared or re-triggered day leaves the warehouse unchanged unless the
   site changed.
-* **Politeness:** crawls run in the pool `{pool}` ({slots} slot(s)); delay and concurrency come from the
-  profile unless a param overrides them.
+* **Big days are sharded:** `discover` reads the day's sitemaps/feeds once and splits the article URLs
+  into shards of {shard_size} (at most {max_shards}); each shard is one mapped `crawl` task (any worker),
+  retried alone when it fails; `merge` joins them into the one crawl output, loaded once.
+* **Politeness:** discovery and every crawl shard run in the pool `{pool}` ({slots} slot(s)), so at most
+  {slots} crawler process(es) reach the site at once, each keeping the profile's delay and concurrency
+  (unless a param overrides them): the site sees at most {slots} × one request per delay on average.
 * **Alerts** (webhook `NEWSLINE_ALERT_WEBHOOK` or connection `newsline_alerts`) lead with site, day,
   task and cause; a task is retried {retries} time(s) with exponential back-off before it alerts.
 * **Runbook:** see the README (clear a day, backfill, reprocess from WARC archives with `reprocess=true`).
@@ -75,7 +79,8 @@ def site_dag(site: SiteProfile) -> DAG:
         params=_params(site),
         doc_md=DOC.format(name=site.name, dag_id=site.dag, tz=tz, domains=", ".join(site.domains),
                           source=site.source_file or f"sites/{key}.yaml", pool=key,
-                          slots=site.politeness.pool_slots, retries=sched.retries),
+                          slots=site.politeness.pool_slots, retries=sched.retries,
+                          shard_size=site.crawl.shard_size, max_shards=site.crawl.max_shards),
     ) as dag:
         _wire(key)
     return dag
@@ -88,14 +93,33 @@ def _wire(key: str) -> None:
 
         return plan_run(key, context)
 
+    @task(pool=key, execution_timeout=timedelta(hours=1),
+          doc_md="Discover the day's article URLs once (no article fetched) and split them into shard files "
+                 "in the run folder; returns the shard numbers the crawl is mapped over.")
+    def discover(spec: dict, **context: Any) -> list[int]:
+        from newsline.pipeline import RunSpec, discover
+
+        if context["params"].get("reprocess"):
+            return [0]  # one replay of the day's archives, no network
+        return discover(RunSpec.from_dict(spec), incremental=bool(context["params"].get("incremental", True)))
+
     @task(pool=key, execution_timeout=timedelta(hours=3),
-          doc_md="Fetch the day's articles in a separate Scrapy process (or replay the day's WARC archives).")
-    def crawl(spec: dict, **context: Any) -> dict:
-        from newsline.pipeline import RunSpec, crawl, reprocess_crawl
+          doc_md="Fetch one shard of the day's articles in a separate Scrapy process (mapped: one task per "
+                 "shard, retried alone), or replay the day's WARC archives.")
+    def crawl(spec: dict, shard: int, **context: Any) -> dict:
+        from newsline.pipeline import RunSpec, crawl_shard, reprocess_crawl
 
         if context["params"].get("reprocess"):
             return reprocess_crawl(RunSpec.from_dict(spec))
-        return crawl(RunSpec.from_dict(spec), incremental=bool(context["params"].get("incremental", True)))
+        return crawl_shard(RunSpec.from_dict(spec), shard)
+
+    @task(doc_md="Join the discovery and the shards' crawl output into the run's one crawl folder and stats.")
+    def merge(spec: dict, shards: list[int], shard_stats: list[dict], **context: Any) -> dict:
+        from newsline.pipeline import RunSpec, merge_shards
+
+        if context["params"].get("reprocess"):
+            return next(iter(shard_stats))
+        return merge_shards(RunSpec.from_dict(spec), len(shards))
 
     @task(doc_md="Clean and validate the crawled items; bad rows go to quarantine with a reason.")
     def transform(spec: dict, crawl_stats: dict) -> dict:
@@ -120,7 +144,8 @@ def _wire(key: str) -> None:
         return summarize(RunSpec.from_dict(spec), crawl_stats, transform_stats, load_stats)
 
     spec = plan()
-    crawled = crawl(spec)
+    shards = discover(spec)
+    crawled = merge(spec, shards, crawl.partial(spec=spec).expand(shard=shards))
     cleaned = transform(spec, crawled)
     loaded = load(spec, cleaned)
     summarize(spec, crawled, cleaned, loaded)
