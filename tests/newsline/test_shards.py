@@ -1,0 +1,199 @@
+"""Sharded crawls against the demo site: discovery once, the day's article URLs split into the profile's
+shards, the shards crawled at once (as many as the site's pool has slots) and merged into the one crawl
+output the rest of the pipeline reads; the site's politeness holds across shards, shown from the demo
+site's request log; the run folder works on the S3 API as well (workers that share no disk)."""
+
+from __future__ import annotations
+
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date
+from urllib.parse import urlsplit
+
+import pytest
+
+from core.timeutil import day_window
+
+pytestmark = pytest.mark.integration
+
+DAY = date(2024, 9, 6)
+DELAY = 0.25  # the profile's politeness.delay: one request per DELAY on average per crawler process
+SLOTS = 2  # the profile's politeness.pool_slots: crawler processes of the site at once
+SHARDS = 4
+JITTER = 0.5  # crawler.settings DOWNLOAD_DELAY_JITTER: each gap is DELAY × U(1 - JITTER, 1 + JITTER)
+
+
+def _day_urls(server) -> list[str]:
+    start, end = day_window(DAY, "Asia/Tokyo")
+    return sorted({r["url"] for r in server.truth() if r["date"] == DAY or start <= r["modified_at"] < end})
+
+
+def _use_site(mp: pytest.MonkeyPatch, tmp, server, *, staging: str) -> None:
+    from newsline.demo import sites_dir_with
+
+    urls = _day_urls(server)
+    sites = sites_dir_with(tmp / "sites", {"japannews": {
+        "crawl": {"shard_size": -(-len(urls) // SHARDS), "max_shards": SHARDS},
+        "politeness": {"delay": DELAY, "concurrency": 2, "pool_slots": SLOTS}}})
+    mp.setenv("NEWSLINE_SITES_DIR", str(sites))
+    mp.setenv("NEWSLINE_WAREHOUSE", str(tmp / "warehouse"))
+    mp.setenv("NEWSLINE_STAGING", staging)
+    mp.setenv("NEWSLINE_BASE_URL_JAPANNEWS", server.base_url)
+    for name in ("NEWSLINE_DOWNLOAD_DELAY", "NEWSLINE_CONCURRENCY", "NEWSLINE_PAGE_BUDGET", "NEWSLINE_ARCHIVE"):
+        mp.delenv(name, raising=False)  # the profile's politeness, not an environment override
+
+
+def _sharded_day(spec, slots: int = SLOTS) -> tuple[list[int], list[dict], dict, float, float]:
+    """discover → the shards, ``slots`` at a time (what the site's Airflow pool does) → merge."""
+    from newsline import pipeline as P
+
+    shards = P.discover(spec)
+    started = time.time()
+    with ThreadPoolExecutor(max_workers=slots) as pool:
+        results = list(pool.map(lambda n: P.crawl_shard(spec, n), shards))
+    finished = time.time()
+    return shards, results, P.merge_shards(spec, len(shards)), started, finished
+
+
+@pytest.fixture(scope="module")
+def local_day(tmp_path_factory):
+    from demo_site.server import DemoServer
+    from newsline import pipeline as P
+
+    tmp = tmp_path_factory.mktemp("shards")
+    with DemoServer(port=0) as server, pytest.MonkeyPatch.context() as mp:
+        _use_site(mp, tmp, server, staging=str(tmp / "runs"))
+        spec = P.RunSpec(site="japannews", day=DAY.isoformat(), run_id="sharded-1")
+        server.clear_requests()
+        shards, results, crawled, started, finished = _sharded_day(spec)
+        log = server.timed_requests
+        cleaned = P.transform(spec)
+        loaded = P.load(spec)
+        summary = P.summarize(spec, crawled, cleaned, loaded)
+        # the same day again: discovery skips every unchanged article, nothing is fetched
+        again = P.RunSpec(site="japannews", day=DAY.isoformat(), run_id="sharded-2")
+        server.clear_requests()
+        shards2, _, crawled2, _, _ = _sharded_day(again)
+        log2 = server.timed_requests
+        summary2 = P.summarize(again, crawled2, P.transform(again), P.load(again))
+        yield {"tmp": tmp, "server": server, "spec": spec, "shards": shards, "results": results,
+               "crawled": crawled, "window": (started, finished), "log": log, "summary": summary,
+               "urls": _day_urls(server), "shards2": shards2, "crawled2": crawled2, "log2": log2,
+               "summary2": summary2}
+
+
+def test_one_discovery_split_into_the_profiles_shards(local_day) -> None:
+    from newsline.pipeline import SHARD_URLS_DIR
+
+    urls = local_day["urls"]
+    assert local_day["shards"] == list(range(SHARDS))
+    run = local_day["spec"].run_dir
+    given = [[json.loads(x)["url"] for x in (run / SHARD_URLS_DIR / f"{n:03d}.jsonl").read_text().splitlines()]
+             for n in range(SHARDS)]
+    assert sorted(u for part in given for u in part) == urls, "every URL in exactly one shard"
+    assert max(map(len, given)) - min(map(len, given)) <= 1
+    discovery_reads = [t for _, _, t in local_day["log"] if "sitemap" in t or t == "/robots.txt"]
+    assert discovery_reads and not any("sitemap" in t and discovery_reads.count(t) > 1 for t in discovery_reads), \
+        "each sitemap read once, by the discovery run"
+    assert [r["pages_fetched"] for r in local_day["results"]] == [len(p) for p in given]
+
+
+def test_the_merged_crawl_is_one_day_loaded_once(local_day) -> None:
+    from warehouse.reader import read_articles
+
+    crawled, summary, urls = local_day["crawled"], local_day["summary"], local_day["urls"]
+    assert crawled["articles_discovered"] == len(urls) and crawled["shards"] == SHARDS
+    assert crawled["pages_fetched"] == crawled["items_scraped"] == len(urls)
+    assert crawled["pages_failed"] == 0 and crawled["finish_reason"] == "finished"
+    assert crawled["discovered_by_source"]["sitemap"] == len(urls)
+    assert summary["status"] == "ok" and summary["articles_new"] == len(urls)
+    run = local_day["spec"].run_dir
+    items = (run / "crawl" / "items.jsonl").read_text().splitlines()
+    assert sorted(json.loads(x)["canonical_url"] for x in items) == urls
+    stored = read_articles(str(local_day["tmp"] / "warehouse"))
+    assert sorted(stored["url"]) == urls
+    # the merged WARC holds every page once: a reprocess of the day reads the sharded day as any other
+    from crawler.replay import replay_archives
+
+    out = local_day["tmp"] / "replay"
+    replay = replay_archives([run / "crawl" / "archive.warc.gz"], site="japannews", day=DAY, out_dir=out,
+                             run_id="replay")
+    assert replay["items_scraped"] == len(urls)
+
+
+def test_politeness_holds_across_shards(local_day) -> None:
+    """The request log of the shard phase: SLOTS crawler processes at once, each spacing its requests by
+    at least DELAY × (1 - JITTER), so no window of W seconds sees more than SLOTS × (W / (DELAY ×
+    (1 - JITTER)) + 1) requests, and the average rate stays within SLOTS / DELAY, the profile's allowance."""
+    started, finished = local_day["window"]
+    times = sorted(t for t, _, target in local_day["log"] if started <= t <= finished)
+    assert len(times) >= len(local_day["urls"])
+    # the shards did run at once: their crawls overlap in time
+    run = local_day["spec"].run_dir
+    spans = [json.loads((run / "shards" / f"{n:03d}" / "crawl.json").read_text()) for n in range(SHARDS)]
+    from datetime import datetime
+
+    intervals = sorted((datetime.fromisoformat(s["started_at"]), datetime.fromisoformat(s["finished_at"]))
+                       for s in spans)
+    assert any(b[0] < a[1] for a, b in zip(intervals, intervals[1:], strict=False)), "no two shards overlapped"
+    gap = DELAY * (1 - JITTER)
+    for window in (1.0, 2.0, 4.0):
+        limit = SLOTS * (int(window / gap) + 1)
+        peak = max(sum(1 for u in times[i:] if u < t + window) for i, t in enumerate(times))
+        print(f"\npeak requests in {window:.0f} s: {peak} (bound {limit})")
+        assert peak <= limit, (window, peak, limit)
+    rate = (len(times) - 1) / (times[-1] - times[0])
+    allowed = SLOTS / DELAY
+    print(f"shard phase: {len(times)} requests, {rate:.2f} req/s, profile allows {allowed:.2f} req/s "
+          f"({SLOTS} slots × 1/{DELAY} s); {rate / allowed:.0%} of the allowance")
+    assert rate <= allowed
+
+
+def test_a_second_run_skips_every_unchanged_article_in_discovery(local_day) -> None:
+    urls = local_day["urls"]
+    crawled, summary = local_day["crawled2"], local_day["summary2"]
+    assert local_day["shards2"] == [0], "nothing to fetch: one (empty) shard"
+    assert crawled["pages_skipped_unchanged"] == len(urls) and crawled["pages_fetched"] == 0
+    assert summary["status"] == "ok" and summary["articles_new"] == 0
+    paths = {urlsplit(u).path for u in urls}
+    assert not [t for _, _, t in local_day["log2"] if urlsplit(t).path in paths], "an unchanged article was fetched"
+
+
+def test_shards_through_the_s3_api(tmp_path) -> None:
+    """Staging on the S3 API (moto server): shard URL files and shard outputs go through the storage layer,
+    each crawl uses only a private temporary folder, the merged day lands in the warehouse."""
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    from demo_site.server import DemoServer
+    from newsline import pipeline as P
+    from warehouse.reader import read_articles
+    from warehouse.staging import list_files
+
+    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    moto.start()
+    try:
+        host, port = moto.get_host_and_port()
+        with DemoServer(port=0) as server, pytest.MonkeyPatch.context() as mp:
+            for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                               "AWS_DEFAULT_REGION": "us-east-1", "AWS_ENDPOINT_URL": f"http://{host}:{port}"}.items():
+                mp.setenv(key, value)
+            mp.delenv("AWS_PROFILE", raising=False)
+            boto3.client("s3").create_bucket(Bucket="runs")
+            _use_site(mp, tmp_path, server, staging="s3://runs/staging")
+            spec = P.RunSpec(site="japannews", day=DAY.isoformat(), run_id="s3-sharded")
+            shards, _, crawled, _, _ = _sharded_day(spec)
+            summary = P.summarize(spec, crawled, P.transform(spec), P.load(spec))
+            urls = _day_urls(server)
+            files = list_files("s3://runs/staging")
+        assert shards == list(range(SHARDS)) and summary["status"] == "ok"
+        assert summary["articles_new"] == len(urls)
+        assert sorted(read_articles(str(tmp_path / "warehouse"))["url"]) == urls
+        names = {f.split("/s3-sharded/", 1)[1] for f in files if "/s3-sharded/" in f}
+        assert {f"shard-urls/{n:03d}.jsonl" for n in range(SHARDS)} <= names
+        assert {f"shards/{n:03d}/crawl.json" for n in range(SHARDS)} <= names
+        assert {"discover/article_urls.jsonl", "crawl/items.jsonl", "crawl/archive.warc.gz", "summary.json"} <= names
+        assert not (tmp_path / "s3:").exists()
+    finally:
+        moto.stop()
