@@ -201,7 +201,7 @@ def _crawl_process(spec: RunSpec, dest: str, *, incremental: bool, extra: tuple[
         _keep_archive(spec, work)
     final = _publish_crawl_dir(spec, work, dest)
     log.info("crawler log: %s/crawler.log", final)
-    what = "crawl" if dest == CRAWL_DIR else dest
+    what = {CRAWL_DIR: "crawl", DISCOVER_DIR: "discovery"}.get(dest, "crawl " + dest.replace("s/", " ", 1))
     if proc.returncode != 0:
         causes = [ln.split("crawler.run: ", 1)[1] for ln in tail if ln.startswith("crawler.run: ")]
         detail = "; ".join(causes) if causes else "\n".join(tail)  # the verdict lines lead, else the log's end
