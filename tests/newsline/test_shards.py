@@ -194,6 +194,6 @@ def test_shards_through_the_s3_api(tmp_path) -> None:
         assert {f"shard-urls/{n:03d}.jsonl" for n in range(SHARDS)} <= names
         assert {f"shards/{n:03d}/crawl.json" for n in range(SHARDS)} <= names
         assert {"discover/article_urls.jsonl", "crawl/items.jsonl", "crawl/archive.warc.gz", "summary.json"} <= names
-        assert not (tmp_path / "s3:").exists()
+        assert not (tmp_path / "runs").exists(), "nothing of the run was staged on the local disk"
     finally:
         moto.stop()
