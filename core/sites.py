@@ -63,8 +63,13 @@ class FieldSource(_Model):
     regex: str | None = None  # keep group "value" (or 1, or the whole match); no match = no value
     replace: list[tuple[str, str]] = Field(default_factory=list)  # regex substitutions, in order
     date_format: str | None = None  # strptime format; naive results are read in the site's timezone
-    split: str | None = None  # regex splitting one string into a list
+    split: str | None = None  # regex splitting one string into pieces (before `regex`, which then drops misses)
     present: str | None = None  # emit this value when the source matches anything (e.g. a paywall box)
+    pick: int | None = Field(default=None, ge=0)  # keep the n-th value (0-based) of every match, split and filtered
+    in_body: bool = False  # css/xpath relative to the body container (XPath: start it with ".//")
+    markup: bool = False  # the value is HTML (e.g. a meta content with <p> inside): keep its text
+    drop: str | None = None  # XPath, relative to the matched element, of parts left out of its text
+    distinct_from: str | None = None  # skip a value equal to this other field's (e.g. a category = the section)
 
     @model_validator(mode="after")
     def _one_kind(self) -> FieldSource:
@@ -73,37 +78,133 @@ class FieldSource(_Model):
             raise ValueError(f"a source needs exactly one of jsonld/meta/css/xpath/const/url, got {kinds or 'none'}")
         _check_regex(self.regex)
         _check_regex(self.split)
+        if self.distinct_from is not None and self.distinct_from not in FIELD_NAMES:
+            raise ValueError(f"distinct_from {self.distinct_from!r} is not a field; known: {', '.join(FIELD_NAMES)}")
         for pattern, _ in self.replace:
             _check_regex(pattern)
-        if self.xpath is not None:
-            from lxml import etree
-
-            try:
-                etree.XPath(self.xpath)
-            except etree.XPathSyntaxError as exc:
-                raise ValueError(f"bad XPath {self.xpath!r}: {exc}") from None
-        if self.css is not None:
-            from parsel.csstranslator import HTMLTranslator
-
-            try:
-                HTMLTranslator().css_to_xpath(self.css)
-            except Exception as exc:  # noqa: BLE001 - cssselect raises several types
-                raise ValueError(f"bad CSS selector {self.css!r}: {exc}") from None
+        _check_xpath(self.xpath)
+        _check_xpath(self.drop)
+        _check_css(self.css)
         return self
 
 
-#: Fields a profile may declare sources for (the raw item's names).
+def _check_xpath(value: str | None) -> str | None:
+    if value is not None:
+        from lxml import etree
+
+        try:
+            etree.XPath(value)
+        except etree.XPathSyntaxError as exc:
+            raise ValueError(f"bad XPath {value!r}: {exc}") from None
+    return value
+
+
+def _check_css(value: str | None) -> str | None:
+    if value is not None:
+        from parsel.csstranslator import HTMLTranslator
+
+        try:
+            HTMLTranslator().css_to_xpath(value)
+        except Exception as exc:  # noqa: BLE001 - cssselect raises several types
+            raise ValueError(f"bad CSS selector {value!r}: {exc}") from None
+    return value
+
+
+#: Fields a profile may declare sources for (the raw item's names). The second line are the raw
+#: alternatives the transform falls back on: og:title and <title> for the headline, JSON-LD times and
+#: a printed timestamp line for the times, breadcrumb labels for the sections.
 FIELD_NAMES = (
     "title", "byline", "authors", "published_at", "modified_at", "summary", "section", "subsection",
     "keywords", "image_url", "image_caption", "image_credit", "language", "access", "native_id",
     "canonical_url", "dateline", "revision",
+    "og_title", "html_title", "jsonld_published", "jsonld_modified", "postdate", "section_label", "subsection_label",
 )
 
 
+class XPathRef(_Model):
+    """An XPath where a CSS selector is the default (``{xpath: '…'}``)."""
+
+    xpath: str
+
+    @field_validator("xpath")
+    @classmethod
+    def _xpath(cls, v: str) -> str:
+        return _check_xpath(v) or v
+
+
+#: A selector: a CSS string, or ``{xpath: …}``.
+Sel = str | XPathRef
+
+
+def _check_sel(value: Sel) -> Sel:
+    if isinstance(value, str):
+        _check_css(value)
+    return value
+
+
 class BodyRule(_Model):
-    container: str  # CSS of the article body container (first match)
-    blocks: str = "p, h2, h3"  # CSS of the body blocks inside it, in document order
-    exclude: list[str] = Field(default_factory=list)  # CSS of containers whose blocks are not body
+    container: Sel  # the article body container (first match)
+    blocks: Sel = "p, h2, h3"  # the body blocks inside it, in document order
+    exclude: list[Sel] = Field(default_factory=list)  # containers (inside it) whose blocks are not body
+    max_depth: int = Field(default=64, ge=1)  # blocks deeper than this below the container are ignored
+
+    @field_validator("container", "blocks")
+    @classmethod
+    def _sel(cls, v: Sel) -> Sel:
+        return _check_sel(v)
+
+    @field_validator("exclude")
+    @classmethod
+    def _sels(cls, v: list[Sel]) -> list[Sel]:
+        for item in v:
+            _check_sel(item)
+        return v
+
+
+class RejectRule(_Model):
+    """A page that is not an article although it has the body container (an attachment page, a
+    listing on the article template): exactly one of xpath/css/meta (its first value, which must
+    match ``regex`` when given) or ``path`` (a regex on the URL path)."""
+
+    xpath: str | None = None
+    css: str | None = None
+    meta: str | None = None
+    path: str | None = None
+    regex: str | None = None
+    kind: Literal["not_article", "blocked", "malformed"] = "not_article"
+    reason: str  # may name {value}: the regex's group "value" (or 1, or the whole match)
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> RejectRule:
+        kinds = [k for k in ("xpath", "css", "meta", "path") if getattr(self, k) is not None]
+        if len(kinds) != 1:
+            raise ValueError(f"a reject rule needs exactly one of xpath/css/meta/path, got {kinds or 'none'}")
+        _check_regex(self.regex)
+        _check_regex(self.path)
+        _check_xpath(self.xpath)
+        _check_css(self.css)
+        return self
+
+
+class MarkupVersion(_Model):
+    """An older markup of the site: its field sources and body rule, for pages published on or
+    before ``valid_until``. Fields it leaves out are the profile's own."""
+
+    valid_until: date
+    fields: dict[str, list[FieldSource]] = Field(default_factory=dict)
+    body: BodyRule | None = None
+
+    @field_validator("fields")
+    @classmethod
+    def _fields(cls, v: dict[str, list[FieldSource]]) -> dict[str, list[FieldSource]]:
+        return _known_fields(v)
+
+
+def _known_fields(v: dict[str, list[FieldSource]]) -> dict[str, list[FieldSource]]:
+    unknown = sorted(set(v) - set(FIELD_NAMES))
+    if unknown:
+        raise ValueError(f"unknown field(s) {', '.join(unknown)}; known: {', '.join(FIELD_NAMES)}")
+    return v
 
 
 class TitleRule(_Model):
@@ -225,6 +326,13 @@ class SiteProfile(_Model):
     article_url: ArticleUrl
     fields: dict[str, list[FieldSource]] = Field(default_factory=dict)
     body: BodyRule | None = None
+    reject: list[RejectRule] = Field(default_factory=list)  # pages with the container that are not articles
+    versions: list[MarkupVersion] = Field(default_factory=list)  # older markups, oldest first
+    #: False: the generic extractor never runs (an undeclared field stays empty; a page without a title
+    #: or body blocks is rejected as malformed).
+    generic_fallback: bool = True
+    whitespace: Literal["collapse", "keep"] = "collapse"  # inner whitespace of field values ("keep": as on the page)
+    provenance: bool = True  # record in the item's `extraction` which source gave each field
     title: TitleRule = Field(default_factory=TitleRule)
     dateline: str | None = None  # regex on the first paragraph; group "dateline" is split off
     access: AccessRule = Field(default_factory=AccessRule)
@@ -272,9 +380,16 @@ class SiteProfile(_Model):
     @field_validator("fields")
     @classmethod
     def _fields(cls, v: dict[str, list[FieldSource]]) -> dict[str, list[FieldSource]]:
-        unknown = sorted(set(v) - set(FIELD_NAMES))
-        if unknown:
-            raise ValueError(f"unknown field(s) {', '.join(unknown)}; known: {', '.join(FIELD_NAMES)}")
+        return _known_fields(v)
+
+    @field_validator("versions")
+    @classmethod
+    def _versions(cls, v: list[MarkupVersion]) -> list[MarkupVersion]:
+        for i in range(1, len(v)):
+            if v[i].valid_until <= v[i - 1].valid_until:
+                raise ValueError(
+                    f"versions[{i}].valid_until {v[i].valid_until} must be after versions[{i - 1}].valid_until "
+                    f"{v[i - 1].valid_until}: list the versions oldest first, without overlaps")
         return v
 
     @field_validator("sections")
@@ -320,6 +435,23 @@ class SiteProfile(_Model):
     @functools.cached_property
     def article_re(self) -> re.Pattern[str]:
         return re.compile(self.article_url.pattern)
+
+    def markup_for(self, day: date | None) -> SiteProfile:
+        """The profile with the field sources and body rule of the markup valid on ``day`` (the
+        first version whose ``valid_until`` is on or after it; the profile's own after the last)."""
+        if day is None or not self.versions:
+            return self
+        for index, version in enumerate(self.versions):
+            if day <= version.valid_until:
+                return self.version_profiles[index]
+        return self
+
+    @functools.cached_property
+    def version_profiles(self) -> tuple[SiteProfile, ...]:
+        return tuple(
+            self.model_copy(update={"fields": {**self.fields, **v.fields}, "body": v.body or self.body,
+                                    "versions": []})
+            for v in self.versions)
 
     @functools.cached_property
     def deny_res(self) -> tuple[re.Pattern[str], ...]:
@@ -460,6 +592,7 @@ def generic_profile(url: str) -> SiteProfile:
 Site = SiteProfile
 
 __all__ = [
-    "FIELD_NAMES", "ArticleUrl", "BodyRule", "Discovery", "FieldSource", "Listing", "ProfileError", "Site",
+    "FIELD_NAMES", "ArticleUrl", "BodyRule", "Discovery", "FieldSource", "Listing", "MarkupVersion", "ProfileError",
+    "RejectRule", "Sel", "Site", "XPathRef",
     "SiteProfile", "all_sites", "get_site", "load_profile", "site_for_url", "sites_dir",
 ]

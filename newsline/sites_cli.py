@@ -143,8 +143,10 @@ def check_selectors(site: SiteProfile) -> list[str]:
                 problems.append(f"{where}: field 'fields.{name}[{i}]': {what} matches nothing on the fixtures "
                                 f"in {fixtures_dir(site)}")
     if site.body is not None:
-        if not any(sel.css(site.body.container) for sel in pages):
-            problems.append(f"{where}: field 'body.container': {site.body.container!r} matches nothing on the "
+        container = site.body.container
+        shown = container if isinstance(container, str) else container.xpath
+        if not any((sel.css(container) if isinstance(container, str) else sel.xpath(container.xpath)) for sel in pages):
+            problems.append(f"{where}: field 'body.container': {shown!r} matches nothing on the "
                             f"fixtures in {fixtures_dir(site)}")
     return problems
 

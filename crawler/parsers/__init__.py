@@ -39,14 +39,14 @@ def parser_for(site: SiteProfile | str) -> Parser:
     the agreement of its output with the generic extractor's (``crawler.parsers.drift``)."""
     profile = get_site(site) if isinstance(site, str) else site
     parse = site_parser(profile)
-    hook = f"hook:{profile.hook}" if profile.hook else None
+    how = f"hook:{profile.hook}" if profile.hook else "profile"
 
     def parse_and_check(body: bytes | str, url: str, *, encoding: str | None = None) -> ArticleItem:
         from crawler.parsers.drift import annotate
 
         item = parse(body, url, encoding=encoding)
-        if hook is not None and item.extraction is None:
-            item.extraction = {"parser": hook}
+        if item.extraction is None:  # a hook, or a profile that records no per-field provenance
+            item.extraction = {"parser": how}
         if not str((item.extraction or {}).get("body", "")).startswith("generic"):
             annotate(item, body, url, timezone=profile.timezone, language=profile.language,
                      share=profile.drift.sample)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from typing import Literal
+from collections.abc import Callable, Collection
+from typing import Any, Literal
 
 from lxml import etree
 from parsel import Selector
@@ -183,11 +183,12 @@ def _decode_with(body: bytes, header_charset: str | None) -> tuple[str, str]:
     return body.decode("cp1252", errors="replace"), "cp1252"
 
 
-def element_text(el: etree._Element, *, max_depth: int | None = None) -> str:
+def element_text(el: etree._Element, *, max_depth: int | None = None, skip: Collection[Any] = ()) -> str:
     """Visible text of an element: tags stripped, entities decoded, <br> as a newline, scripts and
     styles skipped. Inner whitespace is kept for the transform to normalise. Iterative, so a
     hostile, deeply nested page cannot exhaust the stack; ``max_depth`` stops at elements that many
-    levels below ``el`` (their text and their children's are left out, their tail kept)."""
+    levels below ``el`` (their text and their children's are left out, their tail kept), and the
+    descendants in ``skip`` are left out the same way."""
     parts: list[str] = []
     if el.text and _tag(el) not in _INVISIBLE:
         parts.append(el.text)
@@ -199,6 +200,8 @@ def element_text(el: etree._Element, *, max_depth: int | None = None) -> str:
                 parts.append(node.tail)
             continue
         stack.append((node, True, depth))
+        if skip and node in skip:
+            continue
         tag = _tag(node)
         if tag == "br":
             parts.append("\n")
