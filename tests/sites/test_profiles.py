@@ -79,6 +79,13 @@ def test_a_fixture_difference_is_reported_field_by_field(tmp_path: Path) -> None
     (MINIMAL + "sections: {politique: politcs}\n", "sections", "outside the cross-site vocabulary"),
     (MINIMAL.replace("https://news.example.org/", "news.example.org"), "base_url", "http(s) URL"),
     (MINIMAL + "extends: nosuchpreset\n", "extends", "no preset"),
+    (MINIMAL + "fields:\n  title: [{css: 'h1', drop: './/span['}]\n", "fields.title.0", "bad XPath"),
+    (MINIMAL + "fields:\n  subsection: [{meta: cat, distinct_from: sektion}]\n", "fields.subsection.0",
+     "distinct_from 'sektion' is not a field"),
+    (MINIMAL + "body: {container: article, exclude: ['div[']}\n", "body.exclude", "bad CSS selector"),
+    (MINIMAL + "body: {container: {xpath: '//div['}}\n", "body.container.XPathRef.xpath", "bad XPath"),
+    (MINIMAL + "reject: [{xpath: '//body/@class', path: '/x/', reason: r}]\n", "reject.0", "exactly one of"),
+    (MINIMAL + "reject: [{path: '/x/'}]\n", "reject.0.reason", "Field required"),
 ])
 def test_a_broken_profile_names_the_file_and_the_field(tmp_path: Path, text: str, field: str | None,
                                                          says: str) -> None:
