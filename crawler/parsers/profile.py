@@ -186,7 +186,6 @@ def _strip(html_title: Any, site: SiteProfile) -> str | None:
 
 #: EXSLT regular expressions in XPath (``re:test(@class, '…')``), as parsel offers them.
 _NAMESPACES = {"re": "http://exslt.org/regular-expressions"}
-_META = etree.XPath("//meta[@property=$n or @name=$n]/@content")
 
 
 @functools.lru_cache(maxsize=1024)
@@ -245,10 +244,32 @@ class _Context:
                  container: Any) -> None:
         self.site, self.url, self.node, self.container = site, url, node, container
         self.root = sel.root
+        self._metas: dict[str, list[str]] | None = None
+        self._found: dict[tuple[bool, str | None, str | None], list[Any]] = {}
         self.values: dict[str, Any] = {}
         self.how: dict[str, str] = {}
         self._busy: set[str] = set()
         self._match: re.Match[str] | None | bool = False
+
+    def meta(self, name: str) -> list[str]:
+        """``<meta property|name=…>`` contents, gathered in one pass over the page."""
+        if self._metas is None:
+            self._metas = {}
+            for el in self.root.iter("meta"):
+                content = el.get("content")
+                if content is None:
+                    continue
+                for key in {el.get("property"), el.get("name")} - {None}:
+                    self._metas.setdefault(key, []).append(content)
+        return self._metas.get(name, [])
+
+    def nodes(self, *, in_body: bool = False, xpath: str | None = None, css: str | None = None) -> list[Any]:
+        """What a selector finds on the page (or in the body container), once per page."""
+        key = (in_body, xpath, css)
+        if key not in self._found:
+            scope = self.container if in_body else self.root
+            self._found[key] = [] if scope is None else _nodes(scope, xpath=xpath, css=css)
+        return self._found[key]
 
     def get(self, name: str) -> Any:
         if name in self.values or name in self._busy:
@@ -298,10 +319,7 @@ class _Context:
             value: str | None = url_path(self.url)
             m = re.search(rule.path, value or "")
         else:
-            if rule.meta is not None:
-                found = _META(self.root, n=rule.meta)
-            else:
-                found = _nodes(self.root, xpath=rule.xpath, css=rule.css)
+            found = self.meta(rule.meta) if rule.meta is not None else self.nodes(xpath=rule.xpath, css=rule.css)
             value = clean_or_none(_text(found[0])) if found else None
             if value is None:
                 return
@@ -318,14 +336,11 @@ class _Context:
             if m and m.groupdict().get(source.url):
                 yield m.group(source.url)
         elif source.meta is not None:
-            yield from (str(v) for v in _META(self.root, n=source.meta))
+            yield from self.meta(source.meta)
         elif source.jsonld is not None:
             yield from _jsonld_values(self.node, source.jsonld.split("."))
         else:
-            scope = self.container if source.in_body else self.root
-            if scope is None:
-                return
-            nodes = _nodes(scope, xpath=source.xpath, css=source.css)
+            nodes = self.nodes(in_body=source.in_body, xpath=source.xpath, css=source.css)
             if not source.all and source.pick is None:
                 nodes = nodes[:1]
             for node in nodes:
