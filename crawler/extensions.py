@@ -101,6 +101,7 @@ class CrawlReport:
         share = blocked / pages_ok if pages_ok else 0.0
         blocking = pages_ok > 0 and share > threshold
         day = getattr(spider, "day", None)
+        replay = bool(settings.getlist("NEWSLINE_REPLAY_ARCHIVES"))  # crawler.replay: nothing went to the site
         return {
             "site": getattr(spider, "site_key", spider.name),
             "spider": spider.name,
@@ -123,7 +124,10 @@ class CrawlReport:
             "sitemaps_skipped_sample": list(getattr(spider, "sitemaps_skipped", [])[:20]),
             "sitemaps_duplicate": n("sitemaps_duplicate"),
             "pages_requested": int(getattr(spider, "article_requests", 0)),
-            "pages_fetched": n("pages_fetched"),  # article pages with a final fetch outcome (failed included)
+            # article pages fetched from the site with a final outcome (failed included); in a replay 0,
+            # and ``replayed`` counts the article pages answered from the archives
+            "pages_fetched": 0 if replay else n("pages_fetched"),
+            "replayed": n("replayed"),
             "pages_ok": pages_ok,
             "pages_failed": n("pages_failed"),
             "pages_blocked": blocked,

@@ -56,6 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
                         f"article URLs to fetch into --out/{URLS_FILE}, fetch no article")
     p.add_argument("--urls", help=f"sharded crawls: fetch exactly the article URLs of this file (lines of a "
                                   f"{URLS_FILE}), no discovery")
+    p.add_argument("--replay", action="append", metavar="ARCHIVE",
+                   help="answer every request from this WARC archive (repeatable; the newest response per URL "
+                        "wins) instead of the network: crawler.replay")
     p.add_argument("--log-level", default="INFO")
     return p
 
@@ -131,6 +134,13 @@ def scrapy_settings(args: argparse.Namespace, base_url: str) -> Any:
         },
         priority="cmdline",
     )
+    if args.replay:  # a replay: the same crawl, every answer from the archives (crawler.replay)
+        from crawler.replay import replay_settings
+
+        replay = replay_settings(args.replay)
+        replay["DOWNLOADER_MIDDLEWARES"] = {**settings.getdict("DOWNLOADER_MIDDLEWARES"),
+                                            **replay["DOWNLOADER_MIDDLEWARES"]}
+        settings.setdict(replay, priority="cmdline")
     return settings
 
 
@@ -164,7 +174,19 @@ def main(argv: list[str] | None = None) -> int:
         parse_day(args.date)
         from crawler.spiders.news import validate_base_url
 
-        base_url = validate_base_url(base_url_for(site.key, site.base_url, load_settings(base_url=args.base_url)))
+        if args.replay:
+            from crawler.replay import archive_base_url
+
+            missing = [a for a in args.replay if not Path(a).is_file()]
+            if missing:
+                raise ValueError(f"--replay {missing[0]} is not a file")
+            base_url = args.base_url or archive_base_url([Path(a) for a in args.replay],
+                                                         urlsplit(site.base_url).path)
+            if base_url is None:
+                raise ValueError("the archives hold no response to replay")
+        else:
+            base_url = base_url_for(site.key, site.base_url, load_settings(base_url=args.base_url))
+        base_url = validate_base_url(base_url)
         env_settings()
         if args.known_index and not Path(args.known_index).is_file():
             raise ValueError(f"--known-index {args.known_index} is not a file")

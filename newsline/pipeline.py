@@ -578,7 +578,7 @@ def archives_for_day(spec: RunSpec) -> list[str]:
 def reprocess_crawl(spec: RunSpec) -> dict[str, Any]:
     """The crawl step without the network: re-parse the day's raw archives (WARC) with today's
     parser into the same staged files a crawl writes. This is how a parser fix reaches past days."""
-    from crawler.replay import replay_archives
+    from crawler.replay import ReplayFailed, replay_archives
 
     archives = archives_for_day(spec)
     if not archives:
@@ -592,7 +592,10 @@ def reprocess_crawl(spec: RunSpec) -> dict[str, Any]:
     log.info("reprocessing %s day %s from %d archive(s)", spec.site, spec.day, len(archives))
     with tempfile.TemporaryDirectory(prefix=".archives-") as downloads:  # used only for s3:// archives
         local = [local_copy(a, Path(downloads)) for a in archives]
-        stats = replay_archives(local, site=spec.site, day=spec.logical_day, out_dir=work, run_id=spec.run_id)
+        try:
+            stats = replay_archives(local, site=spec.site, day=spec.logical_day, out_dir=work, run_id=spec.run_id)
+        except ReplayFailed as exc:
+            raise RunFailed(str(exc)) from exc
     _publish_crawl_dir(spec, work)
     return {"run_dir": _run_loc(spec), "archives": list(archives), **_small(stats)}
 

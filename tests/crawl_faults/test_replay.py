@@ -68,3 +68,27 @@ def test_latest_response_per_url_wins_across_runs(demo, tmp_path) -> None:
         if item["url"] in later:
             assert item["fetched_at"] == later[item["url"]]["fetched_at"]
             assert item["title"] == later[item["url"]]["title"]
+
+
+def test_a_page_missing_from_the_archive_fails_with_its_reason(demo, tmp_path) -> None:
+    """The replay sends nothing: a page the archive lacks is a failed page saying so, the others replay."""
+    from warcio.archiveiterator import ArchiveIterator
+    from warcio.warcwriter import WARCWriter
+
+    crawled = tmp_path / "crawl"
+    _crawl(demo, crawled, "crawl-1")
+    items = _lines(crawled / "items.jsonl")
+    gone = sorted(i["url"] for i in items)[0]
+    thinned = tmp_path / "thinned.warc.gz"
+    with open(crawled / "archive.warc.gz", "rb") as src, open(thinned, "wb") as dst:
+        writer = WARCWriter(dst, gzip=True)
+        for record in ArchiveIterator(src):
+            if record.rec_headers.get_header("WARC-Target-URI") != gone:
+                writer.write_record(record)
+    out = tmp_path / "replay"
+    report = replay_archives([thinned], site="japannews", day=DAY, out_dir=out, run_id="r")
+    rejected = {r["url"]: r for r in _lines(out / "rejections.jsonl")}
+    assert rejected[gone]["kind"] == "failed"
+    assert rejected[gone]["reason"] == f"IgnoreRequest: not in the archive: {gone}"
+    assert report["items_scraped"] == len(items) - 1
+    assert report["replayed"] == report["articles_discovered"] - 1
