@@ -11,9 +11,6 @@ import unicodedata
 
 import numpy as np
 
-_UPDATE_RE = re.compile(r"\s*\(\s*update\s+(\d{1,6})\s*\)$", re.IGNORECASE)
-#: A dateline: a place in capitals, then space, em dash, space. Apostrophes may be typographic.
-_DATELINE_RE = re.compile("^([A-Z][A-Z .,'\u2019-]*?) \u2014 ", re.DOTALL)
 _KEYWORD_COUNT_RE = re.compile(r"^\(\d+\)\s*")
 _TAG_RE = re.compile(r"</?[A-Za-z][A-Za-z0-9]*(?:\s[^<>]*)?/?>")
 _AUTHOR_SPLIT_RE = re.compile(r",\s+and\s+|,\s+|\s+and\s+")
@@ -47,11 +44,11 @@ def as_list(value: object) -> list[object]:
     return []
 
 
-def split_update_mark(title: str | None, marker: str | re.Pattern[str] | None = _UPDATE_RE) -> tuple[str | None, int]:
+def split_update_mark(title: str | None, marker: str | re.Pattern[str] | None) -> tuple[str | None, int]:
     """``"Headline (UPDATE 2)"`` → ``("Headline", 2)``; without the mark the revision is 0.
 
-    ``marker`` is the site's revision-marker regex (group ``n`` or the first group holds n); None
-    means the site marks no revisions in its headlines."""
+    ``marker`` is the site's revision-marker regex (the profile's ``title.revision_marker``: group
+    ``n`` or the first group holds n); None means the site marks no revisions in its headlines."""
     if title is None or marker is None:
         return title, 0
     match = re.search(marker, title)
@@ -76,10 +73,11 @@ def strip_site_suffix(html_title: str | None, site_name: str, suffix: str | None
     return None if html_title == site_name else html_title
 
 
-def split_dateline(paragraph: str | None, rule: str | re.Pattern[str] | None = _DATELINE_RE) -> tuple[str | None, str | None]:
+def split_dateline(paragraph: str | None, rule: str | re.Pattern[str] | None) -> tuple[str | None, str | None]:
     """``"SEOUL — Prime Minister…"`` → ``("SEOUL", "Prime Minister…")``; else ``(None, paragraph)``.
 
-    ``rule`` is the site's dateline regex (group ``dateline`` or the first group is the place); None
+    ``rule`` is the site's dateline regex (the profile's ``dateline``: group ``dateline`` or the first
+    group is the place); None
     means the site has no datelines. The paragraph comes back None when nothing is left.
     """
     if paragraph is None:
@@ -105,7 +103,7 @@ def clean_paragraphs(paragraphs: object) -> list[str]:
     return out
 
 
-def split_body(paragraphs: object, rule: str | re.Pattern[str] | None = _DATELINE_RE) -> tuple[str | None, str | None]:
+def split_body(paragraphs: object, rule: str | re.Pattern[str] | None) -> tuple[str | None, str | None]:
     """``(dateline, body)``: the dateline comes off the first paragraph; paragraphs joined by a
     blank line. An empty body is None."""
     blocks = clean_paragraphs(paragraphs)

@@ -19,7 +19,7 @@ from transforms.articles import (
     content_hash,
     items_frame,
     quarantine_frame,
-    quarantine_table,
+    schema_table,
 )
 
 
@@ -61,7 +61,7 @@ def test_schema_conversion_roundtrip(tmp_path) -> None:
 def test_empty_batch_converts() -> None:
     result = clean_articles(items_frame([]), site=SITE, run_id=RUN_ID)
     assert articles_table(result.articles).num_rows == 0
-    assert quarantine_table(result.quarantine).schema.equals(QUARANTINE_SCHEMA)
+    assert schema_table(result.quarantine, QUARANTINE_SCHEMA).schema.equals(QUARANTINE_SCHEMA)
     assert result.duplicates_collapsed == 0
 
 
@@ -93,7 +93,7 @@ def test_quarantine_collects_every_reason() -> None:
     assert q["quarantined_at"] == pd.Timestamp("2024-09-07T01:00:00Z")  # the item's own fetch time, not "now"
     raw = json.loads(q["raw"])
     assert raw["native_id"] == "has space" and raw["paragraphs"] == ["  ", ""]
-    assert quarantine_table(result.quarantine).num_rows == 1
+    assert schema_table(result.quarantine, QUARANTINE_SCHEMA).num_rows == 1
 
 
 @pytest.mark.parametrize(
@@ -173,11 +173,11 @@ def test_quarantine_frame_for_crawl_rejections() -> None:
     assert q["raw"].iloc[1] is None
     # a row without a time takes the batch's latest, never the clock
     assert q["quarantined_at"].tolist() == [pd.Timestamp("2024-09-07T01:02:03Z")] * 2
-    table = quarantine_table(q)
+    table = schema_table(q, QUARANTINE_SCHEMA)
     assert table.schema.equals(QUARANTINE_SCHEMA) and table.num_rows == 2
     assert isinstance(table, pa.Table)
     empty = quarantine_frame([], run_id="r9", stage="crawl")
-    assert quarantine_table(empty).num_rows == 0
+    assert schema_table(empty, QUARANTINE_SCHEMA).num_rows == 0
 
 
 def test_frame_read_back_from_parquet_cleans_the_same(tmp_path) -> None:

@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from transform_factory import RUN_ID, SITE, make_item
 
-from core.schema import ACCESS_VALUES, is_slug
-from transforms.articles import RAW_COLUMNS, articles_table, clean_articles, content_hash, items_frame, quarantine_table
+from core.schema import ACCESS_VALUES, QUARANTINE_SCHEMA, is_slug
+from transforms.articles import RAW_COLUMNS, articles_table, clean_articles, content_hash, items_frame, schema_table
 
 REASON_CODES = {
     "site_mismatch", "missing_title", "empty_body", "bad_published_at", "bad_fetched_at", "bad_date",
@@ -57,7 +57,7 @@ def check_invariants(items: list[dict[str, Any]]) -> None:
     assert len(arts) + len(quar) + result.duplicates_collapsed == len(items)
     pd.testing.assert_frame_equal(raw, before)  # pure: the input is untouched
     assert articles_table(arts).num_rows == len(arts)
-    assert quarantine_table(quar).num_rows == len(quar)
+    assert schema_table(quar, QUARANTINE_SCHEMA).num_rows == len(quar)
 
     assert arts["article_id"].is_unique
     for row in arts.to_dict("records"):
