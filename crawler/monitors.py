@@ -19,16 +19,20 @@ COVERAGE_FIELDS: dict[str, str] = {
     "published_time": "NEWSLINE_MONITOR_MIN_PUBLISHED_COVERAGE",
     "section": "NEWSLINE_MONITOR_MIN_SECTION_COVERAGE",
 }
+#: How a crawl may end and still count: Scrapy's ``finished``, or cut short by the time budget.
+OK_FINISH_REASONS: tuple[str, ...] = ("finished", "closespider_timeout")
+#: Every monitor's threshold (a Scrapy setting of the same name overrides it). Shares are of final
+#: outcomes, after retries.
 DEFAULT_THRESHOLDS: dict[str, Any] = {
-    "NEWSLINE_MONITOR_MIN_ARTICLE_SHARE": 0.8,
+    "NEWSLINE_MONITOR_MIN_ARTICLE_SHARE": 0.8,  # stored + unchanged + not-article ÷ discovered (minus over budget)
     "NEWSLINE_MONITOR_MIN_TITLE_COVERAGE": 0.98,
     "NEWSLINE_MONITOR_MIN_BODY_COVERAGE": 0.98,
     "NEWSLINE_MONITOR_MIN_PUBLISHED_COVERAGE": 0.95,
     "NEWSLINE_MONITOR_MIN_SECTION_COVERAGE": 0.95,
-    "NEWSLINE_MONITOR_MAX_ERROR_RATE": 0.15,
-    "NEWSLINE_MONITOR_MAX_RETRY_RATE": 0.5,
-    "NEWSLINE_MONITOR_FINISH_REASONS": ["finished", "closespider_timeout"],
-    "NEWSLINE_MONITOR_MIN_SAMPLE": 10,
+    "NEWSLINE_MONITOR_MAX_ERROR_RATE": 0.15,  # failed ÷ fetched article pages
+    "NEWSLINE_MONITOR_MAX_RETRY_RATE": 0.5,  # retries ÷ all requests
+    "NEWSLINE_MONITOR_FINISH_REASONS": list(OK_FINISH_REASONS),
+    "NEWSLINE_MONITOR_MIN_SAMPLE": 10,  # shares over fewer pages are reported, never fatal
 }
 
 

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 from core.config import base_url_for, load_settings
 from core.sites import get_site
 from core.timeutil import parse_day
+from crawler.monitors import OK_FINISH_REASONS
 
 log = logging.getLogger("crawler.run")
 
@@ -254,7 +255,7 @@ def verdict(report_path: Path, *, discovery: bool = True) -> int:
     if discovery and not any(d.get("outcome") == "ok" and d.get("source") != "robots" for d in docs):
         print(f"crawler.run: {discovery_failure(report)}", file=sys.stderr)
         return EXIT_CRAWL_FAILED
-    if report.get("finish_reason") not in ("finished", "closespider_timeout"):
+    if report.get("finish_reason") not in OK_FINISH_REASONS:
         print(f"crawler.run: crawl ended early: {report.get('finish_reason')}", file=sys.stderr)
         return EXIT_CRAWL_FAILED
     failed = [m for m in report.get("monitors") or [] if not m.get("ok")]

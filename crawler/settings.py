@@ -92,14 +92,5 @@ LOG_LEVEL = "INFO"
 STATS_DUMP = False
 LOG_INSTALL_ROOT_HANDLER = True
 
-#: End-of-crawl monitors (crawler.monitors): a failed one makes crawler.run exit non-zero.
-#: Shares are of final outcomes, after retries; override any with `-s NAME=VALUE`.
-NEWSLINE_MONITOR_MIN_ARTICLE_SHARE = 0.8  # stored + unchanged + not-article ÷ discovered (minus over budget)
-NEWSLINE_MONITOR_MIN_TITLE_COVERAGE = 0.98
-NEWSLINE_MONITOR_MIN_BODY_COVERAGE = 0.98
-NEWSLINE_MONITOR_MIN_PUBLISHED_COVERAGE = 0.95
-NEWSLINE_MONITOR_MIN_SECTION_COVERAGE = 0.95
-NEWSLINE_MONITOR_MAX_ERROR_RATE = 0.15  # failed ÷ fetched article pages
-NEWSLINE_MONITOR_MAX_RETRY_RATE = 0.5  # retries ÷ all requests
-NEWSLINE_MONITOR_FINISH_REASONS = ["finished", "closespider_timeout"]
-NEWSLINE_MONITOR_MIN_SAMPLE = 10  # shares over fewer pages are reported, never fatal
+#: End-of-crawl monitors: their thresholds (``NEWSLINE_MONITOR_*``) are defined once, in
+#: ``crawler.monitors.DEFAULT_THRESHOLDS``; override any with ``-s NAME=VALUE`` (or NEWSLINE_SCRAPY_SETTINGS).

@@ -41,6 +41,7 @@ from core.sites import all_sites, generic_profile, get_site
 from core.sites import site_for_url as profile_for_url
 from crawler.discovery import article_url_info, canonicalize_url, parse_w3c_datetime
 from crawler.parsers import PageRejected, parser_for
+from crawler.parsers.base import charset_of
 from crawler.records import Rejection
 
 log = logging.getLogger(__name__)
@@ -565,7 +566,7 @@ class WarcExtractor:
         if site is None or site not in self.sites:  # --all-news: a page of an unregistered domain
             return self._generic(rec, body, fetched_at)
         try:
-            item = self.parser(site)(body, rec.url, encoding=_charset(rec.content_type))
+            item = self.parser(site)(body, rec.url, encoding=charset_of(rec.content_type))
         except PageRejected as exc:
             return Outcome("rejection", site=site, record=Rejection(
                 url=key, kind=exc.kind, reason=exc.reason, http_status=rec.status, at=fetched_at,
@@ -578,7 +579,7 @@ class WarcExtractor:
     def _generic(self, rec: _Pending, body: bytes, fetched_at: str | None) -> Outcome:
         assert self.generic is not None
         try:
-            item = self.generic(body, rec.url, encoding=_charset(rec.content_type))
+            item = self.generic(body, rec.url, encoding=charset_of(rec.content_type))
         except PageRejected:
             return Outcome("skip", "not_article")
         site = item.site
@@ -601,9 +602,3 @@ def _decompress(body: bytes, encoding: str | None) -> bytes:
     if len(out) > MAX_RECORD_BYTES:
         raise OSError("decompressed body over the size cap")
     return out
-
-
-def _charset(content_type: str | None) -> str | None:
-    if not content_type or "charset=" not in content_type.lower():
-        return None
-    return content_type.lower().split("charset=", 1)[1].split(";", 1)[0].strip().strip("\"'") or None

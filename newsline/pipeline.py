@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from core.config import REPO_ROOT, Settings, base_url_for, load_settings
+from core.coverage import COVERAGE_COLUMNS, COVERAGE_FLOORS
 from core.sites import Site, generic_profile, get_site
 from core.timeutil import parse_day
 
@@ -37,10 +38,6 @@ CLEAN_FILE = "clean.parquet"
 QUARANTINE_FILE = "quarantine.parquet"
 SUMMARY_FILE = "summary.json"
 
-#: Fields whose coverage (share of stored articles with a value) is reported and guarded.
-COVERAGE_FIELDS = ("title", "body", "published_at", "modified_at", "section", "subsection", "url", "byline",
-                   "dateline", "image_url", "summary", "keywords")
-REQUIRED_COVERAGE = {"title": 1.0, "body": 1.0, "published_at": 1.0, "section": 1.0, "url": 1.0}
 
 
 class RunFailed(RuntimeError):
@@ -743,7 +740,7 @@ def anomalies(summary: dict[str, Any], transform_stats: dict[str, Any], *, block
     if fetched_ok > 0 and summary["pages_blocked"] / max(fetched_ok, 1) > blocked_threshold:
         problems.append(f"site_blocking: {summary['pages_blocked']} of {fetched_ok} pages were empty or challenges")
     if clean:
-        for name, floor in REQUIRED_COVERAGE.items():
+        for name, floor in COVERAGE_FLOORS.items():
             share = summary["field_coverage"].get(name, 0.0)
             if share < floor:
                 problems.append(f"coverage_collapse: {name} present in {share:.0%} of articles (floor {floor:.0%})")
@@ -754,7 +751,7 @@ def field_coverage(frame: Any) -> dict[str, float]:
     if frame is None or len(frame) == 0:
         return {}
     out: dict[str, float] = {}
-    for name in COVERAGE_FIELDS:
+    for name in COVERAGE_COLUMNS:
         if name not in frame.columns:
             continue
         col = frame[name]

@@ -12,8 +12,8 @@ from datetime import date, timedelta
 from statistics import median
 from typing import Any
 
-#: Minimum share of the day's articles that must carry each field.
-COVERAGE_FLOORS = {"title": 1.0, "body": 1.0, "published_at": 1.0, "url": 1.0, "section": 1.0}
+from core.coverage import COVERAGE_FLOORS
+
 MIN_HISTORY_DAYS = 7  # below this, the volume check only requires a non-empty day
 VOLUME_FLOOR = 0.5  # the day must hold at least this share of the trailing median
 MAX_QUARANTINE_SHARE = 0.2

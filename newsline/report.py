@@ -26,6 +26,7 @@ from typing import Any
 import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
+from core.coverage import COVERAGE_COLUMNS
 from warehouse.query import check_warehouse, connect
 
 log = logging.getLogger(__name__)
@@ -42,9 +43,6 @@ CHART_IDS = (
     "chart-crawl-health",
 )
 
-#: Fields measured on the stored day when the summary has no ``field_coverage``.
-COVERAGE_FIELDS = ("title", "body", "published_at", "modified_at", "subsection", "url", "byline", "dateline",
-                   "image_url", "summary", "keywords", "authors")
 
 STATUS_KEYS = (("articles_new", "new"), ("articles_updated", "updated"), ("articles_unchanged", "unchanged"),
                ("articles_quarantined", "quarantined"))
@@ -184,7 +182,7 @@ def _read_day(root: str, day: date, site: str | None) -> dict[str, Any]:
             [first, day, site, site],
         ).fetchall()
         measured = ", ".join(
-            f"avg(CASE WHEN {_present(name)} THEN 1.0 ELSE 0.0 END) AS {name}" for name in COVERAGE_FIELDS
+            f"avg(CASE WHEN {_present(name)} THEN 1.0 ELSE 0.0 END) AS {name}" for name in COVERAGE_COLUMNS
         )
         coverage_row = con.execute(
             f"SELECT count(*), {measured} FROM articles WHERE date = ? AND {mine}", [day, site, site]
@@ -205,7 +203,7 @@ def _read_day(root: str, day: date, site: str | None) -> dict[str, Any]:
         con.close()
     assert coverage_row is not None and revisions is not None
     measured_coverage = (
-        {name: float(v) for name, v in zip(COVERAGE_FIELDS, coverage_row[1:], strict=True)} if coverage_row[0] else {}
+        {name: float(v) for name, v in zip(COVERAGE_COLUMNS, coverage_row[1:], strict=True)} if coverage_row[0] else {}
     )
     per_site: dict[str, int] = {}
     for s, _sec, n in sections_day:

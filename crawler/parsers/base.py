@@ -54,7 +54,7 @@ def decode_html(body: bytes | str, *, encoding: str | None = None, content_type:
     stored unflagged)."""
     if isinstance(body, str):
         return _CONTROL_RE.sub("", body)
-    header = _charset_of(content_type) or encoding
+    header = charset_of(content_type) or encoding
     text = _decode_bytes(body, header)
     return _CONTROL_RE.sub("", text)
 
@@ -69,7 +69,8 @@ _META_CHARSET_RE = re.compile(
 _BOMS = ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
 
 
-def _charset_of(content_type: str | None) -> str | None:
+def charset_of(content_type: str | None) -> str | None:
+    """The charset a Content-Type value declares (``text/html; charset="x"`` → ``x``), or None."""
     if not content_type or "charset=" not in content_type.lower():
         return None
     value = content_type.lower().split("charset=", 1)[1].split(";", 1)[0].strip().strip("\"'")

@@ -49,6 +49,7 @@ from crawler.discovery import (
 )
 from crawler.middlewares import FETCHED_AT_META, origin_of
 from crawler.parsers import PageRejected, parser_for
+from crawler.parsers.base import charset_of
 from crawler.records import Rejection
 
 log = logging.getLogger(__name__)
@@ -622,7 +623,7 @@ class NewsSpider(scrapy.Spider):
         the reactor's thread pool (lxml releases the GIL while parsing) so a 10 MB page (≈2 s) does not
         stall every other download."""
         args = (response.body, response.url)
-        kwargs = {"encoding": _declared_charset(response)}
+        kwargs = {"encoding": charset_of((response.headers.get(b"Content-Type") or b"").decode("latin-1"))}
         if len(response.body) <= self.parse_thread_bytes:
             return self.parse_page(*args, **kwargs)
         from twisted.internet import threads
@@ -723,15 +724,6 @@ class NewsSpider(scrapy.Spider):
 
 def _minute(when: datetime) -> datetime:
     return when.astimezone(UTC).replace(second=0, microsecond=0)
-
-
-def _declared_charset(response: Response) -> str | None:
-    """The charset the HTTP header declares (the parser falls back to <meta> and BOM itself)."""
-    content_type = response.headers.get(b"Content-Type") or b""
-    text = content_type.decode("latin-1").lower()
-    if "charset=" not in text:
-        return None
-    return text.split("charset=", 1)[1].split(";", 1)[0].strip().strip("\"'") or None
 
 
 def _failure_text(failure: Failure) -> str:
