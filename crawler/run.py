@@ -98,6 +98,8 @@ def scrapy_settings(args: argparse.Namespace, base_url: str) -> Any:
     """Project settings with this run's values on top (``cmdline`` priority)."""
     from scrapy.settings import Settings
 
+    from crawler.pipelines import feeds
+
     cfg = load_settings(
         user_agent=args.user_agent,
         concurrency_per_domain=args.concurrency,
@@ -129,6 +131,7 @@ def scrapy_settings(args: argparse.Namespace, base_url: str) -> Any:
             "NEWSLINE_PAGE_BUDGET": max(0, cfg.page_budget),
             "NEWSLINE_BLOCKED_THRESHOLD": cfg.blocked_threshold,
             "NEWSLINE_OUT_DIR": str(Path(args.out).resolve()),
+            "FEEDS": feeds(Path(args.out).resolve()),
             "NEWSLINE_RUN_ID": args.run_id,
             "NEWSLINE_KNOWN_INDEX": args.known_index or "",
             "LOG_LEVEL": args.log_level.upper(),

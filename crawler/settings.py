@@ -64,8 +64,10 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.WarcArchiveMiddleware": 950,
 }
 ITEM_PIPELINES = {
-    "crawler.pipelines.JsonLinesPipeline": 300,
+    "crawler.pipelines.CrawlRecords": 300,
 }
+#: items.jsonl and rejections.jsonl are Scrapy feed exports: crawler.run sets FEEDS from --out
+#: (crawler.pipelines.feeds).
 EXTENSIONS = {
     "crawler.extensions.CrawlReport": 500,
     "crawler.extensions.CrawlProgress": 510,
