@@ -9,8 +9,6 @@ the new one, never a half-written file and never both.
 from __future__ import annotations
 
 import contextlib
-import errno
-import fcntl
 import io
 import logging
 import os
@@ -20,6 +18,7 @@ import uuid
 from collections.abc import Iterator
 from typing import Protocol
 
+import filelock
 import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
@@ -151,28 +150,19 @@ class LocalStorage:
 
     @contextlib.contextmanager
     def lock(self, path: str, timeout: float) -> Iterator[None]:
-        """Exclusive ``flock`` on a lock file; the kernel releases it if the holder dies."""
+        """Exclusive lock on a lock file (``filelock``: an ``flock``, which the kernel releases if
+        the holder dies)."""
         target = _local_path(path)
         os.makedirs(os.path.dirname(target), exist_ok=True)
-        fd = os.open(target, os.O_RDWR | os.O_CREAT, 0o644)
+        held = filelock.FileLock(target)
         try:
-            deadline = time.monotonic() + timeout
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except OSError as exc:
-                    if exc.errno not in (errno.EAGAIN, errno.EACCES):
-                        raise
-                    if time.monotonic() >= deadline:
-                        raise LockTimeout(f"could not lock {target} within {timeout:.0f}s") from None
-                    time.sleep(0.02)
-            try:
-                yield
-            finally:
-                fcntl.flock(fd, fcntl.LOCK_UN)
+            held.acquire(timeout=timeout, poll_interval=0.02)
+        except filelock.Timeout:
+            raise LockTimeout(f"could not lock {target} within {timeout:.0f}s") from None
+        try:
+            yield
         finally:
-            os.close(fd)
+            held.release()
 
     def arrow_fs(self) -> tuple[pafs.FileSystem, str]:
         return pafs.LocalFileSystem(), self.root
