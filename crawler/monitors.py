@@ -87,23 +87,20 @@ def run_monitors(report: Mapping[str, Any], coverage: Mapping[str, int], thresho
             f"{coverage.get(fieldname, 0)} of {items} items have {fieldname} (minimum share {minimum})",
         ))
 
+    def at_most(name: str, num: int, den: int, key: str, what: str) -> None:
+        rate = _share(num, den)
+        maximum = float(t[key])
+        out.append(MonitorResult(name, judged(rate is None or rate <= maximum, den), rate, maximum,
+                                 f"{what} (maximum share {maximum})"))
+
     fetched = int(report.get("pages_fetched", 0))
     failed = int(report.get("pages_failed", 0))
-    rate = _share(failed, fetched)
-    maximum = float(t["NEWSLINE_MONITOR_MAX_ERROR_RATE"])
-    out.append(MonitorResult(
-        "http_error_rate", judged(rate is None or rate <= maximum, fetched), rate, maximum,
-        f"{failed} of {fetched} article pages failed after retries (maximum share {maximum})",
-    ))
-
+    at_most("http_error_rate", failed, fetched, "NEWSLINE_MONITOR_MAX_ERROR_RATE",
+            f"{failed} of {fetched} article pages failed after retries")
     retries = int(report.get("retry_count", 0))
     requests = int(report.get("requests_total", 0))
-    rate = _share(retries, requests)
-    maximum = float(t["NEWSLINE_MONITOR_MAX_RETRY_RATE"])
-    out.append(MonitorResult(
-        "retry_rate", judged(rate is None or rate <= maximum, requests), rate, maximum,
-        f"{retries} retries for {requests} requests (maximum share {maximum})",
-    ))
+    at_most("retry_rate", retries, requests, "NEWSLINE_MONITOR_MAX_RETRY_RATE",
+            f"{retries} retries for {requests} requests")
 
     reason = report.get("finish_reason")
     allowed = list(t["NEWSLINE_MONITOR_FINISH_REASONS"])

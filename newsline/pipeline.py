@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from core.config import REPO_ROOT, Settings, base_url_for, load_settings
-from core.coverage import COVERAGE_COLUMNS, COVERAGE_FLOORS
+from core.coverage import COVERAGE_COLUMNS, COVERAGE_FLOORS, is_present
 from core.sites import Site, generic_profile, get_site
 from core.timeutil import parse_day
 
@@ -754,10 +754,7 @@ def field_coverage(frame: Any) -> dict[str, float]:
     for name in COVERAGE_COLUMNS:
         if name not in frame.columns:
             continue
-        col = frame[name]
-        present = col.map(lambda v: v is not None and not (isinstance(v, float) and v != v)
-                          and (not hasattr(v, "__len__") or len(v) > 0))
-        out[name] = round(float(present.mean()), 4)
+        out[name] = round(float(frame[name].map(is_present).mean()), 4)
     return out
 
 

@@ -12,7 +12,7 @@ from datetime import date, timedelta
 from statistics import median
 from typing import Any
 
-from core.coverage import COVERAGE_FLOORS
+from core.coverage import COVERAGE_FLOORS, coverage_sql
 
 MIN_HISTORY_DAYS = 7  # below this, the volume check only requires a non-empty day
 VOLUME_FLOOR = 0.5  # the day must hold at least this share of the trailing median
@@ -114,8 +114,7 @@ def check_day(root: str, day: date, site: str | None = None) -> QualityReport:
                        [lo, day, *args]).fetchall()
     counts = {r[0]: int(r[1]) for r in rows}
     cols = list(COVERAGE_FLOORS)
-    exprs = ", ".join(
-        f"avg(case when {c} is not null and cast({c} as varchar) <> '' then 1.0 else 0.0 end)" for c in cols)
+    exprs = coverage_sql(cols)
     cov_row = con.execute(f"select {exprs} from articles where date = ?{where_site}", [day, *args]).fetchone()
     coverage = {c: round(float(v), 4) for c, v in zip(cols, cov_row or [], strict=False) if v is not None}
     try:

@@ -26,7 +26,7 @@ from typing import Any
 import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
-from core.coverage import COVERAGE_COLUMNS
+from core.coverage import COVERAGE_COLUMNS, coverage_sql
 from warehouse.query import check_warehouse, connect
 
 log = logging.getLogger(__name__)
@@ -181,9 +181,7 @@ def _read_day(root: str, day: date, site: str | None) -> dict[str, Any]:
             "GROUP BY date, section ORDER BY date, section",
             [first, day, site, site],
         ).fetchall()
-        measured = ", ".join(
-            f"avg(CASE WHEN {_present(name)} THEN 1.0 ELSE 0.0 END) AS {name}" for name in COVERAGE_COLUMNS
-        )
+        measured = coverage_sql(COVERAGE_COLUMNS)
         coverage_row = con.execute(
             f"SELECT count(*), {measured} FROM articles WHERE date = ? AND {mine}", [day, site, site]
         ).fetchone()
@@ -221,15 +219,6 @@ def _read_day(root: str, day: date, site: str | None) -> dict[str, Any]:
         "headlines": [dict(zip(("site", "section", "published_at", "title", "url", "article_id"), r, strict=True))
                       for r in headlines],
     }
-
-
-def _present(column: str) -> str:
-    """SQL: the column holds a value (a non-blank string, a non-empty list)."""
-    if column in ("keywords", "authors"):
-        return f"len(coalesce({column}, [])) > 0"
-    if column in ("published_at", "modified_at"):
-        return f"{column} IS NOT NULL"
-    return f"nullif(trim({column}), '') IS NOT NULL"
 
 
 def _sum_codes(rows: list[tuple[str, int]]) -> dict[str, int]:
