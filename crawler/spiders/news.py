@@ -54,7 +54,6 @@ from crawler.records import Rejection
 
 log = logging.getLogger(__name__)
 
-SOURCES = ("sitemap", "news_sitemap", "feed", "listing")
 FALLBACK_MODES = ("auto", "always", "never")
 #: An empty/challenge page is retried this many times before it counts as blocked.
 BLOCKED_RETRIES = 1
