@@ -60,7 +60,8 @@ class ArchivedResponse:
 
 
 def read_archives(archives: list[Path]) -> dict[str, ArchivedResponse]:
-    """The latest response per URL across the archives (a later record wins a tie)."""
+    """The latest response per URL across the archives (a later record wins a tie), except that a
+    ``304 Not Modified`` (an incremental run's conditional fetch) never hides an archived full page."""
     latest: dict[str, ArchivedResponse] = {}
     for path in archives:
         with open(path, "rb") as fh:
@@ -79,8 +80,12 @@ def read_archives(archives: list[Path]) -> dict[str, ArchivedResponse]:
                     body=record.content_stream().read(),
                 )
                 current = latest.get(found.url)
-                if current is None or found.when >= current.when:
-                    latest[found.url] = found
+                if current is not None and (found.status == 304) != (current.status == 304):
+                    if found.status == 304:
+                        continue
+                elif current is not None and found.when < current.when:
+                    continue
+                latest[found.url] = found
     return latest
 
 
@@ -169,6 +174,8 @@ def replay_archives(archives: list[Path], *, site: str, day: date, out_dir: Path
     env["NEWSLINE_PARENT_PID"] = str(os.getpid())
     proc = subprocess.run(cmd, env=env, cwd=str(REPO_ROOT), capture_output=True, text=True, check=False,
                           stdin=subprocess.DEVNULL)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "crawler.log").write_text(proc.stdout + proc.stderr, encoding="utf-8")  # as a crawl leaves it
     if proc.returncode != 0:
         causes = [ln.split("crawler.run: ", 1)[1] for ln in proc.stderr.splitlines() if ln.startswith("crawler.run: ")]
         detail = "; ".join(causes) if causes else proc.stderr[-2000:]
