@@ -11,15 +11,6 @@ from zoneinfo import ZoneInfo
 
 from transforms.text import normalise_text
 
-_MONTHS = {
-    name: i + 1
-    for i, names in enumerate(
-        [("january", "jan"), ("february", "feb"), ("march", "mar"), ("april", "apr"), ("may",),
-         ("june", "jun"), ("july", "jul"), ("august", "aug"), ("september", "sep", "sept"),
-         ("october", "oct"), ("november", "nov"), ("december", "dec")]
-    )
-    for name in names
-}
 #: ``18:19 JST, September 6, 2024`` (the gap after the comma is U+2002 on the page).
 _POSTDATE_RE = re.compile(
     r"(?P<h>\d{1,2}):(?P<m>\d{2})\s*JST\s*,\s*(?P<month>[A-Za-z]+)\.?\s+(?P<d>\d{1,2})\s*,\s*(?P<y>\d{4})"
@@ -59,15 +50,19 @@ def parse_postdate(value: object, tz: str) -> datetime | None:
     match = _POSTDATE_RE.search(text)
     if not match:
         return None
-    month = _MONTHS.get(match["month"].lower())
-    if month is None:
-        return None
-    try:
-        local = datetime(int(match["y"]), month, int(match["d"]), int(match["h"]), int(match["m"]),
-                         tzinfo=ZoneInfo(tz))
-        return local.astimezone(UTC)
-    except (OverflowError, ValueError):
-        return None
+    month = match["month"].capitalize()
+    month = "Sep" if month == "Sept" else month  # "Sept." is the one abbreviation %b lacks
+    for month_format in ("%B", "%b"):  # English month names: the C locale, which Python keeps unless told
+        try:
+            local = datetime.strptime(f"{month} {match['d']} {match['y']} {match['h']}:{match['m']}",
+                                      f"{month_format} %d %Y %H:%M")
+        except ValueError:
+            continue
+        try:
+            return local.replace(tzinfo=ZoneInfo(tz)).astimezone(UTC)
+        except (OverflowError, ValueError):
+            return None
+    return None
 
 
 def local_date(value: datetime, tz: str) -> date:

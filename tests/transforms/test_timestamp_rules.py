@@ -54,6 +54,7 @@ def test_postdate_variants() -> None:
     tz = "Asia/Tokyo"
     assert parse_postdate("17:41 JST,\u2002October 13, 2024", tz) == datetime(2024, 10, 13, 8, 41, tzinfo=UTC)
     assert parse_postdate("07:05 JST, Jan. 2, 2025", tz) == datetime(2025, 1, 1, 22, 5, tzinfo=UTC)
+    assert parse_postdate("07:05 JST, Sept. 2, 2025", tz) == datetime(2025, 9, 1, 22, 5, tzinfo=UTC)
     assert parse_postdate("17:41 JST, Octember 13, 2024", tz) is None
     assert parse_postdate("25:41 JST, October 13, 2024", tz) is None
     assert parse_postdate("February 30, 2024", tz) is None
