@@ -14,6 +14,7 @@ from scrapy import signals
 from scrapy.exceptions import NotConfigured
 
 from crawler.monitors import COVERAGE_FIELDS, DEFAULT_THRESHOLDS, run_monitors
+from crawler.parsers.base import REJECT_KINDS
 
 if TYPE_CHECKING:
     from typing import Self
@@ -89,7 +90,7 @@ class CrawlReport:
 
         discovered: dict[str, set[str]] = getattr(spider, "discovered", {})
         by_source = {s: sum(1 for srcs in discovered.values() if s in srcs) for s in DISCOVERY_SOURCES}
-        rejected_by_kind = {k: n(f"pages_rejected/{k}") for k in ("not_article", "malformed")}
+        rejected_by_kind = {k: n(f"pages_rejected/{k}") for k in REJECT_KINDS if k != "blocked"}  # blocked: own count
         status_counts = {
             key.rsplit("/", 1)[-1]: int(value)
             for key, value in stats.items()

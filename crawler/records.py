@@ -6,8 +6,11 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-#: What happened to a page that is not in items.jsonl.
-REJECTION_KINDS = ("blocked", "not_article", "malformed", "failed")
+from crawler.parsers.base import REJECT_KINDS
+
+#: What happened to a page that is not in items.jsonl: what its parser rejected it as, or ``failed``
+#: (no usable response: HTTP error, network, robots.txt, off-site redirect, not fetched).
+REJECTION_KINDS = (*REJECT_KINDS, "failed")
 
 
 @dataclass
