@@ -672,6 +672,11 @@ def load(spec: RunSpec) -> dict[str, Any]:
     table = read_table(join(_run_loc(spec), CLEAN_FILE))
     result = merge_articles(spec.settings.warehouse, table, run_id=spec.run_id)
     quarantine = read_table(join(_run_loc(spec), QUARANTINE_FILE))
+    if result.collisions:  # pages that claimed an id another page holds in the warehouse (id_collision)
+        import pandas as pd
+
+        frames = [quarantine.to_pandas()] if quarantine is not None and quarantine.num_rows else []
+        quarantine = pd.concat([*frames, pd.DataFrame(result.collisions)], ignore_index=True)
     qpath = write_quarantine(spec.settings.warehouse, quarantine, run_id=spec.run_id, day=spec.logical_day)
     out = {k: v for k, v in asdict(result).items() if not isinstance(v, (list, dict))}
     out["partitions_written"] = len(result.partitions_written)
@@ -700,10 +705,11 @@ def summarize(spec: RunSpec, crawl_stats: dict[str, Any], transform_stats: dict[
         "articles_unchanged": int(load_stats.get("unchanged", 0)),
         "articles_stale": int(load_stats.get("stale", 0)),
         "articles_quarantined": int(transform_stats.get("articles_quarantined", 0))
-        + int(transform_stats.get("crawl_rejections", 0)),
+        + int(transform_stats.get("crawl_rejections", 0)) + int(load_stats.get("id_collisions", 0)),
         "per_section": transform_stats.get("per_section", {}),
         "field_coverage": transform_stats.get("field_coverage", {}),
-        "quarantine_reasons": transform_stats.get("quarantine_reasons", {}),
+        "quarantine_reasons": _with_collisions(transform_stats.get("quarantine_reasons", {}),
+                                               int(load_stats.get("id_collisions", 0))),
         "finish_reason": crawl_stats.get("finish_reason"),
         "crawl_duration_s": crawl_stats.get("duration_s"),
     }
@@ -756,6 +762,15 @@ def field_coverage(frame: Any) -> dict[str, float]:
             continue
         out[name] = round(float(frame[name].map(is_present).mean()), 4)
     return out
+
+
+def _with_collisions(reasons: dict[str, int], collisions: int) -> dict[str, int]:
+    """The transform's quarantine reasons plus the id collisions the merge found across days."""
+    if not collisions:
+        return dict(reasons)
+    out = dict(reasons)
+    out["id_collision"] = int(out.get("id_collision", 0)) + collisions
+    return dict(sorted(out.items()))
 
 
 def reason_counts(quarantine: Any) -> dict[str, int]:

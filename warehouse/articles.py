@@ -10,6 +10,11 @@ The storage invariants of architecture.md, and how this module keeps them:
   so a reader sees each file before or after a merge, never half of it or two versions of it;
 * ``article_id`` unique across the table, the latest version kept by ``(modified_at, revision,
   fetched_at)`` (then ``content_hash``, only to make ties deterministic);
+* an id belongs to one page: an incoming row with a stored id but another URL *and* another body is
+  another page carrying the same post id (the same-day rule of ``transforms.articles``, across days).
+  The page whose own URL carries the id (the site's ``article_url`` ``id`` group) keeps it, else the
+  one stored first; the other is returned in ``LoadResult.collisions`` as an ``id_collision`` row for
+  the run's quarantine, never silently merged;
 * an incoming row with the stored ``content_hash`` changes nothing, and a partition whose rows did
   not change is not rewritten, so re-running a day leaves the files untouched;
 * one writer per site at a time: the site's whole read-modify-write runs under its exclusive lock;
@@ -33,7 +38,9 @@ refused with ``LegacyLayoutError`` until ``warehouse.maintenance.compact`` has m
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
@@ -93,6 +100,8 @@ class LoadResult:
     rows_total: int = 0  # rows of the loaded sites after the merge (from their indexes)
     revisions_added: int = 0  # distinct versions new to article_revisions (stale ones included)
     recovered: bool = False  # a crashed merge's journal was re-applied first
+    id_collisions: int = 0  # rows of another page carrying a stored article's id (see collisions)
+    collisions: list[dict[str, Any]] = field(default_factory=list)  # quarantine rows (reason id_collision: …)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -211,6 +220,8 @@ class _Plan:
     drop: dict[Partition, set[str]] = field(default_factory=lambda: defaultdict(set))
     add: dict[Partition, list[int]] = field(default_factory=lambda: defaultdict(list))
     counts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    collisions: list[dict[str, Any]] = field(default_factory=list)  # quarantine rows, stage "load"
+    collided: set[int] = field(default_factory=set)  # incoming rows left out as id collisions
     final: dict[Partition, pa.Table] = field(default_factory=dict)  # partitions after _apply
 
     @property
@@ -229,7 +240,7 @@ def _plan(
     ``settle``: compute ``near_duplicate_of`` of the rows to write (a journal replay keeps the values
     its journal saved, so a recovered merge writes what the interrupted one would have).
     """
-    rows = _key_rows(incoming, ("date", "section", "fetched_at", "first_seen_at"))
+    rows = _key_rows(incoming, ("date", "section", "fetched_at", "first_seen_at", "url", "body"))
     targets = [(r["date"], r["section"]) for r in rows]
     known = index.lookup(r["article_id"] for r in rows)
     parts = set(targets) | {known[r["article_id"]].partition for r in rows if r["article_id"] in known}
@@ -238,7 +249,7 @@ def _plan(
 
     copies: dict[str, list[tuple[Partition, dict[str, Any]]]] = defaultdict(list)
     for part, table in tables.items():
-        for stored in _key_rows(table, ("first_seen_at",)):
+        for stored in _key_rows(table, ("first_seen_at", "url", "body")):
             copies[stored["article_id"]].append((part, stored))
 
     plan = _Plan(site=site, index=index, tables=tables, resolved=incoming)
@@ -249,6 +260,21 @@ def _plan(
         seen_incoming.add(aid)
         stored_part, stored = _keep_latest(plan, aid, copies.get(aid, []))
         first_seen.append(row["first_seen_at"] or row["fetched_at"])
+        if stored is not None and row["url"] != stored["url"] and row["body"] != stored["body"]:
+            owner = _url_carries_id(site, aid, row["url"]) and not _url_carries_id(site, aid, stored["url"])
+            plan.counts["id_collisions"] += 1
+            if not owner:  # another page claiming a stored article's id: quarantined, the stored row stays
+                plan.collided.add(i)
+                plan.collisions.append(_collision(site, aid, stored["url"], row["url"], incoming.slice(i, 1)))
+                continue
+            # the page whose own URL carries the id takes it back from the stored impostor
+            impostor = plan.tables[stored_part].filter(pc.equal(plan.tables[stored_part]["article_id"], aid))
+            plan.collisions.append(_collision(site, aid, row["url"], stored["url"], impostor.slice(0, 1)))
+            plan.counts["updated"] += 1
+            plan.counts["moved"] += int(stored_part != targets[i])
+            plan.drop[stored_part].add(aid)
+            plan.add[targets[i]].append(i)
+            continue
         if stored is None:
             plan.counts["new"] += 1
             plan.add[targets[i]].append(i)
@@ -323,6 +349,40 @@ def _within(stamps: pa.ChunkedArray, centres: pa.ChunkedArray, window: timedelta
     after = np.abs(points[np.minimum(at, len(points) - 1)] - values)
     before = np.abs(values - points[np.maximum(at - 1, 0)])
     return pa.array(np.minimum(after, before) <= reach)
+
+
+def _url_carries_id(site: str, article_id: str, url: str | None) -> bool:
+    """Whether a page's own URL carries ``article_id``: the ``id`` group of the site's ``article_url``
+    pattern when the site has a profile, else the native id as a whole token of the URL's path."""
+    from urllib.parse import urlsplit
+
+    if not url:
+        return False
+    native = article_id.split(":", 1)[1]
+    path = urlsplit(url).path
+    try:
+        from core.sites import get_site
+
+        pattern = get_site(site).article_re
+    except ValueError:  # a site without a profile (or no profiles at all)
+        pattern = None
+    if pattern is not None and "id" in pattern.groupindex:
+        m = pattern.match(path)
+        return m is not None and m.group("id") == native
+    return re.search(rf"(?<![0-9A-Za-z]){re.escape(native)}(?![0-9A-Za-z])", path) is not None
+
+
+def _collision(site: str, article_id: str, owner_url: str, url: str, row: pa.Table) -> dict[str, Any]:
+    """A quarantine row (``QUARANTINE_SCHEMA`` fields) for a page that claimed ``article_id``."""
+    raw = row.to_pylist()[0] if row.num_rows else {}
+    return {
+        "site": site,
+        "url": url,
+        "reason": f"id_collision: {article_id} is owned by {owner_url}, this page {url} has a different URL "
+                  f"and body (found on load)",
+        "stage": "load",
+        "raw": json.dumps(raw, ensure_ascii=False, sort_keys=True, default=str),
+    }
 
 
 def _keep_latest(
@@ -438,8 +498,13 @@ def _merge_site(
         recovered = replay_journal(store, root, site)
         if recovered:
             index = read_index_state(store, root, site)
-        revisions_added, _ = merge_revisions(store, root, batch, site)
         plan = _plan(store, root, site, incoming, index)
+        if plan.collided:  # an impostor's versions are no revisions of the article it claimed
+            left_out = incoming.take(sorted(plan.collided))
+            keys = pc.binary_join_element_wise(batch["article_id"], batch["url"], "\x00")
+            out_keys = pc.binary_join_element_wise(left_out["article_id"], left_out["url"], "\x00")
+            batch = batch.filter(pc.invert(pc.is_in(keys, value_set=out_keys)))
+        revisions_added, _ = merge_revisions(store, root, batch, site)
         written, total = _apply(store, root, plan, journal=True)
     return plan, revisions_added, total, written, recovered
 
@@ -460,20 +525,23 @@ def merge_articles(
         plan, revisions_added, total, written, recovered = _merge_site(
             store, root, site, _site_rows(batch, site), _site_rows(incoming, site), lock_timeout
         )
-        for name in ("new", "updated", "unchanged", "stale", "moved"):
+        for name in ("new", "updated", "unchanged", "stale", "moved", "id_collisions"):
             setattr(result, name, getattr(result, name) + plan.counts[name])
         result.partitions_written.extend(w for w in written if w not in result.partitions_written)
         result.rows_total += total
         result.revisions_added += revisions_added
         result.recovered = result.recovered or recovered
+        result.collisions.extend(plan.collisions)
     log.info(
-        "merged run %s: %d new, %d updated (%d moved), %d unchanged, %d stale; %d partitions written; %d rows",
+        "merged run %s: %d new, %d updated (%d moved), %d unchanged, %d stale, %d id collisions quarantined; "
+        "%d partitions written; %d rows",
         run_id,
         result.new,
         result.updated,
         result.moved,
         result.unchanged,
         result.stale,
+        result.id_collisions,
         len(result.partitions_written),
         result.rows_total,
     )
