@@ -4,7 +4,8 @@
 profiles (YAML + a typed model) and wires tasks whose bodies import the pipeline only when they run.
 Each DAG runs on a ``CronDataIntervalTimetable`` in its site's own timezone (its data interval is one
 local day), crawls in its own pool (politeness: ``politeness.pool_slots`` crawls of the site at once),
-and updates the articles asset. Schedule settings live in the profile, so every Airflow process
+and announces the articles asset only once the day's checks passed (``summarize``, the last task), so a
+failed day triggers no quality run. Schedule settings live in the profile, so every Airflow process
 (scheduler, DAG processor, workers, a shell running a runbook command) builds the same DAG.
 """
 
@@ -127,21 +128,23 @@ def _wire(key: str) -> None:
 
         return transform(RunSpec.from_dict(spec))
 
-    @task(outlets=[ARTICLES_ASSET],
-          doc_md="Merge the clean articles into articles/date=…/section=… atomically and idempotently.")
-    def load(spec: dict, transform_stats: dict, **context: Any) -> dict:
-        from newsline.dagsupport import record_load_event
+    @task(doc_md="Merge the clean articles into articles/date=…/section=… atomically and idempotently.")
+    def load(spec: dict, transform_stats: dict) -> dict:
         from newsline.pipeline import RunSpec, load
 
-        stats = load(RunSpec.from_dict(spec))
-        record_load_event(context, spec, stats)
-        return stats
+        return load(RunSpec.from_dict(spec))
 
-    @task(doc_md="Write the run summary and fail the run on anomalies (blocking, empty day, coverage collapse).")
-    def summarize(spec: dict, crawl_stats: dict, transform_stats: dict, load_stats: dict) -> dict:
+    # the asset is announced here, once the day's checks passed: a failed day triggers no quality run
+    @task(outlets=[ARTICLES_ASSET],
+          doc_md="Write the run summary and fail the run on anomalies (blocking, empty day, coverage collapse); "
+                 "on success announce the day on the articles asset.")
+    def summarize(spec: dict, crawl_stats: dict, transform_stats: dict, load_stats: dict, **context: Any) -> dict:
+        from newsline.dagsupport import record_load_event
         from newsline.pipeline import RunSpec, summarize
 
-        return summarize(RunSpec.from_dict(spec), crawl_stats, transform_stats, load_stats)
+        out = summarize(RunSpec.from_dict(spec), crawl_stats, transform_stats, load_stats)
+        record_load_event(context, spec, load_stats)
+        return out
 
     spec = plan()
     shards = discover(spec)

@@ -82,7 +82,9 @@ def test_daily_dag_shape(dagbag) -> None:
     crawl = dag.get_task("crawl")
     assert crawl.pool == "japannews" and dag.get_task("discover").pool == "japannews"
     assert type(crawl).__name__.endswith("MappedOperator"), "the crawl is mapped over the day's shards"
-    assert dag.get_task("load").outlets, "load must update the articles asset"
+    assert dag.get_task("summarize").outlets, "summarize (the day's checks) must announce the articles asset"
+    assert not dag.get_task("load").outlets, "load must not announce the asset before the day's checks passed"
+    assert dag.get_task("summarize").downstream_task_ids == set(), "the asset is announced by the last task"
     tt = dag.timetable
     assert type(tt).__name__ == "CronDataIntervalTimetable"
 
