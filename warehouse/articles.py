@@ -11,9 +11,10 @@ The storage invariants of architecture.md, and how this module keeps them:
 * ``article_id`` unique across the table, the latest version kept by ``(modified_at, revision,
   fetched_at)`` (then ``content_hash``, only to make ties deterministic);
 * an id belongs to one page: an incoming row with a stored id but another URL *and* another body is
-  another page carrying the same post id (the same-day rule of ``transforms.articles``, across days).
-  The page whose own URL carries the id (the site's ``article_url`` ``id`` group) keeps it, else the
-  one stored first; the other is returned in ``LoadResult.collisions`` as an ``id_collision`` row for
+  another page carrying the same post id (the same-day rule of ``transforms.articles``, across days),
+  unless both URLs carry the id (the site's ``article_url`` ``id`` group: the article moved, e.g. to
+  another section, and was revised). The page whose own URL carries the id keeps it, else the one
+  stored first; the other is returned in ``LoadResult.collisions`` as an ``id_collision`` row for
   the run's quarantine, never silently merged;
 * an incoming row with the stored ``content_hash`` changes nothing, and a partition whose rows did
   not change is not rewritten, so re-running a day leaves the files untouched;
@@ -260,8 +261,9 @@ def _plan(
         seen_incoming.add(aid)
         stored_part, stored = _keep_latest(plan, aid, copies.get(aid, []))
         first_seen.append(row["first_seen_at"] or row["fetched_at"])
-        if stored is not None and row["url"] != stored["url"] and row["body"] != stored["body"]:
-            owner = _url_carries_id(site, aid, row["url"]) and not _url_carries_id(site, aid, stored["url"])
+        if (stored is not None and row["url"] != stored["url"] and row["body"] != stored["body"]
+                and not (_url_carries_id(site, aid, row["url"]) and _url_carries_id(site, aid, stored["url"]))):
+            owner = _url_carries_id(site, aid, row["url"])  # and the stored page's URL does not carry the id
             plan.counts["id_collisions"] += 1
             if not owner:  # another page claiming a stored article's id: quarantined, the stored row stays
                 plan.collided.add(i)
@@ -353,7 +355,8 @@ def _within(stamps: pa.ChunkedArray, centres: pa.ChunkedArray, window: timedelta
 
 def _url_carries_id(site: str, article_id: str, url: str | None) -> bool:
     """Whether a page's own URL carries ``article_id``: the ``id`` group of the site's ``article_url``
-    pattern when the site has a profile, else the native id as a whole token of the URL's path."""
+    pattern when the URL matches it, else (no profile, no ``id`` group, another URL shape) the native
+    id as a whole token of the URL's path."""
     from urllib.parse import urlsplit
 
     if not url:
@@ -366,9 +369,9 @@ def _url_carries_id(site: str, article_id: str, url: str | None) -> bool:
         pattern = get_site(site).article_re
     except ValueError:  # a site without a profile (or no profiles at all)
         pattern = None
-    if pattern is not None and "id" in pattern.groupindex:
-        m = pattern.match(path)
-        return m is not None and m.group("id") == native
+    m = pattern.match(path) if pattern is not None and "id" in pattern.groupindex else None
+    if m is not None:
+        return m.group("id") == native
     return re.search(rf"(?<![0-9A-Za-z]){re.escape(native)}(?![0-9A-Za-z])", path) is not None
 
 

@@ -82,3 +82,13 @@ def test_the_owner_arriving_after_an_impostor_takes_its_id_back(root) -> None:
     row = read_articles(root).set_index("article_id").loc["japannews:900001"]
     assert row["url"] == owner["url"], row.to_dict()
     assert result.id_collisions == 1 and "991001" in result.collisions[0]["url"], result.collisions
+
+
+def test_a_revision_moved_to_another_section_is_a_version_not_a_collision(root) -> None:
+    """Both URLs carry the id (another section's path, same id): the article moved and was revised."""
+    merge_articles(root, table_of([original()]), run_id="day-1")
+    moved = article(900001, day=DAY1, section="world", revision=1, body="Rewritten after the move.",
+                    modified_delta=timedelta(hours=5), fetched_at=LATER)
+    result = merge_articles(root, table_of([moved]), run_id="day-2")
+    assert (result.updated, result.moved, result.id_collisions) == (1, 1, 0)
+    assert read_articles(root).set_index("article_id").loc["japannews:900001", "section"] == "world"
