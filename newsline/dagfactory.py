@@ -61,6 +61,17 @@ def _params(site: SiteProfile) -> dict[str, Param]:
     }
 
 
+def _timetable(site: SiteProfile) -> Any:
+    """One local day per run; with ``schedule.end_date`` the schedule (not manual runs) stops after it."""
+    sched, tz = site.schedule, site.timezone
+    if sched.end_date is None:
+        return CronDataIntervalTimetable(sched.cron, timezone=tz)
+    from newsline.airflow_timetable import ScheduleEndTimetable
+
+    end = pendulum.datetime(sched.end_date.year, sched.end_date.month, sched.end_date.day, tz=tz)
+    return ScheduleEndTimetable(sched.cron, pendulum.timezone(tz), end)
+
+
 def site_dag(site: SiteProfile) -> DAG:
     """The daily DAG of one site profile."""
     sched = site.schedule
@@ -69,10 +80,10 @@ def site_dag(site: SiteProfile) -> DAG:
     with DAG(
         dag_id=site.dag,
         description=f"Crawl one closed {tz} day of {site.name}, clean it, merge it into the Parquet warehouse.",
-        schedule=CronDataIntervalTimetable(sched.cron, timezone=tz),
+        schedule=_timetable(site),
         start_date=pendulum.datetime(sched.start_date.year, sched.start_date.month, sched.start_date.day, tz=tz),
-        end_date=(pendulum.datetime(sched.end_date.year, sched.end_date.month, sched.end_date.day, tz=tz)
-                  if sched.end_date else None),
+        # no DAG end_date: Airflow would give a manual run after it no task at all (an instant green no-op);
+        # the profile's end date bounds the schedule instead (newsline.airflow_timetable)
         catchup=sched.catchup,
         max_active_runs=2,
         default_args=task_defaults(retries=sched.retries, retry_delay_s=120, execution_timeout=timedelta(hours=2)),
