@@ -36,6 +36,10 @@ def parse_days(spec: str) -> list[date]:
     return [date.fromisoformat(p) for p in spec.split(",") if p]
 
 
+#: ``PYTHONWARNINGS`` entry that hides Airflow's "Could not import graphviz" warning (see ``airflow_env``).
+GRAPHVIZ_WARNING_FILTER = "ignore:Could not import graphviz:UserWarning"
+
+
 def airflow_env(base_urls: dict[str, str] | None = None, home: Path | None = None) -> dict[str, str]:
     """Environment for the project's own Airflow: metadata in SQLite under .airflow/, our dags/ folder,
     and each site pointed at its ``base_urls`` entry (``NEWSLINE_BASE_URL_<KEY>``)."""
@@ -45,6 +49,8 @@ def airflow_env(base_urls: dict[str, str] | None = None, home: Path | None = Non
     env.update({
         "AIRFLOW_HOME": str(home),
         "AIRFLOW__CORE__DAGS_FOLDER": str(REPO_ROOT / "dags"),
+        # registers newsline.airflow_timetable (profiles with a schedule.end_date)
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO_ROOT / "newsline" / "airflow_plugins"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": env.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN",
@@ -52,6 +58,9 @@ def airflow_env(base_urls: dict[str, str] | None = None, home: Path | None = Non
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
         "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH", "")])),
     })
+    # Airflow's CLI warns on every command that the optional graphviz package is missing (it only renders
+    # `airflow dags show` images) and logs the warning to stdout, ahead of `-o json` output: silence that one
+    env["PYTHONWARNINGS"] = ",".join(filter(None, [env.get("PYTHONWARNINGS"), GRAPHVIZ_WARNING_FILTER]))
     if env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].startswith("sqlite"):
         env.setdefault("AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS", "newsline.airflow_sqlite.CONNECT_ARGS")
     for key, url in (base_urls or {}).items():
@@ -170,9 +179,40 @@ def demo_plan(sites: list[str] | None = None) -> list[dict[str, str]]:
     return plan
 
 
+def progress_line(result: dict[str, Any], summary: dict[str, Any] | None) -> str:
+    """The line ``make demo`` prints as a site-day finishes: site, day, articles stored, status, time.
+
+    ``articles`` counts the day's stored articles (new + updated + unchanged); the status is the run
+    summary's (``ok`` / ``failed``, with its anomalies), else the Airflow run state."""
+    summary = summary or {}
+    articles = sum(int(summary.get(k, 0)) for k in ("articles_new", "articles_updated", "articles_unchanged"))
+    status = summary.get("status") or result["state"]
+    if result["state"] != "success" and status == "ok":
+        status = result["state"]
+    line = (f"[demo] {result['site']:<13} {result['day']}  {articles:>4} articles  {status}"
+            f"  ({result['seconds']:.1f}s)")
+    if summary.get("anomalies"):
+        line += "  " + "; ".join(str(a) for a in summary["anomalies"])[:200]
+    return line
+
+
+def _result_line(line: str) -> dict[str, Any] | None:
+    """A result line of ``newsline.demo_runner`` (JSON with site, day, state), else None."""
+    import json
+
+    if not line.startswith("{"):
+        return None
+    try:
+        value = json.loads(line)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) and {"site", "day", "state"} <= value.keys() else None
+
+
 def run_plan_in_airflow(plan: list[dict[str, str]], env: dict[str, str], log_path: Path) -> list[dict[str, Any]]:
     """Run every planned DAG run through Airflow's ``dag.test`` in ONE Python process (Airflow starts
-    once, not once per site-day); returns each run's final state."""
+    once, not once per site-day); returns each run's final state. Prints ``progress_line`` for each
+    site-day as it finishes (Airflow's own log goes to ``log_path``)."""
     import json
 
     log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -181,18 +221,24 @@ def run_plan_in_airflow(plan: list[dict[str, str]], env: dict[str, str], log_pat
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=fh, text=True, cwd=str(REPO_ROOT))
         results = []
         assert proc.stdout is not None
-        for line in proc.stdout:
-            if line.startswith("{"):
-                result = json.loads(line)
-                results.append(result)
-                print(f"[demo]   {result['dag_id']} {result['day']}: {result['state']} "
-                      f"({result['seconds']:.1f}s)", flush=True)
+        for line in proc.stdout:  # Airflow logs to stdout too: all but the runner's result lines go to the log
+            result = _result_line(line)
+            if result is None:
+                fh.write(line)
+                fh.flush()
+                continue
+            results.append(result)
+            summary = latest_summary(load_settings().staging, result["site"], date.fromisoformat(result["day"]))
+            print(progress_line(result, summary), flush=True)
         proc.wait()
     return results
 
 
-def run_demo(days: str | None = None, port: int = 0, sites: str | None = None) -> int:
-    """``make demo``: the demo world, every site's DAG for its demo days, per-site per-day counts."""
+def run_demo(days: str | None = None, port: int = 0, sites: str | None = None, home: Path | None = None) -> int:
+    """``make demo``: the demo world, every site's DAG for its demo days, per-site per-day counts.
+
+    The first line says where Airflow's log goes; then one line per site-day as it finishes.
+    ``home``: the Airflow home (default ``.airflow/`` of the repository)."""
     settings = load_settings()
     wanted = [s for s in (sites or "").split(",") if s] or None
     plan = demo_plan(wanted)
@@ -202,19 +248,22 @@ def run_demo(days: str | None = None, port: int = 0, sites: str | None = None) -
     if not plan:
         raise ValueError("nothing to run: no demo site/day matches --sites/--days")
     port_base = port or DEMO_PORT  # fixed ports keep canonical URLs, and so the warehouse, identical across runs
+    home = home or REPO_ROOT / ".airflow"
+    log_path = home / "demo-logs" / "demo-runs.log"
+    print(f"[demo] Airflow's log: {log_path} (tail -f it for details); one line per site-day follows as it "
+          f"finishes ({len(plan)} site-days)", flush=True)
     print(f"[demo] starting the demo sites on 127.0.0.1:{port_base}..{port_base + 3}", flush=True)
     started = time.time()
     world, urls = start_demo_world(port_base)
     try:
-        env = airflow_env(urls)
+        env = airflow_env(urls, home=home)
         env.setdefault("NEWSLINE_DOWNLOAD_DELAY", "0")
         env.setdefault("NEWSLINE_CONCURRENCY", "8")
         from core.sites import get_site
 
         print(f"[demo] preparing Airflow metadata in {env['AIRFLOW_HOME']}", flush=True)
         prepare_airflow(env, [get_site(k) for k in sorted({p["site"] for p in plan})])
-        log_path = Path(env["AIRFLOW_HOME"]) / "demo-logs" / "demo-runs.log"
-        print(f"[demo] {len(plan)} DAG runs through Airflow (dag.test, one process); log: {log_path}", flush=True)
+        print(f"[demo] {len(plan)} DAG runs through Airflow (dag.test, one process)", flush=True)
         results = run_plan_in_airflow(plan, env, log_path)
     finally:
         world.terminate()

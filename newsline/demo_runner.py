@@ -1,8 +1,9 @@
 """``python -m newsline.demo_runner PLAN_JSON``: run DAG runs through Airflow's ``dag.test`` in one process.
 
 ``PLAN_JSON`` is a list of ``{"dag_id", "day", "logical_date", "site"}``; each run prints one JSON line
-``{"dag_id", "day", "state", "seconds"}`` on stdout (Airflow's own log goes to stderr). Used by
-``newsline demo`` so Airflow starts once for all site-days.
+``{**entry, "state", "seconds"}`` on stdout as soon as it finishes (Airflow's own log also reaches
+stdout and stderr; ``newsline.demo.run_plan_in_airflow`` sends every other line to the log file and
+prints one progress line per result). Used by ``newsline demo`` so Airflow starts once for all site-days.
 """
 
 from __future__ import annotations
