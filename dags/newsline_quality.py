@@ -1,7 +1,7 @@
-"""Data-quality checks and the daily HTML report, run whenever a load updates the articles table.
+"""Data-quality checks and the daily HTML report, run whenever a checked day updates the articles table.
 
-Scheduled on the ``newsline_articles`` asset: each load task records the day it loaded in the
-asset event, and this DAG checks those days (volume against the trailing 28-day median, field
+Scheduled on the ``newsline_articles`` asset: each daily run's ``summarize`` task, once the day passed
+its own checks, records the day it loaded in the asset event (a failed day announces nothing), and this DAG checks those days (volume against the trailing 28-day median, field
 coverage, quarantine share) and writes the day's report. A failed check fails the run and alerts.
 """
 
