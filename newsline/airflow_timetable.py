@@ -6,7 +6,8 @@ logical date is after a task's end date gets no instance of it (``DagRun.verify_
 filter; only backfills are exempt). A manual run for a day after the end date was therefore an
 instant green run with no tasks. Bounding the *schedule* here instead keeps the catch-up and the
 scheduled runs within ``start_date..end_date`` while a day an operator triggers by hand (or
-backfills) after it runs like any other. Registered with Airflow by ``newsline/airflow_plugins/``
+backfills: a backfill's window is not held to the end date, as Airflow's backfills ignore a DAG's end
+date) after it runs like any other. Registered with Airflow by ``newsline/airflow_plugins/``
 (``AIRFLOW__CORE__PLUGINS_FOLDER``, set by ``newsline.demo.airflow_env``), as Airflow requires for a
 timetable of its own; profiles without an end date use Airflow's timetable and need no plugin.
 """
@@ -36,9 +37,12 @@ class ScheduleEndTimetable(CronDataIntervalTimetable):
 
     def next_dagrun_info(self, *, last_automated_data_interval: DataInterval | None,
                          restriction: TimeRestriction) -> DagRunInfo | None:
-        latest = self.end if restriction.latest is None else min(restriction.latest, self.end)
+        # The scheduler asks with the DAG's own restriction (no end: these DAGs have none); a backfill asks
+        # with its window's end as ``latest`` and, as with a DAG end date, is not held to the profile's end.
+        if restriction.latest is None:
+            restriction = TimeRestriction(restriction.earliest, self.end, restriction.catchup)
         return super().next_dagrun_info(last_automated_data_interval=last_automated_data_interval,
-                                        restriction=TimeRestriction(restriction.earliest, latest, restriction.catchup))
+                                        restriction=restriction)
 
     def serialize(self) -> dict[str, Any]:
         return {**super().serialize(), "end": self.end.isoformat()}

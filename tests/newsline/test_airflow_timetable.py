@@ -31,9 +31,10 @@ def test_scheduling_stops_after_the_end_day() -> None:
     second = tt.next_dagrun_info(last_automated_data_interval=first.data_interval, restriction=restriction)
     assert second.data_interval.start == END and second.data_interval.end == pendulum.datetime(2024, 9, 6, tz=TZ)
     assert tt.next_dagrun_info(last_automated_data_interval=second.data_interval, restriction=restriction) is None
-    # a DAG end date earlier than the profile's still wins
-    early = TimeRestriction(earliest=restriction.earliest, latest=pendulum.datetime(2024, 9, 4, tz=TZ), catchup=True)
-    assert tt.next_dagrun_info(last_automated_data_interval=first.data_interval, restriction=early) is None
+    # a backfill asks with its window's end: days after the profile's end date are still planned
+    window = TimeRestriction(earliest=restriction.earliest, latest=pendulum.datetime(2024, 9, 7, tz=TZ), catchup=True)
+    third = tt.next_dagrun_info(last_automated_data_interval=second.data_interval, restriction=window)
+    assert third.data_interval.start == pendulum.datetime(2024, 9, 6, tz=TZ)
 
 
 def test_the_timetable_round_trips_through_serialization() -> None:
