@@ -33,6 +33,7 @@ import multiprocessing
 import os
 import random
 import signal
+import sys
 import time
 import uuid
 from collections import Counter
@@ -243,8 +244,9 @@ def upload(local: str, root: str) -> int:
     from pathlib import Path
 
     import boto3
+    from botocore.config import Config
 
-    client = boto3.client("s3")
+    client = boto3.client("s3", config=Config(max_pool_connections=16))
     bucket, _, prefix = root.removeprefix("s3://").partition("/")
     files = [p for p in Path(local).rglob("*") if p.is_file() and "_locks" not in p.parts]
 
@@ -522,7 +524,6 @@ def _s3() -> Any:
     process's interpreter lock with a Python client), on a free loopback port."""
     import socket
     import subprocess
-    import sys
 
     import boto3
 
@@ -546,6 +547,10 @@ def _s3() -> Any:
             time.sleep(0.2)
 
 
+def _say(what: str) -> None:
+    print(f"[bench]   table: {what} …", file=sys.stderr, flush=True)
+
+
 def run(history_days: int = 365, rounds: int = 3, sites: int = 3, shards: int = 4, per_shard: int = 90,
         kills: int = 10) -> list[BenchResult]:
     import tempfile
@@ -557,9 +562,13 @@ def run(history_days: int = 365, rounds: int = 3, sites: int = 3, shards: int = 
     base = f"s3://{BUCKET}/{uuid.uuid4().hex[:8]}"
     try:
         with tempfile.TemporaryDirectory(prefix="bench-table-") as work:
+            _say(f"(a) a day into {history_days} days of history")
             a = load_against_history(f"{base}/year", work, history_days, rounds)
+            _say(f"(b) {sites} x {shards} writers at once")
             b = concurrent_writers(f"{base}/writers", work, sites, shards, per_shard)
+            _say(f"(c) {kills} kills per format")
             c = crashes(f"{base}/crash", work, kills)
+            _say("(d) readers")
             d = readers(f"{base}/crash/crash-ours", f"{base}/crash/crash-delta")  # updated, and writers killed
     finally:
         server.terminate()
