@@ -27,6 +27,7 @@ Four measurements:
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import multiprocessing
@@ -441,7 +442,8 @@ def crashes(base: str, work: str, kills: int, seed: int = 7) -> dict[str, Any]:
                 truth = applied(truth, batch, versions)
                 continue
             time.sleep(rng.uniform(0.0, 1.0) * med(durations))
-            os.kill(proc.pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):  # it may have finished and been reaped already
+                os.kill(proc.pid, signal.SIGKILL)
             proc.join(60)
             finished = proc.exitcode == 0
             try:
@@ -564,10 +566,13 @@ def run(history_days: int = 365, rounds: int = 3, sites: int = 3, shards: int = 
         with tempfile.TemporaryDirectory(prefix="bench-table-") as work:
             _say(f"(a) a day into {history_days} days of history")
             a = load_against_history(f"{base}/year", work, history_days, rounds)
+            _say(f"(a) done: {a['times']}, setup {a['setup']}")
             _say(f"(b) {sites} x {shards} writers at once")
             b = concurrent_writers(f"{base}/writers", work, sites, shards, per_shard)
+            _say(f"(b) done: {b}")
             _say(f"(c) {kills} kills per format")
             c = crashes(f"{base}/crash", work, kills)
+            _say(f"(c) done: {c}")
             _say("(d) readers")
             d = readers(f"{base}/crash/crash-ours", f"{base}/crash/crash-delta")  # updated, and writers killed
     finally:
