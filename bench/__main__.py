@@ -97,6 +97,7 @@ BENCHMARKS: dict[str, tuple[str, Callable[[bool], list[BenchResult]]]] = {
     "extract": ("Generic extraction vs trafilatura", _extract),
     "profile": ("Profile path vs trafilatura", _profile),
     "warc": ("Web-archive ingest", _warc),
+    "table": ("Table format: ours vs Delta Lake on S3", lambda quick: __import__("bench.table_format").table_format.bench(quick)),
 }
 
 
