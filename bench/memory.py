@@ -16,11 +16,14 @@ crawl: how to find what grows when this benchmark misses.
 from __future__ import annotations
 
 import argparse
+import json
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from bench.common import BenchResult
@@ -29,6 +32,10 @@ from bench.crawl_overhead import DAY, REPO, crawl_env, demo_server
 AIM = "<= 1.3"
 LIMIT_MB = 500
 CONCURRENCY = 16
+#: Discovery: the crawled day's own articles, and the cap on the crawler's peak RSS at 1,000,000 URLs.
+DISCOVERY_DAY_ARTICLES = 100
+DISCOVERY_LIMIT_MB = 300
+DISCOVERY_AIM = 1.3
 
 #: Runs crawler.run with tracemalloc on, snapshotting when 10 % of the articles are scraped and at the end.
 PROFILE_WRAPPER = r"""
@@ -70,25 +77,63 @@ def crawl_command(base_url: str, out: Path, run_id: str) -> list[str]:
             "--delay", "0", "--page-budget", "0", "--time-budget", "0"]
 
 
-def peak_rss_crawl(articles: int, work: Path) -> tuple[float, float, int]:
-    """(peak RSS in MB, seconds, items) of one crawler process over a day of ``articles`` articles."""
-    with demo_server(articles) as server:
-        out = work / f"crawl-{articles}"
-        log = (work / f"crawl-{articles}.log").open("wb")
+def peak_rss_of(cmd: list[str], log_path: Path) -> tuple[float, float]:
+    """(peak RSS in MB, seconds) of one crawler process; RuntimeError with its log's tail on failure."""
+    with log_path.open("wb") as log:
         t0 = time.perf_counter()
-        proc = subprocess.Popen(crawl_command(server.base_url, out, f"mem-{articles}"), env=crawl_env(),
-                                cwd=str(REPO), stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(cmd, env=crawl_env(), cwd=str(REPO), stdout=log, stderr=subprocess.STDOUT)
         peak_kb = 0
         while proc.poll() is None:
             peak_kb = max(peak_kb, vm_hwm_kb(proc.pid))
             time.sleep(0.1)
         seconds = time.perf_counter() - t0
-        log.close()
     if proc.returncode != 0:
-        tail = (work / f"crawl-{articles}.log").read_text(errors="replace")[-1500:]
-        raise RuntimeError(f"crawl of {articles} articles failed (exit {proc.returncode}): {tail}")
+        tail = log_path.read_text(errors="replace")[-1500:]
+        raise RuntimeError(f"crawler exited {proc.returncode}: {tail}")
+    return peak_kb / 1024, seconds
+
+
+def peak_rss_crawl(articles: int, work: Path) -> tuple[float, float, int]:
+    """(peak RSS in MB, seconds, items) of one crawler process over a day of ``articles`` articles."""
+    with demo_server(articles) as server:
+        out = work / f"crawl-{articles}"
+        mb, seconds = peak_rss_of(crawl_command(server.base_url, out, f"mem-{articles}"),
+                                  work / f"crawl-{articles}.log")
     items = sum(1 for _ in (out / "items.jsonl").open(encoding="utf-8"))
-    return peak_kb / 1024, seconds, items
+    return mb, seconds, items
+
+
+@dataclass
+class Discovery:
+    """One discovery run over a demo site with an archive of ``urls`` sitemap URLs."""
+
+    urls: int
+    peak_mb: float
+    seconds: float
+    sitemap_urls_read: int  # <url> entries the crawler's sitemap reader went through (crawl.json)
+    candidates: int  # the day's article URLs discovery kept
+    items: int
+
+
+def peak_rss_discovery(urls: int, work: Path, day_articles: int = DISCOVERY_DAY_ARTICLES) -> Discovery:
+    """Crawl one demo day of ``day_articles`` articles whose sitemap index also lists an archive of
+    ``urls`` URLs of other days (gzipped files of 50,000): every archive URL is read and filtered."""
+    from demo_site.bigsitemap import BigSitemaps
+    from demo_site.generator import DemoSite
+    from demo_site.server import DemoServer
+
+    site = DemoSite(days=[DAY], articles_per_day=day_articles)
+    with DemoServer(site=site, big_sitemaps=BigSitemaps(urls, gzip=True)) as server:
+        out = work / f"discover-{urls}"
+        mb, seconds = peak_rss_of(crawl_command(server.base_url, out, f"disc-{urls}"), work / f"discover-{urls}.log")
+    report = json.loads((out / "crawl.json").read_text(encoding="utf-8"))
+    read = sum(_urls_in(doc.get("detail", "")) for doc in report["discovery_documents"] if doc.get("outcome") == "ok")
+    return Discovery(urls, mb, seconds, read, int(report["articles_discovered"]), int(report["items_scraped"]))
+
+
+def _urls_in(detail: str) -> int:
+    m = re.match(r"(\d+) urls", detail)
+    return int(m.group(1)) if m else 0
 
 
 def vm_hwm_kb(pid: int) -> int:
@@ -102,22 +147,45 @@ def vm_hwm_kb(pid: int) -> int:
     return 0
 
 
-def run(small: int = 2_000, large: int = 20_000) -> list[BenchResult]:
+def run(small: int = 2_000, large: int = 20_000, discovery_small: int = 100_000,
+        discovery_large: int = 1_000_000) -> list[BenchResult]:
     work = Path(tempfile.mkdtemp(prefix="bench-mem-"))
     try:
         small_mb, small_s, small_items = peak_rss_crawl(small, work)
         large_mb, large_s, large_items = peak_rss_crawl(large, work)
+        disc = [peak_rss_discovery(n, work) for n in (discovery_small, discovery_large)] if discovery_large else []
     finally:
         shutil.rmtree(work, ignore_errors=True)
     ratio = large_mb / small_mb
     met = ratio <= 1.3 and large_mb < LIMIT_MB
-    return [BenchResult(
+    rows = [BenchResult(
         name=f"Memory: crawler peak RSS, {large:,} vs {small:,} articles", ratio=ratio, aim=f"{AIM} and < {LIMIT_MB} MB",
         met=met,
         detail=(f"{small_items:,} items: {small_mb:.0f} MB in {small_s:.0f} s; {large_items:,} items: {large_mb:.0f} MB "
                 f"in {large_s:.0f} s ({large_items / large_s:.0f} pages/s); VmHWM of the crawler process, "
                 f"concurrency {CONCURRENCY}"),
         extra={"small_mb": small_mb, "large_mb": large_mb})]
+    if disc:
+        rows.append(discovery_row(*disc))
+    return rows
+
+
+def discovery_row(small: Discovery, large: Discovery) -> BenchResult:
+    ratio = large.peak_mb / small.peak_mb
+    complete = all(d.sitemap_urls_read >= d.urls for d in (small, large)) and small.candidates == large.candidates
+    met = ratio < DISCOVERY_AIM and large.peak_mb < DISCOVERY_LIMIT_MB and complete
+    detail = "; ".join(
+        f"{d.urls:,} archive URLs: {d.peak_mb:.0f} MB in {d.seconds:.0f} s ({d.sitemap_urls_read:,} sitemap URLs read, "
+        f"{d.candidates} kept for the day, {d.items} items)"
+        for d in (small, large)
+    )
+    return BenchResult(
+        name=f"Memory: discovery peak RSS, sitemap of {large.urls:,} vs {small.urls:,} URLs", ratio=ratio,
+        aim=f"< {DISCOVERY_AIM} and < {DISCOVERY_LIMIT_MB} MB", met=met,
+        detail=(f"{detail}; gzipped files of 50,000 URLs, one demo day of {DISCOVERY_DAY_ARTICLES} articles crawled; "
+                f"VmHWM of the crawler process" + ("" if complete else "; INCOMPLETE: not every URL was read")),
+        extra={"small_mb": small.peak_mb, "large_mb": large.peak_mb},
+    )
 
 
 def profile(articles: int) -> int:
@@ -137,4 +205,15 @@ def profile(articles: int) -> int:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description="Profile the crawler's memory growth with tracemalloc.")
     parser.add_argument("--profile", type=int, default=5_000, metavar="ARTICLES")
-    raise SystemExit(profile(parser.parse_args().profile))
+    parser.add_argument("--discovery", nargs=2, type=int, metavar=("SMALL", "LARGE"),
+                        help="only the discovery case: peak RSS over archives of SMALL and LARGE sitemap URLs")
+    args = parser.parse_args()
+    if args.discovery:
+        tmp = Path(tempfile.mkdtemp(prefix="bench-disc-"))
+        try:
+            row = discovery_row(*(peak_rss_discovery(n, tmp) for n in args.discovery))
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        print(row.row())
+        raise SystemExit(0)
+    raise SystemExit(profile(args.profile))

@@ -23,6 +23,7 @@ import os
 import signal
 import socket
 import struct
+import sys
 import threading
 import time
 from datetime import date, datetime, timedelta, tzinfo
@@ -32,6 +33,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from demo_site import faults as F
+from demo_site.bigsitemap import BigSitemaps
 from demo_site.faults import FaultConfig, FaultEvent, FaultPlan
 from demo_site.generator import DEFAULT_ARTICLES_PER_DAY, DEFAULT_DAYS, DEFAULT_SEED, JST, DemoSite
 from demo_site.pages import Page, Renderer, route
@@ -257,6 +259,7 @@ class DemoServer:
         as_of: datetime | None = None,
         faults: FaultConfig | str | None = None,
         announce: bool = True,
+        big_sitemaps: BigSitemaps | None = None,
     ) -> None:
         if host not in ALLOWED_HOSTS:
             raise ValueError(f"the demo site binds to loopback only, not {host!r}")
@@ -264,6 +267,8 @@ class DemoServer:
         self.host = host
         self._port = port
         self.announce = announce
+        #: An archive of generated article URLs added to the site's sitemap index (``--big-sitemap``).
+        self.big_sitemaps = big_sitemaps
         self._as_of = self.site.resolve_as_of(as_of)
         self.plan = self._plan_for(FaultConfig.parse(faults) if isinstance(faults, str) else faults)
         self._lock = threading.Lock()
@@ -396,6 +401,10 @@ class DemoServer:
             if path.endswith(".gz"):
                 return Page(200, "application/x-gzip", gzip.compress(body, mtime=0))
             return Page(200, "application/xml; charset=UTF-8", body)
+        if self.big_sitemaps is not None:
+            big = self._big_sitemap_page(plan, path, query)
+            if big is not None:
+                return big
         if path.endswith(".xml.gz"):
             inner = self.render(plan, path[:-3], query)
             if inner.status != 200:
@@ -417,6 +426,27 @@ class DemoServer:
                 )
             )
         return page
+
+    def _big_sitemap_page(self, plan: FaultPlan, path: str, query: dict[str, list[str]]) -> Page | None:
+        """The archive's files and the site's index with the archive's children added; None otherwise."""
+        big = self.big_sitemaps
+        assert big is not None
+        first = (self.site.days[0].year, self.site.days[0].month)
+        if path == "/sitemap.xml":
+            index = self.render(plan, path, query)
+            if index.status != 200:
+                return index
+            body = big.add_to_index(index.body, big.index_rows(self.base_url, first))
+            return Page(index.status, index.content_type, body, index.headers)
+        if big.is_archive_article(path):
+            return Page(404, "text/html; charset=UTF-8", b"<html><body>archive pages are not served</body></html>")
+        file = big.archive_file(path)
+        if file is None:
+            return None
+        body = big.urlset(self.base_url, file[0], file[1], first, self.site.timezone)
+        if body is None:
+            return None
+        return Page(200, "application/x-gzip" if file[2] else "application/xml; charset=UTF-8", body)
 
     def render(self, plan: FaultPlan, path: str, query: dict[str, list[str]]) -> Page:
         """The site's answer to one path at the server's clock, before per-request faults."""
@@ -476,6 +506,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help=f"fault spec, e.g. 'error=0.1,burst=2,remove=feeds' (default: ${FAULTS_ENV} or none)",
     )
+    parser.add_argument(
+        "--big-sitemap",
+        default=None,
+        metavar="N[,gz]",
+        help="add an archive of N generated article URLs to the sitemap index (50,000 per file; gz: gzipped)",
+    )
     parser.add_argument("--log-level", default="INFO")
     return parser
 
@@ -485,7 +521,9 @@ def server_from_args(args: argparse.Namespace) -> DemoServer:
     site = DemoSite(days=days, articles_per_day=args.articles_per_day, seed=args.seed)
     as_of = parse_as_of(args.as_of) if args.as_of else None
     spec = args.faults if args.faults is not None else os.environ.get(FAULTS_ENV, "")
-    return DemoServer(site, host=args.host, port=args.port, as_of=as_of, faults=FaultConfig.parse(spec))
+    big = BigSitemaps.parse(args.big_sitemap) if args.big_sitemap else None
+    return DemoServer(site, host=args.host, port=args.port, as_of=as_of, faults=FaultConfig.parse(spec),
+                      big_sitemaps=big)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -495,7 +533,11 @@ def main(argv: list[str] | None = None) -> int:
         level=getattr(logging, str(args.log_level).upper(), logging.INFO),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    server = server_from_args(args)
+    try:
+        server = server_from_args(args)
+    except ValueError as exc:
+        print(f"newsline: error: {exc}", file=sys.stderr)
+        return 2
 
     def _stop(signum: int, frame: object) -> None:
         threading.Thread(target=server.stop, daemon=True).start()

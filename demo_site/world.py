@@ -183,6 +183,9 @@ def main(argv: list[str] | None = None) -> int:
             print("newsline: error: --port-base needs --all (one site: --port)", file=sys.stderr)
             return 2
         return single_main(argv)
+    if args.big_sitemap:
+        print("newsline: error: --big-sitemap is for one site (the Japan News look-alike), not --all", file=sys.stderr)
+        return 2
     if args.days:
         print("newsline: error: --days is for one site; --all serves each site's own demo days", file=sys.stderr)
         return 2
