@@ -1,13 +1,22 @@
 """Pure readers for the discovery documents: robots.txt, sitemaps, RSS feeds, listing pages.
 
-Spiders decide which URLs to follow; these functions only read documents. XML is parsed with
-defusedxml (no entity expansion, no DTD-declared entities, no external resources, no network), so
-a hostile sitemap becomes a ``DiscoveryError`` the spider counts, never a crash or a file read.
+Spiders decide which URLs to follow; these functions only read documents. Sitemaps are read by
+Scrapy's own streaming reader (``scrapy.utils.sitemap.Sitemap``: lxml ``iterparse``, each entry
+cleared once read, entities never resolved, no network), one entry at a time, so a 50,000-URL
+sitemap never sits in memory as a tree or a list (``read_sitemap``). What it lacks is kept here: a
+gunzip size cap, refusal of DTD-declared entities (XXE, "billion laughs"), refusal of a document
+that is not well-formed (Scrapy's reader recovers silently and would read half a truncated
+sitemap), and the Google News ``publication_date`` nested in ``<news:news>`` (Scrapy's reader keeps
+only an entry's direct children). robots.txt ``Sitemap:`` lines are Scrapy's
+``sitemap_urls_from_robots``. Feeds are parsed with defusedxml (no entity expansion, no external
+resources). A hostile document becomes a ``DiscoveryError`` the spider counts, never a crash or a
+file read.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
@@ -15,17 +24,21 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 from xml.etree.ElementTree import Element, ParseError
 from zoneinfo import ZoneInfo
 
+import lxml.etree
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring as safe_fromstring
 from parsel import Selector
 from scrapy.utils.gz import gunzip
+from scrapy.utils.sitemap import Sitemap as ScrapySitemap
+from scrapy.utils.sitemap import sitemap_urls_from_robots
 
 from core.sites import SiteProfile
 
 #: Decompressed sitemaps larger than this are refused (the sitemap protocol caps them at 50 MB).
 MAX_SITEMAP_BYTES = 50 * 1024 * 1024
 
-_SITEMAP_LINE_RE = re.compile(r"^\s*sitemap\s*:\s*(\S+)\s*$", re.IGNORECASE | re.MULTILINE)
+#: An entity declaration: refused wherever it stands (a sitemap has no use for one).
+_ENTITY_DECL_RE = re.compile(rb"<!ENTITY", re.IGNORECASE)
 
 
 class DiscoveryError(Exception):
@@ -45,12 +58,14 @@ class Sitemap:
     entries: list[SitemapEntry]
 
 
-def robots_sitemaps(text: str, base_url: str) -> list[str]:
-    """The ``Sitemap:`` lines of a robots.txt, absolute, in order, without duplicates."""
+def robots_sitemaps(text: str | bytes, base_url: str) -> list[str]:
+    """The ``Sitemap:`` lines of a robots.txt (Scrapy's ``sitemap_urls_from_robots``), absolute, in
+    order, without duplicates; a line too broken to join is dropped."""
+    body = text.encode("utf-8", errors="replace") if isinstance(text, str) else text
     seen: dict[str, None] = {}
-    for m in _SITEMAP_LINE_RE.finditer(text):
-        url = safe_join(base_url, m.group(1))
-        if url is not None:
+    for line in sitemap_urls_from_robots(body, base_url=base_url):
+        url = safe_join(base_url, line)
+        if line and url is not None:
             seen.setdefault(url, None)
     return list(seen)
 
@@ -93,7 +108,7 @@ def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
 
 
-def _xml_root(body: bytes) -> Element:
+def _decompressed(body: bytes) -> bytes:
     if body[:2] == b"\x1f\x8b":
         try:
             body = gunzip(body, max_size=MAX_SITEMAP_BYTES)
@@ -101,6 +116,11 @@ def _xml_root(body: bytes) -> Element:
             raise DiscoveryError(f"bad gzip: {type(exc).__name__}: {exc}") from exc
     if not body.strip():
         raise DiscoveryError("empty document")
+    return body
+
+
+def _xml_root(body: bytes) -> Element:
+    body = _decompressed(body)
     try:
         return safe_fromstring(body, forbid_dtd=False, forbid_entities=True, forbid_external=True)
     except DefusedXmlException as exc:
@@ -117,31 +137,69 @@ def _child_text(el: Element, name: str) -> str | None:
     return None
 
 
-def parse_sitemap(body: bytes, tz: str = "UTC") -> Sitemap:
-    """A sitemap index or urlset (gzipped or not; Google News extension read)."""
-    root = _xml_root(body)
-    kind = _local(root.tag)
-    if kind == "sitemapindex":
-        item_tag = "sitemap"
-    elif kind == "urlset":
-        item_tag = "url"
-    else:
-        raise DiscoveryError(f"not a sitemap (root element {kind!r})")
-    entries = []
-    for el in root:
-        if _local(el.tag) != item_tag:
-            continue
-        loc = _child_text(el, "loc")
-        if not loc:
-            continue
-        entries.append(
-            SitemapEntry(
+class _SitemapReader(ScrapySitemap):
+    """Scrapy's streaming sitemap reader, also keeping the Google News ``publication_date`` (nested
+    in ``<news:news>``, which Scrapy's reader drops) and only the entries of the root's kind."""
+
+    __slots__ = ()
+
+    def _process_sitemap_element(self, elem: lxml.etree._Element) -> dict[str, object] | None:
+        wanted = "sitemap" if self.type == "sitemapindex" else "url"
+        if self._get_tag_name(elem) != wanted:
+            elem.clear()
+            return None
+        published = None
+        for child in elem.iter():  # before Scrapy's reader clears the entry
+            if self._get_tag_name(child) == "publication_date":
+                published = (child.text or "").strip() or None
+                break
+        entry = super()._process_sitemap_element(elem)
+        if entry is not None and published:
+            entry["publication_date"] = published
+        return entry
+
+
+def read_sitemap(body: bytes, tz: str = "UTC") -> tuple[str, Iterator[SitemapEntry]]:
+    """(kind, entries) of a sitemap index (``"index"``) or urlset (``"urlset"``), gzipped or not.
+
+    The entries are read one at a time as the iterator is consumed; a document that turns out not
+    to be well-formed raises ``DiscoveryError`` from the iterator, after the entries before the
+    fault: a caller that must not act on half a document keeps what it wants until the end."""
+    body = _decompressed(body)
+    if _ENTITY_DECL_RE.search(body):
+        raise DiscoveryError("forbidden XML construct: entity declaration")
+    try:
+        reader = _SitemapReader(body)
+    except (lxml.etree.LxmlError, StopIteration, ValueError, TypeError) as exc:
+        raise DiscoveryError(f"not well-formed XML: {exc or type(exc).__name__}") from exc
+    if reader.type not in ("sitemapindex", "urlset"):
+        raise DiscoveryError(f"not a sitemap (root element {reader.type!r})")
+    return ("index" if reader.type == "sitemapindex" else "urlset"), _entries(reader, tz)
+
+
+def _entries(reader: _SitemapReader, tz: str) -> Iterator[SitemapEntry]:
+    try:
+        for raw in reader:
+            loc = raw.get("loc")
+            if not loc or not isinstance(loc, str):
+                continue
+            lastmod, published = raw.get("lastmod"), raw.get("publication_date")
+            yield SitemapEntry(
                 loc=loc,
-                lastmod=parse_w3c_datetime(_child_text(el, "lastmod"), tz),
-                published=parse_w3c_datetime(_child_text(el, "publication_date"), tz),
+                lastmod=parse_w3c_datetime(lastmod, tz) if isinstance(lastmod, str) else None,
+                published=parse_w3c_datetime(published, tz) if isinstance(published, str) else None,
             )
-        )
-    return Sitemap(kind="index" if kind == "sitemapindex" else "urlset", entries=entries)
+    except (lxml.etree.LxmlError, ValueError, TypeError) as exc:
+        raise DiscoveryError(f"not well-formed XML: {exc}") from exc
+    errors = [e for e in reader.xmliter.error_log if e.level >= lxml.etree.ErrorLevels.ERROR]
+    if errors:
+        raise DiscoveryError(f"not well-formed XML: {errors[0].message.strip()} (line {errors[0].line})")
+
+
+def parse_sitemap(body: bytes, tz: str = "UTC") -> Sitemap:
+    """A whole sitemap index or urlset as a list (small documents, tools): ``read_sitemap`` streams."""
+    kind, entries = read_sitemap(body, tz)
+    return Sitemap(kind=kind, entries=list(entries))
 
 
 def parse_feed(body: bytes, tz: str = "UTC") -> list[SitemapEntry]:

@@ -42,8 +42,8 @@ from crawler.discovery import (
     month_sitemap_of,
     next_listing_link,
     parse_feed,
-    parse_sitemap,
     parse_w3c_datetime,
+    read_sitemap,
     robots_sitemaps,
     safe_join,
 )
@@ -348,24 +348,37 @@ class NewsSpider(scrapy.Spider):
             self._doc(response.url, source, outcome, f"HTTP {response.status}")
             yield from self._after_index_failure(response.meta)
             return
+        # Streamed: one entry at a time, the day's few kept aside and added once the whole document
+        # has been read (a document broken half-way adds nothing, as before).
+        read = 0
+        kept: list[SitemapEntry] = []
         try:
-            sitemap = parse_sitemap(response.body, self.site.timezone)
+            kind, entries = read_sitemap(response.body, self.site.timezone)
+            if kind == "index":
+                children = list(entries)
+            else:
+                for entry in entries:
+                    read += 1
+                    if self._for_the_day(entry):
+                        kept.append(entry)
         except DiscoveryError as exc:
             self._inc("sitemap_errors")
             self._doc(response.url, source, "error", str(exc))
             yield from self._after_index_failure(response.meta)
             return
-        if sitemap.kind == "index":
-            self._doc(response.url, source, "ok", f"index of {len(sitemap.entries)}")
-            yield from self._follow_index(sitemap.entries, response.meta.get("sitemap_depth", 0))
+        if kind == "index":
+            self._doc(response.url, source, "ok", f"index of {len(children)}")
+            yield from self._follow_index(children, response.meta.get("sitemap_depth", 0))
             return
         month = month_sitemap_of(response.url, self.site)
         if month == (self.day.year, self.day.month):
             self.sitemap_ok = True
         elif not self.site.discovery.month_sitemap and source == "sitemap":
             self.sitemap_ok = True  # no monthly sitemaps on this site: any article sitemap read counts
-        kept = sum(self._consider(entry, source) for entry in sitemap.entries)
-        self._doc(response.url, source, "ok", f"{len(sitemap.entries)} urls, {kept} for the day")
+        for entry in kept:
+            self._add_candidate(entry.loc.strip(), source, entry.lastmod)
+        self._inc("sitemap_urls_read", read)
+        self._doc(response.url, source, "ok", f"{read} urls, {len(kept)} for the day")
 
     def _follow_index(self, entries: list[SitemapEntry], depth: int) -> Iterator[scrapy.Request]:
         """Children worth reading for the day: its month, older months modified since the day began
@@ -412,9 +425,16 @@ class NewsSpider(scrapy.Spider):
         return when is not None and self.window_start <= when < self.window_end
 
     def _consider(self, entry: SitemapEntry, source: str) -> bool:
-        """Keep an entry published on the day (URL date or listed publication time) or modified
-        within the day's window. An entry with no date at all (a feed or listing without dates) is
-        kept: the warehouse files it under its own publication day."""
+        """Add an entry of the day (``_for_the_day``) as a candidate."""
+        if not self._for_the_day(entry):
+            return False
+        self._add_candidate(entry.loc.strip(), source, entry.lastmod)
+        return True
+
+    def _for_the_day(self, entry: SitemapEntry) -> bool:
+        """An entry published on the day (URL date or listed publication time) or modified within the
+        day's window. An entry with no date at all (a feed or listing without dates) is kept: the
+        warehouse files it under its own publication day."""
         url = entry.loc.strip()
         info = article_url_info(url, self.site)
         if info is None:
@@ -427,11 +447,8 @@ class NewsSpider(scrapy.Spider):
         if url_day is not None and url_day > self.day:
             return False
         undated = url_day is None and entry.lastmod is None and entry.published is None
-        if (url_day == self.day or undated or self._in_window(entry.lastmod)
-                or self._in_window(entry.published)):
-            self._add_candidate(url, source, entry.lastmod)
-            return True
-        return False
+        return (url_day == self.day or undated or self._in_window(entry.lastmod)
+                or self._in_window(entry.published))
 
     # --- fallbacks: feeds and listing pages -----------------------------------------------------
 
