@@ -10,6 +10,7 @@ site's pure parser (``crawler.parsers.parser_for``).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import time
@@ -57,6 +58,25 @@ log = logging.getLogger(__name__)
 FALLBACK_MODES = ("auto", "always", "never")
 #: An empty/challenge page is retried this many times before it counts as blocked.
 BLOCKED_RETRIES = 1
+#: Article requests handed to the scheduler at a time; more follow as pages get an outcome.
+ARTICLE_BATCH = 64
+
+
+def url_key(url: str) -> int:
+    """A 64-bit digest of a URL: what the per-URL sets hold instead of the URL itself (≈ 60 bytes
+    a URL instead of ≈ 150; a collision among a million URLs has odds of about 1 in 30 million)."""
+    return int.from_bytes(hashlib.blake2b(url.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "little")
+
+
+#: One shared frozenset per combination of discovery sources, so a candidate costs no set of its own.
+_SOURCE_SETS: dict[frozenset[str], frozenset[str]] = {}
+
+
+def _sources(current: frozenset[str], source: str) -> frozenset[str]:
+    if source in current:
+        return current
+    combined = current | {source}
+    return _SOURCE_SETS.setdefault(combined, combined)
 
 
 def validate_base_url(value: str) -> str:
@@ -141,17 +161,24 @@ class NewsSpider(scrapy.Spider):
         self.known: dict[str, datetime] = {}
         self.page_budget = 0
 
-        self.discovered: dict[str, set[str]] = {}  # article URL → sources that listed it
-        self.url_variants: dict[str, set[str]] = {}  # canonical URL → spellings seen (tracking params)
+        # Per-URL state is compact: one dict entry per candidate (its sources a shared frozenset),
+        # 64-bit digests for every other per-URL set, article requests built a batch at a time.
+        self.discovered: dict[str, frozenset[str]] = {}  # candidate URL (canonical) → sources that listed it
+        self._spellings: set[int] = set()  # digests of every spelling of a candidate seen (tracking params)
         self.discovery_docs: list[dict[str, Any]] = []  # every discovery document and its outcome
         self._followed_docs: set[str] = set()
         self._followed_sitemaps: set[str] = set()
         self.sitemap_ok = False  # the day's sitemap (monthly one, or any article sitemap) was read
         self.sitemaps_skipped: list[str] = []  # over the profile's max_sitemaps cap
         self.fallback_used = False
-        self.lastmods: dict[str, datetime | None] = {}  # latest <lastmod> seen per candidate
-        self._handled: set[str] = set()  # candidates already requested or skipped
-        self._done: set[str] = set()  # candidates with an outcome (item, rejection, 304)
+        self.lastmods: dict[str, datetime] = {}  # latest <lastmod> seen per candidate that had one
+        self._handled: set[int] = set()  # digests of candidates already requested or skipped
+        self._done: set[int] = set()  # digests of candidates with an outcome (item, rejection, 304)
+        self._outcomes = 0  # article requests settled (an outcome, or refused over the time budget)
+        self._article_feed: Iterator[scrapy.Request] | None = None  # the next article requests, URL order
+        self._feed_version = -1  # self._candidates when the feed was built
+        self._candidates = 0  # candidates added so far
+        self._feeding = False  # article fetching has begun: outcomes top the scheduler up
         self.skipped_unchanged: list[str] = []
         self.article_requests = 0
         self.over_budget: list[str] = []
@@ -264,15 +291,13 @@ class NewsSpider(scrapy.Spider):
         now = time.monotonic()
         if min(now - t for t in self._docs_pending.values()) < self.discovery_patience:
             return
-        requests = list(self._article_requests())
-        if not requests:
+        unhandled = len(self.discovered) - len(self._handled)
+        if unhandled <= 0 or self._feed_articles(ARTICLE_BATCH) == 0:
             return
         self.early_fetch_rounds += 1
         self._inc("early_fetch_rounds")
         log.info("discovery: %d slow document(s) still loading (%s); fetching the %d candidate(s) found so far",
-                 len(self._docs_pending), ", ".join(sorted(self._docs_pending)[:3]), len(requests))
-        for req in requests:
-            self.crawler.engine.crawl(req)
+                 len(self._docs_pending), ", ".join(sorted(self._docs_pending)[:3]), unhandled)
 
     def _sitemap_key(self, url: str) -> str:
         """Identity of a sitemap for de-duplication: a monthly or news sitemap is named by its path
@@ -464,13 +489,10 @@ class NewsSpider(scrapy.Spider):
             if requests and self._has_sitemaps():
                 log.warning("no sitemap of %s could be read for %s; falling back to feeds and listing pages",
                             self.site_key, self.day.isoformat())
-        if not requests:
-            requests = list(self._article_requests())
-        if not requests:
-            return
         for req in requests:
             self.crawler.engine.crawl(req)
-        raise DontCloseSpider("more work scheduled")
+        if requests or self._feed_articles(ARTICLE_BATCH):
+            raise DontCloseSpider("more work scheduled")
 
     def _start_fallback(self) -> Iterator[scrapy.Request]:
         if self.fallback_used:
@@ -559,25 +581,64 @@ class NewsSpider(scrapy.Spider):
     def _add_candidate(self, url: str, source: str, lastmod: datetime | None) -> None:
         raw = url
         url = canonicalize_url(url)
-        variants = self.url_variants.setdefault(url, set())
-        if raw not in variants:
-            variants.add(raw)
-            if len(variants) > 1:
-                self._inc("duplicates_dropped")
-        self.discovered.setdefault(url, set()).add(source)
+        spelling = url_key(raw)
+        sources = self.discovered.get(url)
+        if spelling not in self._spellings:
+            self._spellings.add(spelling)
+            if sources is not None:
+                self._inc("duplicates_dropped")  # another spelling of a candidate (tracking parameters)
+        if sources is None:
+            self._candidates += 1
+            sources = frozenset()
+        self.discovered[url] = _sources(sources, source)
         if lastmod is not None:
             current = self.lastmods.get(url)
-            self.lastmods[url] = lastmod if current is None or lastmod > current else current
-        else:
-            self.lastmods.setdefault(url, None)
+            if current is None or lastmod > current:
+                self.lastmods[url] = lastmod
+
+    def _mark_done(self, url: str) -> None:
+        """``url`` has its outcome; top the scheduler up with the next article requests."""
+        key = url_key(url)
+        if key in self._done:
+            return
+        self._done.add(key)
+        self._settled()
+
+    def _settled(self) -> None:
+        """One more article request is over: keep about ``ARTICLE_BATCH`` of them in the scheduler."""
+        self._outcomes += 1
+        if self._feeding and self.article_requests - self._outcomes < ARTICLE_BATCH // 2:
+            self._feed_articles(ARTICLE_BATCH // 2)
+
+    def _feed_articles(self, limit: int) -> int:
+        """Hand up to ``limit`` more article requests (URL order) to the scheduler; how many it got.
+        Requests are built only as the crawl can take them, not all at once after discovery."""
+        if self.crawler.engine is None:
+            return 0
+        self._feeding = True
+        scheduled = 0
+        while scheduled < limit:
+            if self._article_feed is None:
+                if self._feed_version == self._candidates:
+                    break  # every candidate known so far is already handled
+                self._feed_version = self._candidates
+                self._article_feed = self._article_requests()
+            req = next(self._article_feed, None)
+            if req is None:
+                self._article_feed = None
+                continue
+            self.crawler.engine.crawl(req)
+            scheduled += 1
+        return scheduled
 
     def _article_requests(self) -> Iterator[scrapy.Request]:
         """Requests for candidates not handled yet: unchanged ones skipped, the budget applied in
         URL order so two runs of the same day fetch the same pages."""
         for url in sorted(self.discovered):
-            if url in self._handled:
+            key = url_key(url)
+            if key in self._handled:
                 continue
-            self._handled.add(url)
+            self._handled.add(key)
             lastmod = self.lastmods.get(url)
             known = self._known_modified(url)
             headers: dict[str, str] = {}
@@ -629,9 +690,9 @@ class NewsSpider(scrapy.Spider):
         """Discovered pages that never got an outcome, with why: the pipeline records them as
         rejections so no discovered article disappears silently."""
         out = [(u, "not fetched: page budget exhausted") for u in self.over_budget]
-        skipped = set(self.skipped_unchanged) | set(self.over_budget) | self._done
+        skipped = {url_key(u) for u in (*self.skipped_unchanged, *self.over_budget)} | self._done
         out += [(u, "not fetched: the crawl stopped first (time budget or shutdown)")
-                for u in sorted(self.discovered) if u not in skipped]
+                for u in sorted(self.discovered) if url_key(u) not in skipped]
         return out
 
     async def _parsed(self, response: Response) -> Any:
@@ -651,12 +712,12 @@ class NewsSpider(scrapy.Spider):
         url = response.meta.get("article_url", response.url)
         self._inc("pages_fetched")
         if response.status == 304:
-            self._done.add(url)
+            self._mark_done(url)
             self.skipped_unchanged.append(url)
             self._inc("skipped_unchanged")
             return
         if response.status != 200:
-            self._done.add(url)
+            self._mark_done(url)
             self._inc("pages_failed")
             note = response.meta.get("newsline_failure_note")
             reason = f"HTTP {response.status}" + (f" ({note})" if note else "")
@@ -677,11 +738,11 @@ class NewsSpider(scrapy.Spider):
                 retry.meta["blocked_retries"] = response.meta.get("blocked_retries", 0) + 1
                 yield retry
                 return
-            self._done.add(url)
+            self._mark_done(url)
             self._inc("pages_blocked" if exc.kind == "blocked" else f"pages_rejected/{exc.kind}")
             yield Rejection(url=url, kind=exc.kind, reason=exc.reason, http_status=response.status, at=self._now())
             return
-        self._done.add(url)
+        self._mark_done(url)
         item.fetched_at = response.meta.get(FETCHED_AT_META) or self._now()
         item.http_status = response.status
         item.run_id = self.crawler.settings.get("NEWSLINE_RUN_ID") or None
@@ -696,6 +757,7 @@ class NewsSpider(scrapy.Spider):
         if failure.check(IgnoreRequest):
             text = str(failure.value)
             if text.startswith("not fetched:"):
+                self._settled()
                 return  # over the time budget: unfinished() records it with the crawl's other leftovers
             if "robots" in reason.lower():
                 reason = "forbidden by robots.txt"
@@ -704,7 +766,7 @@ class NewsSpider(scrapy.Spider):
             elif text.startswith("offsite"):
                 reason = text  # "offsite redirect to URL (from URL)" or "offsite URL …"
                 self._inc("pages_offsite")
-        self._done.add(url)
+        self._mark_done(url)
         self._inc("pages_fetched")  # attempted: pages_failed is a subset of pages_fetched
         self._inc("pages_failed")
         yield Rejection(url=url, kind="failed", reason=reason, http_status=status, at=self._now())
@@ -723,9 +785,9 @@ class NewsSpider(scrapy.Spider):
             if source:
                 self._doc(request.url, source, "error", reason)
             return
-        if url in self._done:
+        if url_key(url) in self._done:
             return
-        self._done.add(url)
+        self._mark_done(url)
         self._inc("pages_fetched")
         self._inc("pages_failed")
         self._inc("redirect_loops" if redirects else "dropped_duplicates")
