@@ -62,10 +62,11 @@ def robots_sitemaps(text: str | bytes, base_url: str) -> list[str]:
     """The ``Sitemap:`` lines of a robots.txt (Scrapy's ``sitemap_urls_from_robots``), absolute, in
     order, without duplicates; a line too broken to join is dropped."""
     body = text.encode("utf-8", errors="replace") if isinstance(text, str) else text
+    blank = safe_join(base_url, "")  # what an empty "Sitemap:" line joins to
     seen: dict[str, None] = {}
-    for line in sitemap_urls_from_robots(body, base_url=base_url):
+    for line in sitemap_urls_from_robots(body):  # joined here: a broken URL must not end the reading
         url = safe_join(base_url, line)
-        if line and url is not None:
+        if url is not None and url != blank:
             seen.setdefault(url, None)
     return list(seen)
 

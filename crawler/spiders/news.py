@@ -629,6 +629,8 @@ class NewsSpider(scrapy.Spider):
                 continue
             self.crawler.engine.crawl(req)
             scheduled += 1
+        if scheduled:
+            self.crawler.stats.max_value("newsline/article_queue_peak", self.article_requests - self._outcomes)
         return scheduled
 
     def _article_requests(self) -> Iterator[scrapy.Request]:
