@@ -273,6 +273,10 @@ class NewsSpider(scrapy.Spider):
     def on_closed(self) -> None:
         if self._slow_check is not None and self._slow_check.running:
             self._slow_check.stop()
+        if self.article_requests:
+            log.info("article requests: %d, at most %d waiting at once (handed out %d at a time)",
+                     self.article_requests, self.crawler.stats.get_value("newsline/article_queue_peak", 0),
+                     ARTICLE_BATCH)
 
     def _start_slow_check(self) -> None:
         if self._slow_check is None and self.discovery_patience > 0:
