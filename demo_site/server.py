@@ -247,6 +247,12 @@ class _HTTPServer(ThreadingHTTPServer):
     allow_reuse_address = True
     demo: DemoServer
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hangs up an idle keep-alive connection (a crawler exiting) is no error."""
+        if isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
+            return
+        super().handle_error(request, client_address)
+
 
 class DemoServer:
     """The demo site over HTTP on 127.0.0.1; ``port=0`` picks a free port (see ``base_url``)."""
