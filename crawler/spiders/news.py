@@ -662,7 +662,7 @@ class NewsSpider(scrapy.Spider):
                 continue
             self.article_requests += 1
             if self.discover_only:
-                self._done.add(url)
+                self._done.add(url_key(url))  # planned, not fetched here: no scheduler to top up
                 self.planned.append({"url": url, "lastmod": lastmod.isoformat() if lastmod else None,
                                      "known": known.isoformat() if known else None,
                                      "sources": sorted(self.discovered.get(url, ()))})
@@ -685,8 +685,13 @@ class NewsSpider(scrapy.Spider):
                 continue
             entry = json.loads(line)
             url = entry["url"]
-            self.discovered.setdefault(url, set()).update(entry.get("sources") or ())
-            self.lastmods[url] = parse_w3c_datetime(entry["lastmod"]) if entry.get("lastmod") else None
+            sources = self.discovered.get(url, frozenset())
+            for source in entry.get("sources") or ():
+                sources = _sources(sources, source)
+            self.discovered[url] = sources
+            lastmod = parse_w3c_datetime(entry["lastmod"]) if entry.get("lastmod") else None
+            if lastmod is not None:
+                self.lastmods[url] = lastmod
             known = parse_w3c_datetime(entry["known"]) if entry.get("known") else None
             if known is not None:
                 self.known[url] = known
