@@ -296,7 +296,8 @@ class NewsSpider(scrapy.Spider):
         if min(now - t for t in self._docs_pending.values()) < self.discovery_patience:
             return
         unhandled = len(self.discovered) - len(self._handled)
-        if unhandled <= 0 or self._feed_articles(ARTICLE_BATCH) == 0:
+        room = ARTICLE_BATCH - (self.article_requests - self._outcomes)  # a batch waiting at most
+        if unhandled <= 0 or room <= 0 or self._feed_articles(room) == 0:
             return
         self.early_fetch_rounds += 1
         self._inc("early_fetch_rounds")
