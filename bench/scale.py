@@ -50,6 +50,7 @@ class HostRate:
     first: float  # arrival of the first and last of them (Unix seconds)
     last: float
     max_gap: float  # the longest wait between two consecutive requests
+    min_gap: float  # the shortest (Scrapy's jitter never waits less than half the delay)
 
     @property
     def span(self) -> float:
@@ -71,9 +72,9 @@ def host_rate(site: str, delay: float, arrivals: list[float]) -> HostRate:
     """The rate a host's request log shows (``arrivals``: the request arrival times, any order)."""
     times = sorted(arrivals)
     if not times:
-        return HostRate(site, delay, 0, 0.0, 0.0, 0.0)
+        return HostRate(site, delay, 0, 0.0, 0.0, 0.0, 0.0)
     gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
-    return HostRate(site, delay, len(times), times[0], times[-1], max(gaps, default=0.0))
+    return HostRate(site, delay, len(times), times[0], times[-1], max(gaps, default=0.0), min(gaps, default=0.0))
 
 
 def common_window_rate(hosts: list[HostRate], arrivals: dict[str, list[float]]) -> tuple[float, float]:
@@ -106,7 +107,7 @@ def profile_delay(key: str) -> float:
     return float(delay if delay is not None else Settings.__dataclass_fields__["download_delay"].default_factory())
 
 
-def _polite_round(world: Any, keys: list[str], seconds: float, work: Path,
+def polite_round(world: Any, keys: list[str], seconds: float, work: Path,
                   jitter: float | None) -> tuple[list[HostRate], dict[str, list[float]]]:
     """One crawl of every site at once (the crawl step reads each profile's politeness: the
     environment overrides NEWSLINE_DOWNLOAD_DELAY / NEWSLINE_CONCURRENCY are removed)."""
@@ -153,7 +154,7 @@ def polite(seconds: float = 40.0, sites: list[str] | None = None, articles_per_d
     with tempfile.TemporaryDirectory(prefix="newsline-bench-polite-") as tmp, \
             DemoWorld(sites=keys, articles_per_day=articles_per_day or needed) as world:
         variants: list[float | None] = [None, 0.0] if compare_without_jitter else [None]
-        measured = {v: _polite_round(world, keys, seconds, Path(tmp), v) for v in variants}
+        measured = {v: polite_round(world, keys, seconds, Path(tmp), v) for v in variants}
     for variant, (hosts, arrivals) in measured.items():
         total, overlap = common_window_rate(hosts, arrivals)
         allowed = sum(h.allowed for h in hosts)
@@ -161,7 +162,7 @@ def polite(seconds: float = 40.0, sites: list[str] | None = None, articles_per_d
         longest = max(h.span for h in hosts)
         per_host = "; ".join(
             f"{h.site} {h.rate:.2f}/{h.allowed:.2f} req/s ({h.rate * h.delay:.0%}, delay {h.delay:g} s, "
-            f"{h.requests} req in {h.span:.1f} s, longest gap {h.max_gap:.2f} s)" for h in hosts)
+            f"{h.requests} req in {h.span:.1f} s, gaps {h.min_gap:.2f}–{h.max_gap:.2f} s)" for h in hosts)
         jitter = "project default ±50 %" if variant is None else f"{variant:g} (off, for comparison)"
         name = (f"Politeness-bound: {len(hosts)} demo sites at once, achieved / allowed request rate"
                 + ("" if variant is None else f", {JITTER_SETTING}=0"))
