@@ -191,12 +191,13 @@ def _wait(predicate: Any, timeout: float, what: str, every: float = 1.0) -> Any:
 
 
 def cluster_round(urls: dict[str, str], days: dict[str, list[date]], workers: int, concurrency: int,
-                  root: Path, timeout: float = 1800) -> dict[str, Any]:
+                  root: Path, published: set[str] | None = None, timeout: float = 3600) -> dict[str, Any]:
     """Every site's ``days`` through a fresh cluster with ``workers`` Celery workers of ``concurrency``
     slots each (no politeness delay: the cluster's NEWSLINE_DOWNLOAD_DELAY=0); returns what it did.
 
     Timed: from the first task's start to the last run's end (the metadata database's own clock), so
-    the cluster's start-up and DAG parsing, the same for both, are left out."""
+    the cluster's start-up and DAG parsing, the same for both, are left out. ``published``: the
+    article ids the sites published on those days, which must all be stored, each once."""
     from core.sites import get_site
     from newsline.cluster import Cluster
     from newsline.demo import sites_dir_with
@@ -246,6 +247,11 @@ def cluster_round(urls: dict[str, str], days: dict[str, list[date]], workers: in
         failed = [f"{r['dag_id']} {r['run_id']}" for r in runs if r["state"] != "success"]
         if failed:
             raise RuntimeError(f"{len(failed)} run(s) failed with {workers} worker(s): {failed[:4]}")
+        if not stored["article_id"].is_unique:
+            raise RuntimeError(f"{workers} worker(s): an article is stored twice")
+        missing = (published or set()) - set(stored["article_id"])
+        if missing:
+            raise RuntimeError(f"{workers} worker(s): {len(missing)} published article(s) not stored, e.g. {sorted(missing)[:3]}")
         return {"workers": workers, "seconds": float(span), "articles": len(stored), "site_days": len(runs),
                 "tasks": int(tasks), "per_worker": per_worker, "startup_s": cluster.timings.get("startup_s", 0.0)}
 
@@ -261,9 +267,10 @@ def workers_bench(days_per_site: int | None = None, concurrency: int = 1, rounds
     done: dict[int, list[dict[str, Any]]] = {1: [], 2: []}
     with tempfile.TemporaryDirectory(prefix="newsline-bench-workers-") as tmp, DemoWorld(sites=keys) as world:
         urls = world.base_urls()
+        published = {r["article_id"] for k, ds in days.items() for d in ds for r in world.truth(k, d)}
         for r in range(rounds):
             for w in ((1, 2) if r % 2 == 0 else (2, 1)):
-                out = cluster_round(urls, days, w, concurrency, Path(tmp) / f"r{r}-w{w}")
+                out = cluster_round(urls, days, w, concurrency, Path(tmp) / f"r{r}-w{w}", published=published)
                 print(f"[bench]   workers={w}: {out['articles']} articles, {out['site_days']} site-days, "
                       f"{out['tasks']} tasks in {out['seconds']:.1f} s; task logs per worker {out['per_worker']}",
                       file=sys.stderr, flush=True)
@@ -278,7 +285,7 @@ def workers_bench(days_per_site: int | None = None, concurrency: int = 1, rounds
     detail = (f"2 workers {two:.2f} articles/s ({statistics.median(o['seconds'] for o in done[2]):.1f} s), "
               f"1 worker {one:.2f} articles/s ({statistics.median(o['seconds'] for o in done[1]):.1f} s); "
               f"{a['site_days']} site-days ({len(keys)} demo sites × {max(len(d) for d in days.values())} days), "
-              f"{a['articles']} articles, {a['tasks']} tasks each; CeleryExecutor on PostgreSQL + Redis, run folders "
+              f"{a['articles']} articles stored ({len(published)} published on those days, all stored once), {a['tasks']} tasks each; CeleryExecutor on PostgreSQL + Redis, run folders "
               f"and warehouse on the S3 server, {concurrency} slot(s) per worker, delay 0, fresh cluster each time; "
               f"timed from the first task's start to the last run's end; median of {rounds} alternated round(s); "
               f"task logs per worker (2 workers): {done[2][0]['per_worker']}")
