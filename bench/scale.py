@@ -234,7 +234,9 @@ def cluster_round(urls: dict[str, str], days: dict[str, list[date]], workers: in
         span = cluster.metadata(
             "select extract(epoch from (select max(end_date) from dag_run where dag_id = any(%s)) - "
             "(select min(start_date) from task_instance where dag_id = any(%s))) as s", (ids, ids))[0]["s"]
-        tasks = cluster.metadata("select count(*) as n from task_instance where dag_id = any(%s)", (ids,))[0]["n"]
+        ti = cluster.metadata("select count(*) as n, sum(extract(epoch from end_date - start_date)) as busy "
+                              "from task_instance where dag_id = any(%s)", (ids,))[0]
+        tasks, busy = int(ti["n"]), float(ti["busy"] or 0.0)
         per_worker = {name: len(files) for name, files in cluster.worker_task_logs().items()}
         saved = dict(os.environ)
         try:
@@ -252,8 +254,11 @@ def cluster_round(urls: dict[str, str], days: dict[str, list[date]], workers: in
         missing = (published or set()) - set(stored["article_id"])
         if missing:
             raise RuntimeError(f"{workers} worker(s): {len(missing)} published article(s) not stored, e.g. {sorted(missing)[:3]}")
+        # busy: the share of the worker slots' time spent inside a task (the rest: queueing, scheduling)
         return {"workers": workers, "seconds": float(span), "articles": len(stored), "site_days": len(runs),
-                "tasks": int(tasks), "per_worker": per_worker, "startup_s": cluster.timings.get("startup_s", 0.0)}
+                "tasks": tasks, "task_s": busy / tasks if tasks else 0.0,
+                "busy": busy / (float(span) * workers * concurrency) if span else 0.0,
+                "per_worker": per_worker, "startup_s": cluster.timings.get("startup_s", 0.0)}
 
 
 def workers_bench(days_per_site: int | None = None, concurrency: int = 1, rounds: int = 1,
@@ -272,8 +277,8 @@ def workers_bench(days_per_site: int | None = None, concurrency: int = 1, rounds
             for w in ((1, 2) if r % 2 == 0 else (2, 1)):
                 out = cluster_round(urls, days, w, concurrency, Path(tmp) / f"r{r}-w{w}", published=published)
                 print(f"[bench]   workers={w}: {out['articles']} articles, {out['site_days']} site-days, "
-                      f"{out['tasks']} tasks in {out['seconds']:.1f} s; task logs per worker {out['per_worker']}",
-                      file=sys.stderr, flush=True)
+                      f"{out['tasks']} tasks in {out['seconds']:.1f} s (mean task {out['task_s']:.1f} s, slots busy "
+                      f"{out['busy']:.0%}); task logs per worker {out['per_worker']}", file=sys.stderr, flush=True)
                 done[w].append(out)
 
     def rate(outs: list[dict[str, Any]]) -> float:
@@ -282,8 +287,11 @@ def workers_bench(days_per_site: int | None = None, concurrency: int = 1, rounds
     one, two = rate(done[1]), rate(done[2])
     ratio = two / one if one else 0.0
     a = done[1][0]
-    detail = (f"2 workers {two:.2f} articles/s ({statistics.median(o['seconds'] for o in done[2]):.1f} s), "
-              f"1 worker {one:.2f} articles/s ({statistics.median(o['seconds'] for o in done[1]):.1f} s); "
+    def about(outs: list[dict[str, Any]]) -> str:
+        return (f"{statistics.median(o['seconds'] for o in outs):.1f} s, mean task "
+                f"{statistics.median(o['task_s'] for o in outs):.1f} s, slots busy {statistics.median(o['busy'] for o in outs):.0%}")
+
+    detail = (f"2 workers {two:.2f} articles/s ({about(done[2])}), 1 worker {one:.2f} articles/s ({about(done[1])}); "
               f"{a['site_days']} site-days ({len(keys)} demo sites × {max(len(d) for d in days.values())} days), "
               f"{a['articles']} articles stored ({len(published)} published on those days, all stored once), {a['tasks']} tasks each; CeleryExecutor on PostgreSQL + Redis, run folders "
               f"and warehouse on the S3 server, {concurrency} slot(s) per worker, delay 0, fresh cluster each time; "
