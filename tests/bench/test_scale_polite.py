@@ -39,8 +39,10 @@ def test_sites_crawled_at_once_each_keep_their_profile_delay(tmp_path) -> None:
     for h in hosts:
         assert h.delay == profile_delay(h.site) > 0
         assert h.requests >= 10, h
-        # Scrapy waits 0.5-1.5 x the delay between two requests to a host: never less than half
-        assert h.min_gap >= 0.5 * h.delay - 0.02, h
-        assert 0 < h.rate <= 2 / h.delay, h
+        # never a burst (loopback requests sent together arrive a few ms apart; Scrapy waits at least
+        # half the delay, minus what a loaded machine adds to one arrival and not the next) ...
+        assert h.min_gap > 0.02, h
+        # ... and on average never faster than the profile allows: the mean wait is at least the delay
+        assert 0 < h.rate <= 1.05 / h.delay, h
     total, window = common_window_rate(hosts, arrivals)
-    assert window > 0 and 0 < total <= sum(2 / h.delay for h in hosts)
+    assert window > 0 and 0 < total <= 1.05 * sum(h.allowed for h in hosts)
