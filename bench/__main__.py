@@ -5,7 +5,7 @@ Exit status: non-zero when any benchmark could not run (its row says ERROR); a b
 and missed its aim is reported as MISSED and does not change the exit status.
 
 ``--quick`` uses small sizes for a smoke run; ``--only NAME`` (repeatable) runs the named ones:
-parse, crawl, load, sites, dag, memory, e2e, extract, profile, warc.
+parse, crawl, load, sites, dag, memory, e2e, extract, profile, warc, polite, workers.
 """
 
 from __future__ import annotations
@@ -85,6 +85,18 @@ def _warc(quick: bool) -> list[BenchResult]:
     return warc_ingest.run(rounds=1, large_mb=16) if quick else warc_ingest.run()
 
 
+def _polite(quick: bool) -> list[BenchResult]:
+    from bench import scale
+
+    return scale.polite(seconds=8) if quick else scale.polite()
+
+
+def _workers(quick: bool) -> list[BenchResult]:
+    from bench import scale
+
+    return scale.workers_bench(days_per_site=1) if quick else scale.workers_bench()
+
+
 #: name → (title used when it cannot run, runner); in the order they run.
 BENCHMARKS: dict[str, tuple[str, Callable[[bool], list[BenchResult]]]] = {
     "parse": ("Parse cost", _parse),
@@ -98,6 +110,8 @@ BENCHMARKS: dict[str, tuple[str, Callable[[bool], list[BenchResult]]]] = {
     "profile": ("Profile path vs trafilatura", _profile),
     "warc": ("Web-archive ingest", _warc),
     "table": ("Table format: ours vs Delta Lake on S3", lambda quick: __import__("bench.table_format").table_format.bench(quick)),
+    "polite": ("Politeness-bound crawl of every demo site at once", _polite),
+    "workers": ("Cluster throughput, 2 Celery workers vs 1", _workers),
 }
 
 

@@ -3,7 +3,8 @@
 ``DemoServer`` wraps a ``ThreadingHTTPServer``; every request is answered by ``pages.route`` at the
 server's current ``as_of``. Control endpoints live under ``/_newsline/`` (disallowed in robots.txt):
 ``truth.json`` (ground truth at the current as_of, ISO strings; ``?date=`` and ``?as_of=`` filter), ``as-of?value=ISO`` (read or move
-time), ``requests.json`` (every request path served, so a test can prove what a crawler touched),
+time), ``requests.json`` (every request path served, with its arrival ``at`` in Unix seconds, so a test
+can prove what a crawler touched),
 ``faults.json`` (fault decisions). ``main(argv)`` is the command line (``python -m demo_site``;
 ``--all`` serves every demo site of ``demo_site.world``).
 
@@ -486,7 +487,8 @@ class DemoServer:
                 return Page(400, "text/plain; charset=UTF-8", str(exc).encode("utf-8"))
             return Page(200, "application/json; charset=UTF-8", json.dumps({"spec": _spec_of(self.faults)}).encode())
         if name == "requests.json":
-            body = json.dumps([{"method": m, "target": t} for m, t in self.requests]).encode("utf-8")
+            body = json.dumps([{"method": m, "target": t, "at": round(at, 6)}
+                               for at, m, t in self.timed_requests]).encode("utf-8")
             return Page(200, "application/json; charset=UTF-8", body)
         return Page(404, "text/plain; charset=UTF-8", b"unknown control endpoint")
 
