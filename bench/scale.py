@@ -144,7 +144,7 @@ def polite_round(world: Any, keys: list[str], seconds: float, work: Path,
 
 
 def polite(seconds: float = 40.0, sites: list[str] | None = None, articles_per_day: int | None = None,
-           compare_without_jitter: bool = True) -> list[BenchResult]:
+           compare_with_jitter: bool = True) -> list[BenchResult]:
     """Every demo site crawled at once, each with its own profile's delay; rates from the servers' logs."""
     from demo_site.world import DEMO_SITES, DemoWorld
 
@@ -153,7 +153,7 @@ def polite(seconds: float = 40.0, sites: list[str] | None = None, articles_per_d
     results: list[BenchResult] = []
     with tempfile.TemporaryDirectory(prefix="newsline-bench-polite-") as tmp, \
             DemoWorld(sites=keys, articles_per_day=articles_per_day or needed) as world:
-        variants: list[float | None] = [None, 0.0] if compare_without_jitter else [None]
+        variants: list[float | None] = [None, 0.5] if compare_with_jitter else [None]
         measured = {v: polite_round(world, keys, seconds, Path(tmp), v) for v in variants}
     for variant, (hosts, arrivals) in measured.items():
         total, overlap = common_window_rate(hosts, arrivals)
@@ -163,9 +163,9 @@ def polite(seconds: float = 40.0, sites: list[str] | None = None, articles_per_d
         per_host = "; ".join(
             f"{h.site} {h.rate:.2f}/{h.allowed:.2f} req/s ({h.rate * h.delay:.0%}, delay {h.delay:g} s, "
             f"{h.requests} req in {h.span:.1f} s, gaps {h.min_gap:.2f}–{h.max_gap:.2f} s)" for h in hosts)
-        jitter = "project default ±50 %" if variant is None else f"{variant:g} (off, for comparison)"
+        jitter = "project default (off: a fixed gap)" if variant is None else f"{variant:g} (Scrapy's U(0.5, 1.5) jitter, for comparison)"
         name = (f"Politeness-bound: {len(hosts)} demo sites at once, achieved / allowed request rate"
-                + ("" if variant is None else f", {JITTER_SETTING}=0"))
+                + ("" if variant is None else f", {JITTER_SETTING}={variant:g}"))
         detail = (f"{total:.2f} req/s in total while all {len(hosts)} hosts were crawled together ({overlap:.1f} s "
                   f"of the longest crawl's {longest:.1f} s) of the {allowed:.2f} the profiles allow (allowed = Σ "
                   f"1/delay: each profile's delay is the mean wait between two requests to its host); per host, "

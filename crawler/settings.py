@@ -24,7 +24,11 @@ CONCURRENT_REQUESTS_PER_DOMAIN = _defaults.concurrency_per_domain
 # one item, so 100 idle tasks per page cost ~10 % of the crawl's CPU (make bench, crawl profile).
 CONCURRENT_ITEMS = 4
 DOWNLOAD_DELAY = _defaults.download_delay
-DOWNLOAD_DELAY_JITTER = 0.5  # ±50 % around DOWNLOAD_DELAY
+# A fixed gap of DOWNLOAD_DELAY between two requests to a host: the profile's delay is exactly the
+# pace the site sees. Scrapy's jitter (0.5 = U(0.5, 1.5) x delay) is re-drawn every time the downloader
+# looks at the host's queue, so it both lets two requests come 0.5 x delay apart and slows the mean gap
+# to about 1.22 x delay (make bench: polite 0.78 of the allowed rate with it, 0.95 without).
+DOWNLOAD_DELAY_JITTER = 0.0
 DOWNLOAD_TIMEOUT = 30
 DOWNLOAD_MAXSIZE = 10 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 2 * 1024 * 1024

@@ -21,7 +21,7 @@ DAY = date(2024, 9, 6)
 DELAY = 0.25  # the profile's politeness.delay: one request per DELAY on average per crawler process
 SLOTS = 2  # the profile's politeness.pool_slots: crawler processes of the site at once
 SHARDS = 4
-JITTER = 0.5  # crawler.settings DOWNLOAD_DELAY_JITTER: each gap is DELAY × U(1 - JITTER, 1 + JITTER)
+JITTER = 0.5  # the bound below holds for any DOWNLOAD_DELAY_JITTER up to Scrapy's usual 0.5 (ours is 0: fixed gaps)
 
 
 def _day_urls(server) -> list[str]:
