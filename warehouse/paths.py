@@ -122,6 +122,13 @@ def report_file(staging_root: str, site: str, day: date) -> Path:
     return Path(staging_root) / "reports" / f"{check_slug(site, 'site')}-{day.isoformat()}.html"
 
 
+def report_location(staging_root: str, site: str, day: date) -> str:
+    """``report_file`` as a string that may also be an ``s3://`` URI (``…/reports/<site>-<day>.html``)."""
+    if is_remote(staging_root):
+        return join(staging_root, "reports", f"{check_slug(site, 'site')}-{day.isoformat()}.html")
+    return str(report_file(staging_root, site, day))
+
+
 # --- dataset layout -------------------------------------------------------------------------------
 
 ARTICLES = "articles"
