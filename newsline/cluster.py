@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 BIN = Path(sys.executable).parent
 BUCKET = "newsline-cluster"
 DAG_ID = "japannews_daily"
+QUALITY_DAG_ID = "newsline_quality"
 SITE = "japannews"
 
 
@@ -643,6 +644,7 @@ def run_cluster_demo(days: str | None = None, workers: int = 2, root: Path | Non
                   f"S3 :{cluster.s3.port}, API :{cluster.api_port}, {workers} Celery workers; "
                   f"up in {cluster.timings['startup_s']:.1f}s", flush=True)
             print(f"[cluster] staging {cluster.staging}  warehouse {cluster.warehouse}", flush=True)
+            cluster.unpause(QUALITY_DAG_ID)  # checks and reports each loaded day, from S3
             for key in per_site:
                 cluster.unpause(dag_ids[key])
             t0 = time.monotonic()
@@ -652,13 +654,19 @@ def run_cluster_demo(days: str | None = None, workers: int = 2, root: Path | Non
                 runs += done
                 print(f"[cluster] {dag_ids[key]}: {len(done)} runs finished after {time.monotonic() - t0:.1f}s: "
                       + ", ".join(r["state"] for r in done), flush=True)
+            quality = cluster.wait_for_runs(1, timeout=300, dag_id=QUALITY_DAG_ID)
+            print(f"[cluster] {QUALITY_DAG_ID}: {len(quality)} runs: "
+                  + ", ".join(sorted({r['state'] for r in quality}))
+                  + f"; reports in {cluster.staging}/reports/", flush=True)
+            runs += quality
             per_worker = {name: len(files) for name, files in cluster.worker_task_logs().items()}
             print(f"[cluster] task logs per worker: {json.dumps(per_worker)}", flush=True)
             os.environ.update(cluster.s3.env)
             os.environ.pop("AWS_PROFILE", None)
             print(per_site_table(cluster.staging, plan).replace("[demo]", "[cluster]"), flush=True)
             all_days = sorted({date.fromisoformat(p["day"]) for p in plan})
-            print(warehouse_overview(cluster.warehouse, all_days).split("Read it")[0].rstrip(), flush=True)
+            print(warehouse_overview(cluster.warehouse, all_days).split("Read it")[0].rstrip()
+                  .replace("[demo]", "[cluster]"), flush=True)
             ok = all(r["state"] == "success" for r in runs)
         print(f"[cluster] stopped; {time.monotonic() - started:.1f}s in all; service logs in {root}", flush=True)
     finally:
