@@ -14,7 +14,7 @@ import pytest
 
 from newsline.cluster import Cluster, ServiceUnavailable, wait_for
 from newsline.demo import sites_dir_with
-from newsline.pipeline import sanitize_run_id
+from newsline.pipeline import DISCOVER_DIR, SHARD_URLS_DIR, SHARDS_DIR, sanitize_run_id
 from tests.cluster.support import DAG
 from tests.cluster.support import assert_day_is_the_truth as _assert_day_is_the_truth
 from tests.cluster.support import crawl_states as _crawl_states
@@ -86,7 +86,7 @@ def test_the_scheduler_runs_the_days_across_both_celery_workers(world) -> None:
     run_ids = {r["run_id"] for r in runs}
     tis = [t for t in cluster.task_instances(DAG) if t["run_id"] in run_ids]
     assert {(t["task_id"], t["state"]) for t in tis} == {
-        (task, "success") for task in ("plan", "crawl", "transform", "load", "summarize")}
+        (task, "success") for task in ("plan", "discover", "crawl", "merge", "transform", "load", "summarize")}
     assert all(t["hostname"] and t["queue"] == "default" for t in tis), tis
     # a worker stores a task's Celery result just after Airflow sees the task succeed: give it a moment
     results = wait_for(lambda: len(cluster.metadata("select task_id from celery_taskmeta where status = 'SUCCESS'"))
@@ -182,5 +182,7 @@ def test_a_worker_killed_mid_crawl_the_crawl_is_retried_on_the_other_worker(worl
     for day in DAYS:
         _assert_day_is_the_truth(cluster, site, day)
     keys = _s3_keys(cluster, f"runs/japannews/{FAULT_DAY}/{sanitize_run_id(fault_run)}/")
-    assert {k.split("/")[0] for k in keys} == {"crawl", "clean.parquet", "quarantine.parquet", "summary.json"}
+    tops = {k.split("/")[0] for k in keys}
+    done = {"crawl", "clean.parquet", "quarantine.parquet", "summary.json"}
+    assert done <= tops <= done | {DISCOVER_DIR, SHARD_URLS_DIR, SHARDS_DIR}, tops
     assert len(_stored(cluster)) == sum(len(_truth(site, d)) for d in [*DAYS, FAULT_DAY])

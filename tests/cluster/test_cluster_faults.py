@@ -88,9 +88,12 @@ def _finished(cluster: Cluster, day: date, timeout: float) -> dict:
         raise TimeoutError(f"{exc}: {day_runs(cluster, DAYS)}\n{cluster.logs()}") from None
 
 
-def _crawl_state(cluster: Cluster, day: date) -> str | None:
+def _task_state(cluster: Cluster, day: date, task: str) -> str | None:
     runs = day_runs(cluster, [day])
-    return crawl_states(cluster).get(runs[0]["run_id"]) if runs else None
+    if not runs:
+        return None
+    states = [t["state"] for t in cluster.task_instances(DAG) if t["run_id"] == runs[0]["run_id"] and t["task_id"] == task]
+    return states[0] if states else None
 
 
 def _crawl_running(cluster: Cluster, day: date, site=None) -> bool:
@@ -110,11 +113,11 @@ def test_a_worker_with_a_slow_clock_and_another_timezone_covers_the_runs_day(wor
     cluster, site = world["cluster"], world["site"]
     cluster.stop_worker("worker1")  # the skewed worker alone runs the first day
     cluster.unpause(DAG)
-    # The site's crawl pool starts closed. Once the first day's crawl waits for it, one slot opens (the
-    # oldest waiting run gets it first); once that crawl runs, the pool closes again so the next days'
-    # crawls wait for their faults.
-    wait_for(lambda: _crawl_state(cluster, SKEW_DAY) == "scheduled", 300, f"the crawl of {SKEW_DAY} to wait",
-             every=0.5)
+    # The site's pool (discovery and crawl shards) starts closed. Once the first day's discovery waits
+    # for it, one slot opens (the oldest waiting run's crawl gets it before a later day's); once the first
+    # day's crawl runs, the pool closes again so the next days' crawls wait for their faults.
+    wait_for(lambda: _task_state(cluster, SKEW_DAY, "discover") == "scheduled", 300,
+             f"the discovery of {SKEW_DAY} to wait", every=0.5)
     cluster.set_pool_slots("japannews", 1)
     wait_for(lambda: _crawl_running(cluster, SKEW_DAY), 300, f"the crawl of {SKEW_DAY} to run", every=0.2)
     cluster.set_pool_slots("japannews", 0)
@@ -124,7 +127,8 @@ def test_a_worker_with_a_slow_clock_and_another_timezone_covers_the_runs_day(wor
     run_id = run["run_id"]
 
     owners = {k: v for k, v in log_owners(cluster).items() if k[0] == run_id}
-    assert {k[1] for k in owners} == {"plan", "crawl", "transform", "load", "summarize"}, owners
+    assert {k[1] for k in owners} == {"plan", "discover", "crawl", "merge", "transform", "load",
+                                     "summarize"}, owners
     assert all(who == [SKEWED] for who in owners.values()), owners
     # the worker's clock really was off: its task log stamps lines 5 hours behind the real time
     plan_log = next(p for p in cluster.worker_task_logs()[SKEWED] if f"run_id={run_id}" in str(p)
