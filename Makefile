@@ -21,11 +21,11 @@ $(STAMP): requirements.txt requirements.lock pyproject.toml
 demo: venv
 	$(BIN)/newsline demo
 
-## The same days through the distributed deployment: PostgreSQL + Redis + CeleryExecutor with two
-## workers that share no disk + run folders and warehouse on a local S3 API server (newsline/cluster.py).
-## Needs Debian's postgresql and redis-server packages (.ci/run installs them).
+## Every demo site's days through the distributed deployment: PostgreSQL + Redis + CeleryExecutor with
+## two workers that share no disk + run folders and warehouse on a local S3 API server (newsline/cluster.py).
+## Needs Debian's postgresql and redis-server packages (.ci/run installs them). DAYS=…, SITES=… narrow it.
 cluster-demo: venv
-	$(BIN)/python -m newsline.cluster $(if $(DAYS),--days $(DAYS))
+	$(BIN)/python -m newsline.cluster $(if $(DAYS),--days $(DAYS)) $(if $(SITES),--sites $(SITES))
 
 ## The whole test suite, offline: every tier, in parallel (one test module per worker).
 TEST_WORKERS ?= 4

@@ -24,9 +24,11 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -38,11 +40,30 @@ log = logging.getLogger(__name__)
 BIN = Path(sys.executable).parent
 BUCKET = "newsline-cluster"
 DAG_ID = "japannews_daily"
+QUALITY_DAG_ID = "newsline_quality"
 SITE = "japannews"
 
 
 class ServiceUnavailable(RuntimeError):
     """A server binary this machine does not have (install Debian's postgresql / redis-server)."""
+
+
+#: Where Debian's ``libfaketime`` package puts the preload library (``faketime`` depends on it).
+FAKETIME_LIBS = ("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1",
+                 "/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1",
+                 "/usr/lib/faketime/libfaketime.so.1")
+
+
+def faketime_env(offset: str) -> dict[str, str]:
+    """Environment that shifts a process's clock (and its children's) by ``offset`` (``-5h``, ``+2d``)
+    through Debian's libfaketime (``LD_PRELOAD``): a host whose clock is wrong. The monotonic clock
+    moves with it (libfaketime's ``FAKETIME_DONT_FAKE_MONOTONIC=1`` makes Python's sleeps fail with
+    EINVAL). Raises ``ServiceUnavailable`` without the library (``.ci/run`` installs ``faketime``)."""
+    lib = next((p for p in FAKETIME_LIBS if Path(p).exists()), None)
+    if lib is None:
+        raise ServiceUnavailable("libfaketime not found (" + ", ".join(FAKETIME_LIBS) + "): install Debian's "
+                                 "faketime package")
+    return {"LD_PRELOAD": lib, "FAKETIME": offset, "FAKETIME_DONT_FAKE_MONOTONIC": "0"}
 
 
 def find_binary(name: str) -> str | None:
@@ -116,14 +137,25 @@ class PostgresServer:
         pgdata = self.data / "data"
         subprocess.run([self.initdb, "-D", str(pgdata), "-U", self.USER, "--auth=trust", "-E", "UTF8",
                         "--no-sync", "--no-instructions"], check=True, capture_output=True, **self._as)
-        logfile = (self.data / "postgres.log").open("wb")
+        self._launch(timeout)
+        return self
+
+    def _launch(self, timeout: float) -> None:
+        assert self.data is not None
+        logfile = (self.data / "postgres.log").open("ab")
         self.proc = subprocess.Popen(
-            [self.postgres, "-D", str(pgdata), "-p", str(self.port), "-k", str(self.data),
+            [self.postgres, "-D", str(self.data / "data"), "-p", str(self.port), "-k", str(self.data),
              "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off",
              "-c", "full_page_writes=off", "-c", "max_connections=200"],
             stdout=logfile, stderr=subprocess.STDOUT, start_new_session=True, **self._as)
         wait_for(self.ready, timeout, f"PostgreSQL on port {self.port}", self.proc)
-        return self
+
+    def restart(self, down: float = 0.0, timeout: float = 60) -> None:
+        """Stop the server ("fast" shutdown: every connection is cut), stay down ``down`` seconds, start it
+        again on the same port and data: what clients see when a database host restarts."""
+        _stop(self.proc, signal.SIGINT)
+        time.sleep(down)
+        self._launch(timeout)
 
     def ready(self) -> bool:
         import psycopg2
@@ -193,12 +225,23 @@ class RedisServer:
 
     def start(self, timeout: float = 30) -> RedisServer:
         self.dir = Path(tempfile.mkdtemp(prefix="newsline-redis-"))
+        self._launch(timeout)
+        return self
+
+    def _launch(self, timeout: float) -> None:
+        assert self.dir is not None
         self.proc = subprocess.Popen(
             [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
              "--dir", str(self.dir), "--daemonize", "no", "--protected-mode", "yes"],
-            stdout=(self.dir / "redis.log").open("wb"), stderr=subprocess.STDOUT, start_new_session=True)
+            stdout=(self.dir / "redis.log").open("ab"), stderr=subprocess.STDOUT, start_new_session=True)
         wait_for(self.ready, timeout, f"Redis on port {self.port}", self.proc)
-        return self
+
+    def restart(self, down: float = 0.0, timeout: float = 30) -> None:
+        """Stop the server, stay down ``down`` seconds, start it again on the same port. Nothing is
+        persisted, so every queued message is gone: what the cluster sees after a broker crash."""
+        _stop(self.proc)
+        time.sleep(down)
+        self._launch(timeout)
 
     def ready(self) -> bool:
         import redis
@@ -269,6 +312,15 @@ class Cluster:
     worker_concurrency: int = 2
     pool_slots: int = 2
     extra_env: dict[str, str] = field(default_factory=dict)
+    #: More sites than The Japan News (key -> base URL of its demo site); each gets a pool of ``pool_slots``.
+    base_urls: dict[str, str] = field(default_factory=dict)
+    #: Environment of one worker only (name -> variables), e.g. another ``TZ`` or ``faketime_env(...)``.
+    worker_env: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: Start a control-plane process (api-server, scheduler, dag-processor) again when it exits, as a
+    #: process manager does in production (systemd ``Restart=always``, a Kubernetes Deployment): the
+    #: scheduler exits when it loses its database. Each restart is counted in ``restarts`` and logged
+    #: with the exit code in ``service-logs/supervisor.log``.
+    supervise: bool = True
 
     def __post_init__(self) -> None:
         self.postgres = PostgresServer()
@@ -277,6 +329,10 @@ class Cluster:
         self.procs: dict[str, subprocess.Popen] = {}
         self.worker_list: list[Worker] = []
         self.timings: dict[str, float] = {}
+        self.restarts: dict[str, int] = {}
+        self._commands: dict[str, tuple[list[str], dict[str, str], Path]] = {}
+        self._stopping = threading.Event()
+        self._supervisor: threading.Thread | None = None
 
     # --- environment -------------------------------------------------------------------------------
 
@@ -295,7 +351,7 @@ class Cluster:
     def base_env(self, home: Path) -> dict[str, str]:
         from newsline.demo import airflow_env
 
-        env = airflow_env({SITE: self.base_url}, home=home)
+        env = airflow_env({SITE: self.base_url, **self.base_urls}, home=home)
         for name in ("NEWSLINE_STAGING", "NEWSLINE_WAREHOUSE", "NEWSLINE_ARCHIVE"):
             env.pop(name, None)
         env.update(self.s3.env)
@@ -366,7 +422,7 @@ class Cluster:
         self.timings["services_s"] = time.monotonic() - t0
         t1 = time.monotonic()
         self.airflow("db", "migrate")
-        self.airflow("pools", "set", SITE, str(self.pool_slots), "Concurrent crawl tasks against The Japan News")
+        self.set_up_pools()
         self.timings["db_migrate_s"] = time.monotonic() - t1
         env = self.control_env
         for name in ("api-server", "scheduler", "dag-processor"):
@@ -375,6 +431,43 @@ class Cluster:
             self.start_worker(f"worker{i}")
         wait_for(lambda: _port_open(self.api_port), 120, "the API server", self.procs["api-server"])
         self.timings["startup_s"] = time.monotonic() - t0
+        if self.supervise:
+            self._supervisor = threading.Thread(target=self._supervise, name="cluster-supervisor", daemon=True)
+            self._supervisor.start()
+
+    CONTROL = ("api-server", "scheduler", "dag-processor")
+
+    def _supervise(self, every: float = 1.0, backoff: float = 2.0) -> None:
+        log_path = self.root / "service-logs" / "supervisor.log"
+        while not self._stopping.wait(every):
+            for name in self.CONTROL:
+                proc = self.procs.get(name)
+                if proc is None or proc.poll() is None or self._stopping.is_set():
+                    continue
+                _stop(proc, signal.SIGKILL, timeout=10)  # what it started goes with it
+                if self._stopping.wait(backoff):
+                    return
+                args, env, cwd = self._commands[name]
+                self.restarts[name] = self.restarts.get(name, 0) + 1
+                with log_path.open("a", encoding="utf-8") as fh:
+                    fh.write(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} {name} exited with {proc.returncode}; "
+                             f"restart {self.restarts[name]}\n")
+                log.warning("%s exited with %s; starting it again", name, proc.returncode)
+                self.procs[name] = self._spawn(name, args, env, cwd)
+
+    @property
+    def sites(self) -> list[str]:
+        return [SITE, *(k for k in self.base_urls if k != SITE)]
+
+    def set_up_pools(self) -> None:
+        """One crawl pool per site, ``pool_slots`` each, in one CLI call."""
+        from core.sites import get_site
+
+        pools = {key: {"slots": self.pool_slots, "description": f"Concurrent crawl tasks against {get_site(key).name}",
+                       "include_deferred": False} for key in self.sites}
+        path = self.root / "control" / "pools.json"
+        path.write_text(json.dumps(pools), encoding="utf-8")
+        self.airflow("pools", "import", str(path))
 
     def start_worker(self, name: str) -> Worker:
         home = self.root / name
@@ -385,6 +478,7 @@ class Cluster:
             "TMPDIR": str(home / "tmp"),
             "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
         })
+        env.update(self.worker_env.get(name, {}))
         worker = Worker(name, home, env)
         worker.proc = self._spawn(name, ["celery", "worker", "-H", f"{name}@%h", "-c", str(self.worker_concurrency),
                                          "--without-gossip", "--without-mingle"], env, home / "work")
@@ -393,6 +487,7 @@ class Cluster:
         return worker
 
     def _spawn(self, name: str, args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Popen:
+        self._commands[name] = (args, env, cwd)
         logs = self.root / "service-logs"
         logs.mkdir(parents=True, exist_ok=True)
         cwd.mkdir(parents=True, exist_ok=True)
@@ -416,7 +511,22 @@ class Cluster:
             os.killpg(proc.pid, sig)
         proc.wait(timeout=30)
 
+    def stop_worker(self, name: str, timeout: float = 60) -> None:
+        """Stop a worker the polite way (SIGTERM: Celery's warm shutdown lets running tasks finish)."""
+        _stop(self.procs[name], timeout=timeout)
+
+    def restart_service(self, name: str, down: float = 0.0) -> None:
+        """Restart ``"redis"`` or ``"postgres"`` under the running cluster (same port; Redis comes back
+        empty, PostgreSQL with its data), down for ``down`` seconds."""
+        services = {"redis": self.redis, "postgres": self.postgres}
+        if name not in services:
+            raise ValueError(f"unknown service {name!r}; known: {', '.join(services)}")
+        services[name].restart(down)
+
     def stop(self) -> None:
+        self._stopping.set()
+        if self._supervisor is not None:
+            self._supervisor.join(timeout=30)
         for name in list(self.procs)[::-1]:
             _stop(self.procs[name], timeout=30)
         for service in (self.s3, self.redis, self.postgres):
@@ -455,8 +565,9 @@ class Cluster:
 
     def wait_for_runs(self, count: int, timeout: float, dag_id: str = DAG_ID) -> list[dict[str, Any]]:
         def finished() -> list[dict[str, Any]] | None:
-            if not all(self.alive().values()):
-                dead = [n for n, ok in self.alive().items() if not ok]
+            # a supervised control-plane process that exited is being started again: not fatal
+            dead = [n for n, ok in self.alive().items() if not ok and not (self.supervise and n in self.CONTROL)]
+            if dead:
                 raise RuntimeError(f"cluster process(es) died: {dead}\n{self.logs()}")
             runs = self.runs(dag_id)
             done = [r for r in runs if r["state"] in ("success", "failed")]
@@ -477,53 +588,90 @@ class Cluster:
                 for w in self.worker_list}
 
 
-def run_cluster_demo(days: str = "2024-09-04..2024-09-08", workers: int = 2, root: Path | None = None) -> int:
-    """Start the cluster, let the scheduler run the daily DAG over ``days``, print per-day counts, stop."""
-    from newsline.demo import parse_days, sites_dir_with, start_demo_site, warehouse_overview
+def _demo_world() -> tuple[subprocess.Popen[bytes], dict[str, str]]:
+    """The demo world on four free consecutive ports (``make demo`` keeps 8765.. for itself)."""
+    from demo_site.world import DEMO_SITES
+    from newsline.demo import port_in_use, start_demo_world
 
-    day_list = parse_days(days)
+    for _ in range(20):
+        base = free_port()
+        if base + len(DEMO_SITES) < 65536 and not any(port_in_use(base + i) for i in range(len(DEMO_SITES))):
+            return start_demo_world(base)
+    raise RuntimeError("no four free consecutive ports on 127.0.0.1 for the demo world")
+
+
+def cluster_demo_plan(days: str | None = None, sites: str | None = None) -> list[dict[str, str]]:
+    """Every (site, DAG, day) of the demo world the cluster demo runs: each site's own demo days,
+    narrowed by ``days`` (``2024-09-04..2024-09-06``) and ``sites`` (``japannews,metrotimes``)."""
+    from newsline.demo import demo_plan, parse_days
+
+    plan = demo_plan([s for s in (sites or "").split(",") if s] or None)
+    if days:
+        keep = {d.isoformat() for d in parse_days(days)}
+        plan = [p for p in plan if p["day"] in keep]
+    if not plan:
+        raise ValueError("nothing to run: no demo site/day matches --sites/--days")
+    return plan
+
+
+def run_cluster_demo(days: str | None = None, workers: int = 2, root: Path | None = None,
+                     sites: str | None = None) -> int:
+    """Start the demo world and the cluster, let the scheduler catch up every demo site's days (each
+    site's schedule set to its first..last planned day), print per-site per-day counts, stop."""
+    from newsline.demo import per_site_table, sites_dir_with, warehouse_overview
+
+    plan = cluster_demo_plan(days, sites)
+    per_site: dict[str, list[str]] = {}
+    for p in plan:
+        per_site.setdefault(p["site"], []).append(p["day"])
+    dag_ids = {p["site"]: p["dag_id"] for p in plan}
     root = root or REPO_ROOT / ".airflow" / "cluster"  # beside `make demo`'s Airflow state, git-ignored
     if root.exists():
         shutil.rmtree(root)
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}/"
-    print(f"[cluster] demo site on {base_url}", flush=True)
-    site = start_demo_site(port)
-    # the days to run are the Japan News profile's schedule (start/end/catch-up), as a deployment sets it
-    sites = sites_dir_with(root.parent / "cluster-sites", {SITE: {"schedule": {
-        "start_date": day_list[0].isoformat(), "end_date": day_list[-1].isoformat(), "catchup": True}}})
-    extra = {"NEWSLINE_SITES_DIR": str(sites)}
+    world, urls = _demo_world()
+    print(f"[cluster] demo world: {', '.join(f'{k} {u}' for k, u in urls.items())}", flush=True)
+    # the days to run are each profile's schedule (start/end/catch-up), as a deployment sets it
+    sites_dir = sites_dir_with(root.parent / "cluster-sites", {key: {"schedule": {
+        "start_date": min(ds), "end_date": max(ds), "catchup": True}} for key, ds in per_site.items()})
+    expected = {key: (date.fromisoformat(max(ds)) - date.fromisoformat(min(ds))).days + 1
+                for key, ds in per_site.items()}
+    extra = {"NEWSLINE_SITES_DIR": str(sites_dir)}
+    ok = False
     try:
         started = time.monotonic()
-        with Cluster(root, base_url=base_url, workers=workers, extra_env=extra) as cluster:
+        with Cluster(root, base_url=urls[SITE], base_urls=urls, workers=workers, extra_env=extra) as cluster:
             print(f"[cluster] PostgreSQL :{cluster.postgres.port}, Redis :{cluster.redis.port}, "
                   f"S3 :{cluster.s3.port}, API :{cluster.api_port}, {workers} Celery workers; "
                   f"up in {cluster.timings['startup_s']:.1f}s", flush=True)
             print(f"[cluster] staging {cluster.staging}  warehouse {cluster.warehouse}", flush=True)
-            cluster.unpause()
+            cluster.unpause(QUALITY_DAG_ID)  # checks and reports each loaded day, from S3
+            for key in per_site:
+                cluster.unpause(dag_ids[key])
             t0 = time.monotonic()
-            runs = cluster.wait_for_runs(len(day_list), timeout=900)
-            print(f"[cluster] {len(runs)} runs finished in {time.monotonic() - t0:.1f}s: "
-                  + ", ".join(f"{r['run_id']}={r['state']}" for r in runs), flush=True)
+            runs: list[dict[str, Any]] = []
+            for key in per_site:
+                done = cluster.wait_for_runs(expected[key], timeout=900, dag_id=dag_ids[key])
+                runs += done
+                print(f"[cluster] {dag_ids[key]}: {len(done)} runs finished after {time.monotonic() - t0:.1f}s: "
+                      + ", ".join(r["state"] for r in done), flush=True)
+            quality = cluster.wait_for_runs(1, timeout=300, dag_id=QUALITY_DAG_ID)
+            print(f"[cluster] {QUALITY_DAG_ID}: {len(quality)} runs: "
+                  + ", ".join(sorted({r['state'] for r in quality}))
+                  + f"; reports in {cluster.staging}/reports/", flush=True)
+            runs += quality
             per_worker = {name: len(files) for name, files in cluster.worker_task_logs().items()}
             print(f"[cluster] task logs per worker: {json.dumps(per_worker)}", flush=True)
             os.environ.update(cluster.s3.env)
-            from newsline.pipeline import latest_summary
-            from warehouse.paths import run_location
-
-            for day in day_list:
-                summary = latest_summary(cluster.staging, SITE, day) or {}
-                print(f"[cluster]   {day}: {summary.get('status', 'no summary')} (new {summary.get('articles_new')}, "
-                      f"updated {summary.get('articles_updated')}, unchanged {summary.get('articles_unchanged')}, "
-                      f"quarantined {summary.get('articles_quarantined')}) "
-                      + (f"summary: {run_location(cluster.staging, SITE, day, summary['run_id'])}/summary.json"
-                         if summary.get("run_id") else ""), flush=True)
-            print(warehouse_overview(cluster.warehouse, day_list).split("Read it:")[0].rstrip(), flush=True)
+            os.environ.pop("AWS_PROFILE", None)
+            print(per_site_table(cluster.staging, plan).replace("[demo]", "[cluster]"), flush=True)
+            all_days = sorted({date.fromisoformat(p["day"]) for p in plan})
+            print(warehouse_overview(cluster.warehouse, all_days).split("Read it")[0].rstrip()
+                  .replace("[demo]", "[cluster]"), flush=True)
             ok = all(r["state"] == "success" for r in runs)
         print(f"[cluster] stopped; {time.monotonic() - started:.1f}s in all; service logs in {root}", flush=True)
     finally:
-        site.terminate()
-        site.wait(timeout=10)
+        world.terminate()
+        world.wait(timeout=10)
     return 0 if ok else 1
 
 
@@ -531,12 +679,14 @@ def main(argv: list[str] | None = None) -> int:
     import argparse
 
     parser = argparse.ArgumentParser(prog="python -m newsline.cluster", description=__doc__.split("\n")[0])
-    parser.add_argument("--days", default="2024-09-04..2024-09-08", help="demo days, e.g. 2024-09-04,2024-09-06")
+    parser.add_argument("--days", default=None,
+                        help="only these demo days, e.g. 2024-09-04..2024-09-06 (default: every site's own)")
+    parser.add_argument("--sites", default=None, help="only these demo sites, e.g. japannews,metrotimes")
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     try:
-        return run_cluster_demo(args.days, args.workers)
+        return run_cluster_demo(args.days, args.workers, sites=args.sites)
     except (ServiceUnavailable, ValueError) as exc:
         print(f"newsline: error: {exc}", file=sys.stderr)
         return 2

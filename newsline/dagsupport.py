@@ -108,9 +108,7 @@ def check_and_report(days: list[dict[str, Any]], context: Mapping[str, Any]) -> 
     from core.config import load_settings
     from core.timeutil import parse_day
     from newsline.notify import send_alert
-    from newsline.quality import check_day
-    from newsline.report import build_daily_report
-    from warehouse.paths import report_file
+    from newsline.quality import check_day, find_summary, write_report
 
     results, failures = [], []
     settings = load_settings()
@@ -119,11 +117,9 @@ def check_and_report(days: list[dict[str, Any]], context: Mapping[str, Any]) -> 
         root = entry.get("warehouse") or settings.warehouse
         site = entry["site"]
         report = check_day(root, day, site)
-        summary = _find_summary(settings.staging, site, day, entry.get("run_id"))
-        out = report_file(settings.staging, site, day)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        build_daily_report(root, day, summary, str(out), staging=settings.staging, site=site)
-        results.append({**report.to_dict(), "report": str(out)})
+        summary = find_summary(settings.staging, site, day, entry.get("run_id"))
+        out = write_report(root, day, summary, staging=settings.staging, site=site)
+        results.append({**report.to_dict(), "report": out})
         if not report.ok:
             reason = "; ".join(report.problems)
             if final_try(context):  # once per failing day, not once per try
@@ -147,17 +143,3 @@ def final_try(context: Mapping[str, Any]) -> bool:
     if not isinstance(try_number, int) or not isinstance(max_tries, int):
         return True
     return try_number > max_tries
-
-
-def _find_summary(staging: str, site: str, day: date, run_id: str | None) -> dict[str, Any] | None:
-    import json
-
-    from newsline.pipeline import SUMMARY_FILE
-    from warehouse.paths import run_dir
-
-    if not run_id:
-        return None
-    try:
-        return json.loads((run_dir(staging, site, day, run_id) / SUMMARY_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None

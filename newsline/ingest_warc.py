@@ -12,16 +12,18 @@ Steps (the CLI runs them in one process, the ``ccnews_daily`` DAG maps ``read_fi
    ``superseded``), write each site's run folder in the live crawl's format and run the very same
    ``newsline.pipeline.transform`` and ``load``. Each article lands in the partition of its own
    publication day in its site's timezone; the quarantine rows of the run sit under day D.
+
+What passes between the steps (each file's staged items and rejections, the manifest, the day's
+summary) goes through the storage layer (``warehouse.staging``): with ``NEWSLINE_STAGING=s3://…`` it
+is a set of objects, so each mapped ``read_file`` task may run on another worker than the load.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
@@ -85,13 +87,10 @@ def _same_filter(entry: dict[str, Any], sites: list[str] | None, all_news: bool,
 
 
 def _manifest_entry(settings: Settings, key: str, day: date, name: str) -> dict[str, Any] | None:
-    from warehouse.paths import warc_manifest_entry
+    from warehouse.paths import warc_manifest_location
+    from warehouse.staging import read_json
 
-    path = warc_manifest_entry(settings.staging, key, day, name)
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
+    return read_json(warc_manifest_location(settings.staging, key, day, name))
 
 
 def read_file(day: date, rel_path: str, *, collection: str = "ccnews", sites: list[str] | None = None,
@@ -101,7 +100,7 @@ def read_file(day: date, rel_path: str, *, collection: str = "ccnews", sites: li
               sleep: Callable[[float], None] = time.sleep) -> dict[str, Any]:
     """Read one WARC file of the day into its staged folder; returns (and records) its manifest entry."""
     from crawler.warc_source import SKIP_REASONS, WarcExtractor, read_warc_file
-    from warehouse.paths import warc_file_dir, warc_manifest_entry
+    from warehouse.paths import join, warc_file_location, warc_manifest_location
 
     settings = load_settings(**(overrides or {}))
     coll = _collection(collection, settings)
@@ -135,10 +134,9 @@ def read_file(day: date, rel_path: str, *, collection: str = "ccnews", sites: li
 
     # A retry resumes after the last complete record, so on_record never sees a record twice.
     result = read_warc_file(coll, rel_path, on_record, max_attempts=max_attempts, sleep=sleep)
-    folder = warc_file_dir(settings.staging, coll.key, day, name)
-    folder.mkdir(parents=True, exist_ok=True)
-    _write_lines(folder / "items.jsonl", items)
-    _write_lines(folder / "rejections.jsonl", rejections)
+    folder = warc_file_location(settings.staging, coll.key, day, name)
+    _write_lines(join(folder, "items.jsonl"), items)
+    _write_lines(join(folder, "rejections.jsonl"), rejections)
     entry = {
         "file": rel_path,
         "name": name,
@@ -155,7 +153,7 @@ def read_file(day: date, rel_path: str, *, collection: str = "ccnews", sites: li
         "read_at": datetime.now(UTC).isoformat(),
         **counts,
     }
-    _write_json(warc_manifest_entry(settings.staging, coll.key, day, name), entry)
+    _write_json(warc_manifest_location(settings.staging, coll.key, day, name), entry)
     return entry
 
 
@@ -164,7 +162,7 @@ def load_day(day: date, *, collection: str = "ccnews", run_id: str | None = None
              overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     """Merge the staged output of the day's files into the warehouse; the run summary."""
     from newsline.pipeline import CRAWL_DIR, RunSpec, load, transform
-    from warehouse.paths import warc_day_dir, warc_file_dir
+    from warehouse.paths import join, run_location, warc_day_location, warc_file_location
     from warehouse.staging import read_jsonl
 
     settings = load_settings(**(overrides or {}))
@@ -183,11 +181,11 @@ def load_day(day: date, *, collection: str = "ccnews", run_id: str | None = None
     # every capture of the day, per site and URL: the latest wins
     by_site: dict[str, dict[str, list[tuple[str, str, dict[str, Any]]]]] = {}
     for entry in entries:
-        folder = warc_file_dir(settings.staging, coll.key, day, entry["name"])
-        for item in read_jsonl(folder / "items.jsonl"):
+        folder = warc_file_location(settings.staging, coll.key, day, entry["name"])
+        for item in read_jsonl(join(folder, "items.jsonl")):
             url = item.get("canonical_url") or item.get("url") or ""
             by_site.setdefault(item["site"], {}).setdefault(url, []).append((item.get("fetched_at") or "", "item", item))
-        for rej in read_jsonl(folder / "rejections.jsonl"):
+        for rej in read_jsonl(join(folder, "rejections.jsonl")):
             site = rej.pop("site", None) or "unknown"
             by_site.setdefault(site, {}).setdefault(rej.get("url") or "", []).append((rej.get("at") or "", "rej", rej))
     duplicate = superseded = 0
@@ -220,7 +218,7 @@ def load_day(day: date, *, collection: str = "ccnews", run_id: str | None = None
             "quarantine_reasons": t_stats["quarantine_reasons"],
             "new": l_stats.get("new", 0), "updated": l_stats.get("updated", 0),
             "unchanged": l_stats.get("unchanged", 0), "stale": l_stats.get("stale", 0),
-            "run_dir": str(spec.run_dir),
+            "run_dir": run_location(spec.settings.staging, spec.site, spec.logical_day, spec.run_id),
         }
 
     skipped: dict[str, int] = {}
@@ -269,7 +267,7 @@ def load_day(day: date, *, collection: str = "ccnews", run_id: str | None = None
     }
     counted = sum(v for k, v in skipped.items() if k not in ("duplicate", "superseded", "truncated"))
     summary["records_accounted"] = counted + totals["items"] + totals["rejections"] == totals["records"]
-    _write_json(warc_day_dir(settings.staging, coll.key, day) / "summary.json", summary)
+    _write_json(join(warc_day_location(settings.staging, coll.key, day), "summary.json"), summary)
     return summary
 
 
@@ -282,6 +280,7 @@ def _stage_site_run(spec: Any, crawl_dir: str, items: list[dict], rejections: li
                     entries: list[dict], location: str) -> None:
     """The site's run folder in the live crawl's format (items.jsonl, rejections.jsonl, crawl.json)."""
     from newsline.pipeline import _private_crawl_dir, _publish_crawl_dir
+    from warehouse.staging import exists
 
     work = _private_crawl_dir(spec)
     items = sorted(items, key=lambda r: r.get("canonical_url") or r.get("url") or "")
@@ -296,8 +295,8 @@ def _stage_site_run(spec: Any, crawl_dir: str, items: list[dict], rejections: li
         "discovered_urls": sorted({r.get("canonical_url") or r.get("url") for r in items}),
     }
     _write_json(work / "crawl.json", report)
-    _publish_crawl_dir(spec, work)
-    assert (spec.run_dir / crawl_dir / "crawl.json").exists()
+    published = _publish_crawl_dir(spec, work)
+    assert exists(f"{published}/crawl.json"), published
 
 
 def ingest_warc(day: date, *, collection: str = "ccnews", sites: list[str] | None = None,
@@ -355,17 +354,14 @@ def format_summary(s: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _write_lines(path: Path, records: list[dict[str, Any]]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:6]}.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        for record in records:
-            fh.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
-    os.replace(tmp, path)
+def _write_lines(path: str | Path, records: list[dict[str, Any]]) -> None:
+    """JSON Lines (sorted keys), written atomically through the storage layer (local path or ``s3://``)."""
+    from warehouse.staging import write_bytes
+
+    write_bytes(path, "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in records).encode())
 
 
-def _write_json(path: Path, data: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:6]}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True, default=str), encoding="utf-8")
-    os.replace(tmp, path)
+def _write_json(path: str | Path, data: dict[str, Any]) -> None:
+    from warehouse.staging import write_bytes
+
+    write_bytes(path, json.dumps(data, indent=2, sort_keys=True, default=str).encode("utf-8"))

@@ -134,3 +134,39 @@ def check_day(root: str, day: date, site: str | None = None) -> QualityReport:
                                                 field_floor=rule.field_floor, min_pages=rule.min_pages)
         report.problems += problems
     return report
+
+
+def find_summary(staging: str, site: str, day: date, run_id: str | None) -> dict[str, Any] | None:
+    """The summary of one run, read through the storage layer (a local staging folder or ``s3://``)."""
+    from newsline.pipeline import SUMMARY_FILE
+    from warehouse.paths import join, run_location
+    from warehouse.staging import read_json
+
+    if not run_id:
+        return None
+    return read_json(join(run_location(staging, site, day, run_id), SUMMARY_FILE))
+
+
+def write_report(root: str, day: date, summary: dict[str, Any] | None, *, staging: str, site: str) -> str:
+    """Build the day's HTML report and put it under the staging root's ``reports/`` (local folder or
+    ``s3://``, with ``plotly.min.js`` beside it); returns where it is. On S3 the page is built in the
+    worker's temporary folder and uploaded, so no worker reads another's local path."""
+    import tempfile
+    from pathlib import Path
+
+    from newsline.report import PLOTLY_JS, build_daily_report
+    from warehouse.paths import is_remote, join, report_location
+    from warehouse.staging import copy_file, exists
+
+    target = report_location(staging, site, day)
+    if not is_remote(target):
+        Path(target).parent.mkdir(parents=True, exist_ok=True)
+        return build_daily_report(root, day, summary, target, staging=staging, site=site)
+    folder = target.rsplit("/", 1)[0]
+    with tempfile.TemporaryDirectory(prefix="newsline-report-") as tmp:
+        local = Path(tmp) / target.rsplit("/", 1)[1]
+        build_daily_report(root, day, summary, str(local), staging=staging, site=site)
+        if not exists(join(folder, PLOTLY_JS)):
+            copy_file(local.parent / PLOTLY_JS, join(folder, PLOTLY_JS))
+        copy_file(local, target)
+    return target

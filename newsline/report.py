@@ -128,28 +128,35 @@ def _write_plotly_js(path: Path) -> None:
 
 
 def day_summaries(staging: str, site: str | None, day: date) -> list[dict[str, Any]]:
-    """Every run summary of ``day`` under the staging root (of ``site``, or of every site), oldest
-    run first (by the summary file's time, then run id). Unreadable summaries are skipped."""
+    """Every run summary of ``day`` under the staging root (a folder or an ``s3://`` URI; of ``site``,
+    or of every site), oldest run first (by the summary file's time, then run id), read through the
+    storage layer. Unreadable summaries are skipped."""
     from newsline.pipeline import SUMMARY_FILE
-    from warehouse.paths import day_runs_dir
+    from warehouse.paths import day_runs_location, is_remote
+    from warehouse.staging import list_files, modified_at, read_json
 
-    base = Path(staging)
     if site is not None:
         sites = [site]
+    elif is_remote(staging):
+        sites = sorted({p[len(staging):].strip("/").split("/")[0] for p in list_files(staging)} - {"reports"})
     else:
+        base = Path(staging)
         sites = sorted(p.name for p in base.iterdir() if p.is_dir() and p.name != "reports") if base.is_dir() else []
-    found: list[tuple[int, str, dict[str, Any]]] = []
+    found: list[tuple[float, str, dict[str, Any]]] = []
     for name in sites:
         try:
-            folder = day_runs_dir(staging, name, day)
+            folder = day_runs_location(staging, name, day)
         except ValueError:  # not a site folder
             continue
-        for path in folder.glob(f"*/{SUMMARY_FILE}"):
-            try:
-                summary = json.loads(path.read_text(encoding="utf-8"))
-                found.append((path.stat().st_mtime_ns, str(summary.get("run_id") or path.parent.name), summary))
-            except (OSError, ValueError):
+        for path in list_files(folder):
+            rel = path[len(folder):].strip("/").split("/")
+            if len(rel) != 2 or rel[1] != SUMMARY_FILE:
+                continue
+            summary = read_json(path)
+            if summary is None:
                 log.warning("unreadable run summary %s skipped", path)
+                continue
+            found.append((modified_at(path), str(summary.get("run_id") or rel[0]), summary))
     return [s for _t, _r, s in sorted(found, key=lambda item: (item[0], item[1]))]
 
 

@@ -87,6 +87,23 @@ def warc_manifest_entry(staging_root: str, collection: str, day: date, file_name
     return warc_day_dir(staging_root, collection, day) / "manifest" / f"{_check_file_name(file_name)}.json"
 
 
+def warc_day_location(staging_root: str, collection: str, day: date) -> str:
+    """``warc_day_dir`` as a string that may also be an ``s3://`` URI."""
+    if is_remote(staging_root):
+        return join(staging_root, "_warc", check_slug(collection, "collection"), day.isoformat())
+    return str(warc_day_dir(staging_root, collection, day))
+
+
+def warc_file_location(staging_root: str, collection: str, day: date, file_name: str) -> str:
+    """``warc_file_dir`` for any staging root (local path or ``s3://`` URI)."""
+    return join(warc_day_location(staging_root, collection, day), "files", _check_file_name(file_name))
+
+
+def warc_manifest_location(staging_root: str, collection: str, day: date, file_name: str) -> str:
+    """``warc_manifest_entry`` for any staging root (local path or ``s3://`` URI)."""
+    return join(warc_day_location(staging_root, collection, day), "manifest", f"{_check_file_name(file_name)}.json")
+
+
 def _check_file_name(name: str) -> str:
     if not re.match(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,200}$", name) or ".." in name:
         raise InvalidPartitionValue(f"file name {name!r} is not path-safe")
@@ -103,6 +120,13 @@ def archive_location(archive_root: str, site: str, day: date, run_id: str) -> st
 def report_file(staging_root: str, site: str, day: date) -> Path:
     """The daily HTML report of one site and day."""
     return Path(staging_root) / "reports" / f"{check_slug(site, 'site')}-{day.isoformat()}.html"
+
+
+def report_location(staging_root: str, site: str, day: date) -> str:
+    """``report_file`` as a string that may also be an ``s3://`` URI (``…/reports/<site>-<day>.html``)."""
+    if is_remote(staging_root):
+        return join(staging_root, "reports", f"{check_slug(site, 'site')}-{day.isoformat()}.html")
+    return str(report_file(staging_root, site, day))
 
 
 # --- dataset layout -------------------------------------------------------------------------------

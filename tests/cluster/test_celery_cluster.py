@@ -8,23 +8,27 @@ Skips, saying why, when PostgreSQL or redis-server is not installed (``.ci/run``
 from __future__ import annotations
 
 import time
-from datetime import date, timedelta
+from datetime import date
 
-import boto3
-import pandas as pd
 import pytest
 
 from newsline.cluster import Cluster, ServiceUnavailable, wait_for
 from newsline.demo import sites_dir_with
-from newsline.pipeline import sanitize_run_id
-from tests.truth import CORE_FIELDS, rows_by_id
+from newsline.pipeline import DISCOVER_DIR, SHARD_URLS_DIR, SHARDS_DIR, sanitize_run_id
+from tests.cluster.support import DAG
+from tests.cluster.support import assert_day_is_the_truth as _assert_day_is_the_truth
+from tests.cluster.support import crawl_states as _crawl_states
+from tests.cluster.support import day_runs as _day_runs
+from tests.cluster.support import log_owners as _log_owners
+from tests.cluster.support import s3_keys as _s3_keys
+from tests.cluster.support import stored as _stored
+from tests.cluster.support import truth as _truth
 
 pytestmark = [pytest.mark.slow, pytest.mark.cluster]
 
 DAYS = [date(2024, 9, 4), date(2024, 9, 5)]
+QUALITY_DAG = "newsline_quality"
 FAULT_DAY = date(2024, 9, 6)
-DAG = "japannews_daily"
-JST_OFFSET = timedelta(hours=9)
 
 
 @pytest.fixture(scope="module")
@@ -55,63 +59,10 @@ def world(tmp_path_factory):
         site.stop()
 
 
-def _truth(site, day: date) -> dict[str, dict]:
-    truth = pd.DataFrame(site.truth())
-    return rows_by_id(truth[truth["date"] == day].to_dict("records"))
-
-
-def _stored(cluster: Cluster) -> pd.DataFrame:
-    from warehouse.reader import read_articles
-
-    return read_articles(cluster.warehouse)
-
-
-def _assert_day_is_the_truth(cluster: Cluster, site, day: date) -> None:
-    stored = _stored(cluster)
-    got = rows_by_id(stored[stored["date"] == day].to_dict("records"))
-    want = _truth(site, day)
-    assert want and sorted(got) == sorted(want), f"{day}: the warehouse differs from what the site published"
-    for aid, row in want.items():
-        for name in CORE_FIELDS:
-            assert got[aid][name] == row[name], f"{day} {aid} {name}: {got[aid][name]!r} != {row[name]!r}"
-    assert stored["article_id"].is_unique
-
-
-def _s3_keys(cluster: Cluster, prefix: str) -> set[str]:
-    client = boto3.client("s3")
-    out: set[str] = set()
-    for page in client.get_paginator("list_objects_v2").paginate(Bucket=cluster.s3.bucket, Prefix=prefix):
-        out.update(o["Key"][len(prefix):] for o in page.get("Contents", []))
-    return out
-
-
-def _log_owners(cluster: Cluster) -> dict[tuple[str, str, str], list[str]]:
-    """(run_id, task_id, attempt) -> the workers whose own log folder holds that task attempt's log."""
-    owners: dict[tuple[str, str, str], list[str]] = {}
-    for name, files in cluster.worker_task_logs().items():
-        for path in files:
-            parts = {p.split("=", 1)[0]: p.split("=", 1)[1] for p in path.parts if "=" in p}
-            key = (parts["run_id"], parts["task_id"], path.stem)
-            owners.setdefault(key, []).append(name)
-    return owners
-
-
-def _crawl_states(cluster: Cluster) -> dict[str, str]:
-    rows = cluster.metadata("select run_id, state from task_instance where dag_id = %s and task_id = 'crawl'", (DAG,))
-    return {r["run_id"]: r["state"] for r in rows}
-
-
-def _day_runs(cluster: Cluster, days: list[date]) -> list[dict]:
-    """The scheduled runs of ``days`` (the data interval starts at the day's midnight in Tokyo)."""
-    runs = cluster.metadata("select run_id, state, data_interval_start from dag_run where dag_id = %s "
-                            "order by data_interval_start", (DAG,))
-    wanted = {str(d) for d in days}
-    return [r for r in runs if (r["data_interval_start"] + JST_OFFSET).date().isoformat() in wanted]
-
-
 def test_the_scheduler_runs_the_days_across_both_celery_workers(world) -> None:
     cluster, site = world["cluster"], world["site"]
     started = time.monotonic()
+    cluster.unpause(QUALITY_DAG)  # checks each loaded day, reading run summaries from S3
     cluster.unpause(DAG)
     # The catch-up covers DAYS and FAULT_DAY (max_active_runs=2): once the crawls of DAYS are done, the
     # site's crawl pool is closed so FAULT_DAY's crawl waits for the fault test.
@@ -126,6 +77,7 @@ def test_the_scheduler_runs_the_days_across_both_celery_workers(world) -> None:
                     and rs, 300, "the demo days' runs to finish", every=1)
     print(f"{len(DAYS)} days through the cluster in {time.monotonic() - started:.1f}s")
     assert [r["state"] for r in runs] == ["success"] * len(DAYS), runs
+    assert cluster.restarts == {}, "a control-plane process exited and was restarted"
 
     for day in DAYS:
         _assert_day_is_the_truth(cluster, site, day)
@@ -134,7 +86,7 @@ def test_the_scheduler_runs_the_days_across_both_celery_workers(world) -> None:
     run_ids = {r["run_id"] for r in runs}
     tis = [t for t in cluster.task_instances(DAG) if t["run_id"] in run_ids]
     assert {(t["task_id"], t["state"]) for t in tis} == {
-        (task, "success") for task in ("plan", "crawl", "transform", "load", "summarize")}
+        (task, "success") for task in ("plan", "discover", "crawl", "merge", "transform", "load", "summarize")}
     assert all(t["hostname"] and t["queue"] == "default" for t in tis), tis
     # a worker stores a task's Celery result just after Airflow sees the task succeed: give it a moment
     results = wait_for(lambda: len(cluster.metadata("select task_id from celery_taskmeta where status = 'SUCCESS'"))
@@ -158,6 +110,31 @@ def test_the_scheduler_runs_the_days_across_both_celery_workers(world) -> None:
         assert {"crawl/items.jsonl", "crawl/rejections.jsonl", "crawl/crawl.json", "crawl/archive.warc.gz",
                 "clean.parquet", "quarantine.parquet", "summary.json"} <= keys, keys
         assert _s3_keys(cluster, f"raw/japannews/{day}/") == {f"{sanitize_run_id(run['run_id'])}.warc.gz"}
+
+
+def test_the_quality_dag_checks_each_loaded_day_through_s3(world) -> None:
+    import boto3
+
+    cluster = world["cluster"]
+    runs = {str(d): r["run_id"] for d, r in zip(DAYS, _day_runs(cluster, DAYS), strict=True)}
+    reports = {f"reports/japannews-{d}.html" for d in DAYS}
+
+    def checked() -> list[dict] | None:
+        qruns = cluster.runs(QUALITY_DAG)
+        done = qruns and all(r["state"] in ("success", "failed") for r in qruns)
+        return qruns if done and reports <= _s3_keys(cluster, "runs/") else None
+
+    qruns = wait_for(checked, 240, "the quality DAG's reports of the loaded days", every=2)
+    assert [r["state"] for r in qruns] == ["success"] * len(qruns), cluster.logs()
+    tis = [t for t in cluster.task_instances(QUALITY_DAG) if t["task_id"] == "check_and_report"]
+    assert tis and all(t["state"] == "success" for t in tis), tis
+    assert "reports/plotly.min.js" in _s3_keys(cluster, "runs/")
+    for day, run_id in runs.items():
+        page = boto3.client("s3").get_object(Bucket=cluster.s3.bucket, Key=f"runs/reports/japannews-{day}.html")
+        html = page["Body"].read().decode("utf-8")
+        assert sanitize_run_id(run_id) in html, f"the report of {day} does not show its run (summary not read)"
+    for w in cluster.worker_list:  # nothing went to a local folder named 's3:'
+        assert not any(p.name == "s3:" for p in w.home.rglob("s3:")), w.name
 
 
 def test_a_worker_killed_mid_crawl_the_crawl_is_retried_on_the_other_worker(world) -> None:
@@ -205,5 +182,7 @@ def test_a_worker_killed_mid_crawl_the_crawl_is_retried_on_the_other_worker(worl
     for day in DAYS:
         _assert_day_is_the_truth(cluster, site, day)
     keys = _s3_keys(cluster, f"runs/japannews/{FAULT_DAY}/{sanitize_run_id(fault_run)}/")
-    assert {k.split("/")[0] for k in keys} == {"crawl", "clean.parquet", "quarantine.parquet", "summary.json"}
+    tops = {k.split("/")[0] for k in keys}
+    done = {"crawl", "clean.parquet", "quarantine.parquet", "summary.json"}
+    assert done <= tops <= done | {DISCOVER_DIR, SHARD_URLS_DIR, SHARDS_DIR}, tops
     assert len(_stored(cluster)) == sum(len(_truth(site, d)) for d in [*DAYS, FAULT_DAY])

@@ -117,3 +117,59 @@ def test_reprocess_replays_the_days_archives_from_s3(day_on_s3):
     assert "crawl/items.jsonl" in _keys(bucket, f"runs/japannews/{DAY}/s3-replay-1/")
     assert latest_summary(f"s3://{bucket}/runs", "japannews", DAY)["run_id"] == "s3-replay-1"
     assert list((day_on_s3["tmp"] / "worker-tmp").iterdir()) == []
+
+
+def test_a_warc_day_passes_between_its_tasks_only_through_s3(s3_server, tmp_path, monkeypatch):
+    """``ccnews_daily``'s steps as on three hosts: plan, each file's ``read_file`` and the load each in
+    its own working and temporary folder, staging and warehouse on S3; nothing is written locally,
+    the warehouse equals the collection's truth and a re-plan reads the manifest back from S3."""
+    import tempfile
+
+    from demo_site.ccnews import CCNewsCollection
+    from newsline.ingest_warc import load_day, plan_day, read_file
+    from warehouse.reader import read_articles
+
+    collection = CCNewsCollection()
+    source = tmp_path / "collection"  # the archive host (read only)
+    collection.write(source)
+    bucket = s3_server.bucket
+    overrides = {"staging": f"s3://{bucket}/warc-runs", "warehouse": f"s3://{bucket}/warc-warehouse"}
+    hosts: list = []
+
+    def on_a_new_host() -> None:
+        host = tmp_path / f"host{len(hosts)}"
+        (host / "tmp").mkdir(parents=True)
+        monkeypatch.chdir(host)
+        monkeypatch.setenv("TMPDIR", str(host / "tmp"))
+        monkeypatch.setattr(tempfile, "tempdir", None)
+        hosts.append(host)
+
+    on_a_new_host()
+    plan = plan_day(DAY, collection=str(source), overrides=overrides)
+    assert plan["todo"] and not plan["done"]
+    entries = []
+    for rel in plan["todo"]:
+        on_a_new_host()
+        entries.append(read_file(DAY, rel, collection=str(source), overrides=overrides, sleep=lambda _s: None))
+    on_a_new_host()
+    summary = load_day(DAY, collection=str(source), listed=plan["listed"], read_now=plan["todo"],
+                       resumed=plan["done"], overrides=overrides)
+
+    truth = collection.truth([DAY])
+    got = rows_by_id(read_articles(overrides["warehouse"]).to_dict("records"))
+    assert sorted(got) == sorted(rows_by_id(truth))
+    assert summary["records_accounted"] and summary["files_read"] == len(plan["todo"])
+    assert summary["files_failed"] == sum(1 for e in entries if not e["complete"])
+    key = plan["collection_key"]
+    staged = _keys(bucket, f"warc-runs/_warc/{key}/{DAY}/")
+    assert "summary.json" in staged
+    for rel in plan["todo"]:
+        name = rel.rsplit("/", 1)[-1]
+        assert {f"manifest/{name}.json", f"files/{name}/items.jsonl", f"files/{name}/rejections.jsonl"} <= staged
+    assert summary["sites"]["japannews"]["run_dir"].startswith(f"s3://{bucket}/warc-runs/japannews/{DAY}/")
+    for host in hosts:  # no host wrote anything of its own, not even a folder named 's3:'
+        assert [p.name for p in host.iterdir()] == ["tmp"] and list((host / "tmp").iterdir()) == [], host
+    # the next plan of the day reads the manifest back from S3: only the unreadable file is left to read
+    replanned = plan_day(DAY, collection=str(source), overrides=overrides)
+    assert sorted(replanned["todo"]) == sorted(e["file"] for e in entries if not e["complete"])
+    assert sorted(replanned["done"]) == sorted(e["file"] for e in entries if e["complete"])

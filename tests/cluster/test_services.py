@@ -56,3 +56,23 @@ def test_cluster_demo_bad_days_is_a_one_line_user_error(capsys):
     assert main(["--days", "2024-09-08..2024-09-04"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("newsline: error: ") and err.count("\n") == 1, err
+
+
+def test_cluster_demo_plans_every_demo_sites_days():
+    from core.sites import get_site
+    from demo_site.world import DEMO_SITES
+    from newsline.cluster import cluster_demo_plan
+
+    plan = cluster_demo_plan()
+    assert {(p["site"], p["dag_id"], p["day"]) for p in plan} == {
+        (key, get_site(key).dag, day.isoformat()) for key, entry in DEMO_SITES.items() for day in entry.days}
+    narrowed = cluster_demo_plan("2024-09-04..2024-09-05", "japannews,metrotimes")
+    assert [(p["site"], p["day"]) for p in narrowed] == [("japannews", "2024-09-04"), ("japannews", "2024-09-05")]
+
+
+def test_cluster_demo_days_of_no_demo_site_is_a_one_line_user_error(capsys):
+    from newsline.cluster import main
+
+    assert main(["--days", "2030-01-01"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("newsline: error: nothing to run") and err.count("\n") == 1, err
