@@ -124,7 +124,7 @@ def test_the_quality_dag_checks_each_loaded_day_through_s3(world) -> None:
         done = qruns and all(r["state"] in ("success", "failed") for r in qruns)
         return qruns if done and reports <= _s3_keys(cluster, "runs/") else None
 
-    qruns = wait_for(checked, 240, "the quality DAG's reports of the loaded days", every=2)
+    qruns = wait_for(checked, 600, "the quality DAG's reports of the loaded days", every=2)
     assert [r["state"] for r in qruns] == ["success"] * len(qruns), cluster.logs()
     tis = [t for t in cluster.task_instances(QUALITY_DAG) if t["task_id"] == "check_and_report"]
     assert tis and all(t["state"] == "success" for t in tis), tis
