@@ -6,10 +6,10 @@ import json
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 from newsline.report import build_daily_report
 from tests.analyst.conftest import DAY, build_warehouse
+from tests.s3server import moto_s3
 from warehouse.query import run_query
 
 BUCKET = "newsline-analyst"
@@ -17,23 +17,13 @@ BUCKET = "newsline-analyst"
 
 @pytest.fixture(scope="module")
 def s3_root(tmp_path_factory):
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    env = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
-           "AWS_ENDPOINT_URL": f"http://{host}:{port}"}
-    with pytest.MonkeyPatch.context() as mp:
-        for key, value in env.items():
-            mp.setenv(key, value)
-        mp.delenv("AWS_PROFILE", raising=False)
+    with moto_s3(BUCKET):
         client = boto3.client("s3")
-        client.create_bucket(Bucket=BUCKET)
         local = build_warehouse(tmp_path_factory.mktemp("s3src") / "wh")
         for path in local.root.rglob("*"):
             if path.is_file():
                 client.put_object(Bucket=BUCKET, Key=f"wh/{path.relative_to(local.root)}", Body=path.read_bytes())
         yield f"s3://{BUCKET}/wh", local
-    server.stop()
 
 
 def test_query_on_s3(s3_root):

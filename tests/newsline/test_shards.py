@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from core.timeutil import day_window
+from tests.s3server import moto_s3
 
 pytestmark = pytest.mark.integration
 
@@ -163,37 +164,23 @@ def test_a_second_run_skips_every_unchanged_article_in_discovery(local_day) -> N
 def test_shards_through_the_s3_api(tmp_path) -> None:
     """Staging on the S3 API (moto server): shard URL files and shard outputs go through the storage layer,
     each crawl uses only a private temporary folder, the merged day lands in the warehouse."""
-    import boto3
-    from moto.server import ThreadedMotoServer
-
     from demo_site.server import DemoServer
     from newsline import pipeline as P
     from warehouse.reader import read_articles
     from warehouse.staging import list_files
 
-    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    moto.start()
-    try:
-        host, port = moto.get_host_and_port()
-        with DemoServer(port=0) as server, pytest.MonkeyPatch.context() as mp:
-            for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                               "AWS_DEFAULT_REGION": "us-east-1", "AWS_ENDPOINT_URL": f"http://{host}:{port}"}.items():
-                mp.setenv(key, value)
-            mp.delenv("AWS_PROFILE", raising=False)
-            boto3.client("s3").create_bucket(Bucket="runs")
-            _use_site(mp, tmp_path, server, staging="s3://runs/staging")
-            spec = P.RunSpec(site="japannews", day=DAY.isoformat(), run_id="s3-sharded")
-            shards, _, crawled, _, _ = _sharded_day(spec)
-            summary = P.summarize(spec, crawled, P.transform(spec), P.load(spec))
-            urls = _day_urls(server)
-            files = list_files("s3://runs/staging")
-        assert shards == list(range(SHARDS)) and summary["status"] == "ok"
-        assert summary["articles_new"] == len(urls)
-        assert sorted(read_articles(str(tmp_path / "warehouse"))["url"]) == urls
-        names = {f.split("/s3-sharded/", 1)[1] for f in files if "/s3-sharded/" in f}
-        assert {f"shard-urls/{n:03d}.jsonl" for n in range(SHARDS)} <= names
-        assert {f"shards/{n:03d}/crawl.json" for n in range(SHARDS)} <= names
-        assert {"discover/article_urls.jsonl", "crawl/items.jsonl", "crawl/archive.warc.gz", "summary.json"} <= names
-        assert not (tmp_path / "runs").exists(), "nothing of the run was staged on the local disk"
-    finally:
-        moto.stop()
+    with moto_s3("runs"), DemoServer(port=0) as server, pytest.MonkeyPatch.context() as mp:
+        _use_site(mp, tmp_path, server, staging="s3://runs/staging")
+        spec = P.RunSpec(site="japannews", day=DAY.isoformat(), run_id="s3-sharded")
+        shards, _, crawled, _, _ = _sharded_day(spec)
+        summary = P.summarize(spec, crawled, P.transform(spec), P.load(spec))
+        urls = _day_urls(server)
+        files = list_files("s3://runs/staging")
+    assert shards == list(range(SHARDS)) and summary["status"] == "ok"
+    assert summary["articles_new"] == len(urls)
+    assert sorted(read_articles(str(tmp_path / "warehouse"))["url"]) == urls
+    names = {f.split("/s3-sharded/", 1)[1] for f in files if "/s3-sharded/" in f}
+    assert {f"shard-urls/{n:03d}.jsonl" for n in range(SHARDS)} <= names
+    assert {f"shards/{n:03d}/crawl.json" for n in range(SHARDS)} <= names
+    assert {"discover/article_urls.jsonl", "crawl/items.jsonl", "crawl/archive.warc.gz", "summary.json"} <= names
+    assert not (tmp_path / "runs").exists(), "nothing of the run was staged on the local disk"

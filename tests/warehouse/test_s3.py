@@ -17,8 +17,8 @@ import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 import pytest
 import s3fs
-from moto.server import ThreadedMotoServer
 
+from tests.s3server import moto_s3
 from tests.warehouse import merge_worker
 from tests.warehouse.conftest import article, table_of
 from warehouse import paths, storage
@@ -38,22 +38,8 @@ DAY = date(2024, 9, 6)
 
 @pytest.fixture(scope="module")
 def s3_env():
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    env = {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ENDPOINT_URL": f"http://{host}:{port}",
-    }
-    with pytest.MonkeyPatch.context() as mp:
-        for key, value in env.items():
-            mp.setenv(key, value)
-        mp.delenv("AWS_PROFILE", raising=False)
-        boto3.client("s3").create_bucket(Bucket=BUCKET)
+    with moto_s3(BUCKET) as env:
         yield env
-    server.stop()
 
 
 @pytest.fixture
