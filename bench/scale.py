@@ -191,7 +191,8 @@ def _wait(predicate: Any, timeout: float, what: str, every: float = 1.0) -> Any:
 
 
 def cluster_round(urls: dict[str, str], days: dict[str, list[date]], workers: int, concurrency: int,
-                  root: Path, published: set[str] | None = None, timeout: float = 3600) -> dict[str, Any]:
+                  root: Path, published: set[str] | None = None, timeout: float = 3600,
+                  timeline: Path | None = None) -> dict[str, Any]:
     """Every site's ``days`` through a fresh cluster with ``workers`` Celery workers of ``concurrency``
     slots each (no politeness delay: the cluster's NEWSLINE_DOWNLOAD_DELAY=0); returns what it did.
 
@@ -238,6 +239,14 @@ def cluster_round(urls: dict[str, str], days: dict[str, list[date]], workers: in
                               "from task_instance where dag_id = any(%s)", (ids,))[0]
         tasks, busy = int(ti["n"]), float(ti["busy"] or 0.0)
         per_worker = {name: len(files) for name, files in cluster.worker_task_logs().items()}
+        if timeline is not None:  # every task instance's queued / start / end times, for a look at the gaps
+            rows = cluster.metadata(
+                "select dag_id, run_id, task_id, map_index, try_number, hostname, pid, state, "
+                "extract(epoch from scheduled_dttm) as scheduled, extract(epoch from queued_dttm) as queued, "
+                "extract(epoch from start_date) as started, extract(epoch from end_date) as ended "
+                "from task_instance where dag_id = any(%s) order by start_date", (ids,))
+            timeline.write_text(json.dumps(rows, default=str, indent=1), encoding="utf-8")
+            shutil.copytree(cluster.root / "service-logs", timeline.with_suffix(".logs"), dirs_exist_ok=True)
         saved = dict(os.environ)
         try:
             os.environ.update(cluster.s3.env)

@@ -28,7 +28,7 @@ default_args = task_defaults(retries=1, retry_delay_s=60, execution_timeout=time
     doc_md=__doc__,
 )
 def newsline_quality() -> None:
-    @task
+    @task(inlets=[ARTICLES_ASSET])  # reads the asset's recent events too (see loaded_days_from_events)
     def loaded_days(**context) -> list[dict]:
         """The (site, day, run) triples the triggering loads reported."""
         from newsline.dagsupport import loaded_days_from_events

@@ -84,14 +84,40 @@ def record_load_event(context: Mapping[str, Any], spec: dict[str, Any], load_sta
     }
 
 
+#: How far before the earliest triggering event ``loaded_days_from_events`` looks for events the run missed.
+MISSED_EVENT_WINDOW = timedelta(minutes=5)
+
+
 def loaded_days_from_events(context: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The (site, day, run, warehouse) of every load this quality run must check: its triggering asset
+    events, plus every event of the articles asset from shortly before the earliest of them.
+
+    Airflow 3.3 can leave an event out of a run's triggering events when it is committed while the
+    scheduler creates that run (two daily runs finishing in the same instant: apache/airflow#54659); it
+    then arrives only with the *next* event, a day later. Reading the asset's events of the same moment
+    from the task's ``inlet_events`` catches it now (a day checked twice is harmless: the report is
+    written again). ``tests/cluster/test_celery_cluster.py`` hit this race."""
     events = context.get("triggering_asset_events") or {}
     out: list[dict[str, Any]] = []
+    stamps = []
+
+    def add(ev: Any) -> None:
+        extra = dict(getattr(ev, "extra", None) or {})
+        if extra.get("day") and extra not in out:
+            out.append(extra)
+
     for _asset, evs in dict(events).items():
         for ev in evs:
-            extra = dict(getattr(ev, "extra", None) or {})
-            if extra.get("day") and extra not in out:
-                out.append(extra)
+            add(ev)
+            if getattr(ev, "timestamp", None) is not None:
+                stamps.append(ev.timestamp)
+    inlets = context.get("inlet_events")
+    if stamps and inlets is not None:
+        from newsline.airflow_common import ARTICLES_ASSET
+
+        since = min(stamps) - MISSED_EVENT_WINDOW
+        for ev in inlets[ARTICLES_ASSET].after(since.isoformat()):
+            add(ev)
     params = context.get("params") or {}
     if not out and params.get("day"):  # a manual run: check the given site and day
         from core.config import load_settings

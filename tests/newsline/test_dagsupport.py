@@ -73,3 +73,41 @@ def test_tasks_return_a_small_summary_not_the_discovered_urls() -> None:
     small = _small(stats)
     assert set(small) == {"pages_fetched", "discovered_by_source", "finish_reason"}
     assert len(json.dumps(small)) < 200
+
+
+class _Events(list):
+    """An asset's event history as the Task SDK's ``inlet_events[asset]`` serves it (``after`` filters)."""
+
+    def __init__(self, events: list) -> None:
+        super().__init__(events)
+        self.asked_after: list[str] = []
+
+    def after(self, after: str) -> _Events:
+        self.asked_after.append(after)
+        return _Events([e for e in self if e.timestamp >= datetime.fromisoformat(after)])
+
+
+def _event(day: str, at: datetime, run: str) -> object:
+    from types import SimpleNamespace
+
+    return SimpleNamespace(timestamp=at, extra={"site": "japannews", "day": day, "run_id": run, "warehouse": "s3://w"})
+
+
+def test_a_quality_run_also_checks_the_event_airflow_left_out_of_its_triggering_events() -> None:
+    """Two daily runs finish in the same instant; Airflow 3.3 gives the quality run only one of the two
+    events (apache/airflow#54659). The other one, from the same moment, is read from the asset's history;
+    an event from the day before (checked by an earlier quality run) is not."""
+    from newsline.airflow_common import ARTICLES_ASSET
+    from newsline.dagsupport import loaded_days_from_events
+
+    now = datetime(2026, 11, 30, 7, 25, 19, tzinfo=UTC)
+    old = _event("2024-09-02", now - timedelta(days=1), "r0")
+    first, missed = _event("2024-09-03", now, "r1"), _event("2024-09-04", now + timedelta(milliseconds=7), "r2")
+    history = _Events([old, first, missed])
+    ctx = {"triggering_asset_events": {ARTICLES_ASSET: [first]}, "inlet_events": {ARTICLES_ASSET: history}}
+    days = loaded_days_from_events(ctx)
+    assert [d["day"] for d in days] == ["2024-09-03", "2024-09-04"]
+    assert len(history.asked_after) == 1
+    # without the asset's history (no inlet declared) only the triggering events are checked
+    assert [d["day"] for d in loaded_days_from_events({"triggering_asset_events": {ARTICLES_ASSET: [first]}})] \
+        == ["2024-09-03"]
