@@ -29,13 +29,13 @@ warehouse (`articles/date=…/section=…`), then writes the run summary. Profil
 * **Which day a run covers:** scheduled and backfill runs cover their data interval, exactly one local
   day `[D 00:00, D+1 00:00)` {tz}; the run starts when that day has closed. A manual run covers the
   local day of its logical date (the UI's "now" means the last closed day; an unfinished day is
-  refused unless the `partial_day` param is set). The covered day is shown in the `plan` task's log
+  refused unless the `partial_day` param is set). The covered day is shown in the `discover` task's log
   and in the run summary.
 * **Re-runs** are idempotent: a cleared or re-triggered day leaves the warehouse unchanged unless the
   site changed.
 * **Big days are sharded:** `discover` reads the day's sitemaps/feeds once and splits the article URLs
   into shards of {shard_size} (at most {max_shards}); each shard is one mapped `crawl` task (any worker),
-  retried alone when it fails; `merge` joins them into the one crawl output, loaded once.
+  retried alone when it fails; `transform` joins them into the one crawl output, loaded once.
 * **Politeness:** discovery and every crawl shard run in the pool `{pool}` ({slots} slot(s)), so at most
   {slots} crawler process(es) reach the site at once, each keeping the profile's delay and concurrency
   (unless a param overrides them): the site sees at most {slots} × one request per delay on average.
@@ -99,21 +99,22 @@ def site_dag(site: SiteProfile) -> DAG:
 
 
 def _wire(key: str) -> None:
-    @task(doc_md="Work out which local day this run covers (from the data interval or logical date) and name the run.")
-    def plan(**context: Any) -> dict:
+    # Five tasks per site-day. Every task is a process of its own on some worker (fork, DAG parse, state
+    # calls to the API server, the scheduler's hand-off to the next task): a trivial step is not worth
+    # one, so the covered day is planned inside `discover` and the shards are joined inside `transform`.
+    @task(pool=key, execution_timeout=timedelta(hours=1), multiple_outputs=True,
+          doc_md="Work out which local day this run covers (from the data interval or logical date, logged), "
+                 "discover its article URLs once (no article fetched) and split them into shard files in the "
+                 "run folder; returns the run's spec and the shard numbers the crawl is mapped over.")
+    def discover(**context: Any) -> dict:
         from newsline.dagsupport import plan_run
-
-        return plan_run(key, context)
-
-    @task(pool=key, execution_timeout=timedelta(hours=1),
-          doc_md="Discover the day's article URLs once (no article fetched) and split them into shard files "
-                 "in the run folder; returns the shard numbers the crawl is mapped over.")
-    def discover(spec: dict, **context: Any) -> list[int]:
         from newsline.pipeline import RunSpec, discover
 
+        spec = plan_run(key, context)
         if context["params"].get("reprocess"):
-            return [0]  # one replay of the day's archives, no network
-        return discover(RunSpec.from_dict(spec), incremental=bool(context["params"].get("incremental", True)))
+            return {"spec": spec, "shards": [0]}  # one replay of the day's archives, no network
+        shards = discover(RunSpec.from_dict(spec), incremental=bool(context["params"].get("incremental", True)))
+        return {"spec": spec, "shards": shards}
 
     @task(pool=key, execution_timeout=timedelta(hours=3),
           doc_md="Fetch one shard of the day's articles in a separate Scrapy process (mapped: one task per "
@@ -125,19 +126,15 @@ def _wire(key: str) -> None:
             return reprocess_crawl(RunSpec.from_dict(spec))
         return crawl_shard(RunSpec.from_dict(spec), shard)
 
-    @task(doc_md="Join the discovery and the shards' crawl output into the run's one crawl folder and stats.")
-    def merge(spec: dict, shards: list[int], shard_stats: list[dict], **context: Any) -> dict:
-        from newsline.pipeline import RunSpec, merge_shards
+    @task(multiple_outputs=True,
+          doc_md="Join the discovery and the shards' crawl output into the run's one crawl folder and stats, "
+                 "then clean and validate the crawled items; bad rows go to quarantine with a reason.")
+    def transform(spec: dict, shards: list[int], shard_stats: list[dict], **context: Any) -> dict:
+        from newsline.pipeline import RunSpec, merge_shards, transform
 
-        if context["params"].get("reprocess"):
-            return next(iter(shard_stats))
-        return merge_shards(RunSpec.from_dict(spec), len(shards))
-
-    @task(doc_md="Clean and validate the crawled items; bad rows go to quarantine with a reason.")
-    def transform(spec: dict, crawl_stats: dict) -> dict:
-        from newsline.pipeline import RunSpec, transform
-
-        return transform(RunSpec.from_dict(spec))
+        run = RunSpec.from_dict(spec)
+        crawled = next(iter(shard_stats)) if context["params"].get("reprocess") else merge_shards(run, len(shards))
+        return {"crawl": crawled, "transform": transform(run)}
 
     @task(doc_md="Merge the clean articles into articles/date=…/section=… atomically and idempotently.")
     def load(spec: dict, transform_stats: dict) -> dict:
@@ -157,12 +154,11 @@ def _wire(key: str) -> None:
         record_load_event(context, spec, load_stats)
         return out
 
-    spec = plan()
-    shards = discover(spec)
-    crawled = merge(spec, shards, crawl.partial(spec=spec).expand(shard=shards))
-    cleaned = transform(spec, crawled)
-    loaded = load(spec, cleaned)
-    summarize(spec, crawled, cleaned, loaded)
+    day = discover()
+    spec, shards = day["spec"], day["shards"]
+    cleaned = transform(spec, shards, crawl.partial(spec=spec).expand(shard=shards))
+    loaded = load(spec, cleaned["transform"])
+    summarize(spec, cleaned["crawl"], cleaned["transform"], loaded)
 
 
 def site_dags() -> dict[str, DAG]:

@@ -86,7 +86,7 @@ def test_the_scheduler_runs_the_days_across_both_celery_workers(world) -> None:
     run_ids = {r["run_id"] for r in runs}
     tis = [t for t in cluster.task_instances(DAG) if t["run_id"] in run_ids]
     assert {(t["task_id"], t["state"]) for t in tis} == {
-        (task, "success") for task in ("plan", "discover", "crawl", "merge", "transform", "load", "summarize")}
+        (task, "success") for task in ("discover", "crawl", "transform", "load", "summarize")}
     assert all(t["hostname"] and t["queue"] == "default" for t in tis), tis
     # a worker stores a task's Celery result just after Airflow sees the task succeed: give it a moment
     results = wait_for(lambda: len(cluster.metadata("select task_id from celery_taskmeta where status = 'SUCCESS'"))

@@ -82,7 +82,7 @@ def test_the_crawl_was_mapped_and_only_the_failed_shard_retried(sharded_day) -> 
     assert sorted(crawls) == list(range(SHARDS)), tries
     assert crawls[FAILING] == (2, "success"), tries
     assert all(crawls[i] == (1, "success") for i in range(SHARDS) if i != FAILING), tries
-    for task in ("discover", "merge", "transform", "load", "summarize"):
+    for task in ("discover", "transform", "load", "summarize"):
         assert tries[(task, -1)] == (1, "success"), (task, tries)
 
 

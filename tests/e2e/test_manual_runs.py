@@ -102,7 +102,7 @@ def test_a_manual_run_after_the_profile_end_date_runs_the_day(world) -> None:
     run = runs[-1]
     assert run["state"] == "success", run
     states = task_states(world, run["run_id"])
-    assert set(states) == {"plan", "discover", "crawl", "merge", "transform", "load", "summarize"}, states
+    assert set(states) == {"discover", "crawl", "transform", "load", "summarize"}, states
     assert set(states.values()) == {"success"}, states
     [summary_file] = (world["tmp"] / "runs" / "japannews" / AFTER_END.isoformat()).glob("*/summary.json")
     summary = json.loads(summary_file.read_text())

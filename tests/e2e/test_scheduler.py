@@ -58,7 +58,7 @@ def runs_by_day(env: dict[str, str]) -> dict[date, dict]:
 
 
 def task_instances(env: dict[str, str], dag_id: str, run_id: str | None = None) -> list[dict]:
-    sql = ("select run_id, task_id, state, try_number, pool, start_date, end_date from task_instance "
+    sql = ("select run_id, task_id, state, try_number, pool, scheduled_dttm, start_date, end_date from task_instance "
            "where dag_id = ?")
     args: tuple = (dag_id,)
     if run_id is not None:
@@ -191,16 +191,18 @@ def test_the_pool_keeps_one_crawl_at_a_time_while_two_runs_are_active(world) -> 
     # the two backfill runs were active at the same time (max_active_runs=2) ...
     (a, b) = sorted(backfill, key=lambda r: utc(r["start_date"]))
     assert utc(b["start_date"]) < utc(a["end_date"]), f"the backfill runs never overlapped: {backfill}"
-    # ... yet their crawls, the only tasks in the one-slot "japannews" pool, never did
-    crawls = [t for t in task_instances(env, DAG) if t["task_id"] == "crawl"]
-    assert len(crawls) >= 4 and {t["pool"] for t in crawls} == {"japannews"}, crawls
-    spans = sorted((utc(t["start_date"]), utc(t["end_date"]), t["run_id"]) for t in crawls)
-    for (s1, e1, r1), (s2, e2, r2) in zip(spans, spans[1:], strict=False):
-        assert e1 <= s2, f"crawls of {r1} and {r2} overlapped: {s1}-{e1} vs {s2}-{e2}"
-    # and the second run's crawl waited for the slot rather than running late because its plan was late
-    plans = {t["run_id"]: utc(t["end_date"]) for t in task_instances(env, DAG) if t["task_id"] == "plan"}
-    first, second = sorted(((s, e, r) for s, e, r in spans if r in (a["run_id"], b["run_id"])))
-    assert plans[second[2]] < first[1], "both runs must have had a crawl ready while the slot was taken"
+    # ... yet their discoveries and crawls, the only tasks in the one-slot "japannews" pool, never overlapped
+    pooled = [t for t in task_instances(env, DAG) if t["task_id"] in ("discover", "crawl")]
+    crawls = [t for t in pooled if t["task_id"] == "crawl"]
+    assert len(crawls) >= 4 and {t["pool"] for t in pooled} == {"japannews"}, pooled
+    spans = sorted((utc(t["start_date"]), utc(t["end_date"]), t["run_id"], t["task_id"]) for t in pooled)
+    for (s1, e1, r1, t1), (s2, e2, r2, t2) in zip(spans, spans[1:], strict=False):
+        assert e1 <= s2, f"{t1} of {r1} and {t2} of {r2} overlapped: {s1}-{e1} vs {s2}-{e2}"
+    # and the second run's crawl was ready (scheduled: its discovery done) while the first run's crawl
+    # held the slot: it waited for the pool, not for its own upstream
+    first, second = sorted((utc(t["start_date"]), utc(t["end_date"]), utc(t["scheduled_dttm"]), t["run_id"])
+                           for t in crawls if t["run_id"] in (a["run_id"], b["run_id"]))
+    assert second[2] < first[1], "both runs must have had a crawl ready while the slot was taken"
 
 
 def test_clearing_a_day_reruns_it_and_leaves_the_warehouse_byte_identical(world) -> None:
