@@ -102,19 +102,19 @@ def _wire(key: str) -> None:
     # Five tasks per site-day. Every task is a process of its own on some worker (fork, DAG parse, state
     # calls to the API server, the scheduler's hand-off to the next task): a trivial step is not worth
     # one, so the covered day is planned inside `discover` and the shards are joined inside `transform`.
-    @task(pool=key, execution_timeout=timedelta(hours=1), multiple_outputs=True,
+    @task(pool=key, execution_timeout=timedelta(hours=1),
           doc_md="Work out which local day this run covers (from the data interval or logical date, logged), "
                  "discover its article URLs once (no article fetched) and split them into shard files in the "
-                 "run folder; returns the run's spec and the shard numbers the crawl is mapped over.")
-    def discover(**context: Any) -> dict:
+                 "run folder; returns one `{spec, shard}` per shard, what the crawl is mapped over.")
+    def discover(**context: Any) -> list[dict]:
         from newsline.dagsupport import plan_run
         from newsline.pipeline import RunSpec, discover
 
         spec = plan_run(key, context)
         if context["params"].get("reprocess"):
-            return {"spec": spec, "shards": [0]}  # one replay of the day's archives, no network
+            return [{"spec": spec, "shard": 0}]  # one replay of the day's archives, no network
         shards = discover(RunSpec.from_dict(spec), incremental=bool(context["params"].get("incremental", True)))
-        return {"spec": spec, "shards": shards}
+        return [{"spec": spec, "shard": shard} for shard in shards]
 
     @task(pool=key, execution_timeout=timedelta(hours=3),
           doc_md="Fetch one shard of the day's articles in a separate Scrapy process (mapped: one task per "
@@ -129,12 +129,13 @@ def _wire(key: str) -> None:
     @task(multiple_outputs=True,
           doc_md="Join the discovery and the shards' crawl output into the run's one crawl folder and stats, "
                  "then clean and validate the crawled items; bad rows go to quarantine with a reason.")
-    def transform(spec: dict, shards: list[int], shard_stats: list[dict], **context: Any) -> dict:
+    def transform(shards: list[dict], shard_stats: list[dict], **context: Any) -> dict:
         from newsline.pipeline import RunSpec, merge_shards, transform
 
+        spec = next(iter(shards))["spec"]
         run = RunSpec.from_dict(spec)
         crawled = next(iter(shard_stats)) if context["params"].get("reprocess") else merge_shards(run, len(shards))
-        return {"crawl": crawled, "transform": transform(run)}
+        return {"spec": spec, "crawl": crawled, "transform": transform(run)}
 
     @task(doc_md="Merge the clean articles into articles/date=…/section=… atomically and idempotently.")
     def load(spec: dict, transform_stats: dict) -> dict:
@@ -154,9 +155,9 @@ def _wire(key: str) -> None:
         record_load_event(context, spec, load_stats)
         return out
 
-    day = discover()
-    spec, shards = day["spec"], day["shards"]
-    cleaned = transform(spec, shards, crawl.partial(spec=spec).expand(shard=shards))
+    shards = discover()
+    cleaned = transform(shards, crawl.expand_kwargs(shards))
+    spec = cleaned["spec"]
     loaded = load(spec, cleaned["transform"])
     summarize(spec, cleaned["crawl"], cleaned["transform"], loaded)
 
