@@ -3,16 +3,33 @@ day, and which worker's own log folder holds a task attempt."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from datetime import date, timedelta
 
 import boto3
 import pandas as pd
+import pytest
 
 from newsline.cluster import Cluster
 from tests.truth import CORE_FIELDS, rows_by_id
 
 DAG = "japannews_daily"
 JST_OFFSET = timedelta(hours=9)
+
+
+@contextlib.contextmanager
+def running(cluster: Cluster, site) -> Iterator[Cluster]:
+    """The cluster up, its S3 environment exported to the test process (which reads the warehouse
+    and the run folders); everything stopped at the end, the demo site too, however the tests end."""
+    try:
+        with cluster, pytest.MonkeyPatch.context() as mp:
+            for key, value in cluster.s3.env.items():
+                mp.setenv(key, value)
+            mp.delenv("AWS_PROFILE", raising=False)
+            yield cluster
+    finally:
+        site.stop()
 
 
 def truth(site, day: date) -> dict[str, dict]:

@@ -15,7 +15,7 @@ import pytest
 from newsline.cluster import Cluster, ServiceUnavailable, wait_for
 from newsline.demo import sites_dir_with
 from newsline.pipeline import DISCOVER_DIR, SHARD_URLS_DIR, SHARDS_DIR, sanitize_run_id
-from tests.cluster.support import DAG
+from tests.cluster.support import DAG, running
 from tests.cluster.support import assert_day_is_the_truth as _assert_day_is_the_truth
 from tests.cluster.support import crawl_states as _crawl_states
 from tests.cluster.support import day_runs as _day_runs
@@ -48,15 +48,9 @@ def world(tmp_path_factory):
     except ServiceUnavailable as exc:
         site.stop()
         pytest.skip(str(exc))
-    try:
-        with cluster, pytest.MonkeyPatch.context() as mp:
-            for key, value in cluster.s3.env.items():
-                mp.setenv(key, value)
-            mp.delenv("AWS_PROFILE", raising=False)
-            print(f"cluster up in {cluster.timings['startup_s']:.1f}s ({cluster.timings})")
-            yield {"cluster": cluster, "site": site}
-    finally:
-        site.stop()
+    with running(cluster, site):
+        print(f"cluster up in {cluster.timings['startup_s']:.1f}s ({cluster.timings})")
+        yield {"cluster": cluster, "site": site}
 
 
 def test_the_scheduler_runs_the_days_across_both_celery_workers(world) -> None:

@@ -27,6 +27,7 @@ from tests.cluster.support import (
     crawl_states,
     day_runs,
     log_owners,
+    running,
     s3_keys,
     stored,
     truth,
@@ -67,14 +68,8 @@ def world(tmp_path_factory):
     except ServiceUnavailable as exc:
         site.stop()
         pytest.skip(str(exc))
-    try:
-        with cluster, pytest.MonkeyPatch.context() as mp:
-            for key, value in cluster.s3.env.items():
-                mp.setenv(key, value)
-            mp.delenv("AWS_PROFILE", raising=False)
-            yield {"cluster": cluster, "site": site}
-    finally:
-        site.stop()
+    with running(cluster, site):
+        yield {"cluster": cluster, "site": site}
 
 
 def _finished(cluster: Cluster, day: date, timeout: float) -> dict:
