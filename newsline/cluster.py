@@ -374,11 +374,6 @@ class Cluster:
             "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
             "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
-            # Airflow's task supervisor notices a finished task's exit only at its next wake-up, at most
-            # this many seconds later (default 5): after a short task's sockets closed it often slept the
-            # whole 5 s with the slot taken (17-30 % of the slots' time in the 2-vs-1 benchmark). 1 s
-            # costs one heartbeat call per running task per second.
-            "AIRFLOW__WORKERS__MIN_HEARTBEAT_INTERVAL": "1",
             "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "30",
             "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": "5",
             "NEWSLINE_STAGING": self.staging,
