@@ -23,6 +23,7 @@ import errno
 import json
 import logging
 import os
+import random
 import socket
 import time
 import uuid
@@ -38,6 +39,23 @@ log = logging.getLogger(__name__)
 DEFAULT_LOCK_TTL = 900.0
 #: Environment override of the lock lease, in seconds.
 LOCK_TTL_ENV = "NEWSLINE_S3_LOCK_TTL"
+
+
+#: Pauses between two tries for a held lock: the first, and the most it grows to.
+LOCK_WAIT_FIRST = 0.05
+LOCK_WAIT_MAX = 1.0
+
+
+def lock_waits(rng: Any = random.random) -> Iterator[float]:
+    """The pauses of a writer waiting for a held lock: 50 ms, doubling up to 1 s, each drawn from the
+    upper half of its step so that writers which started waiting together spread out. Each try costs
+    up to three S3 requests (the conditional PUT, then HEAD and GET of the holder's lease), so a fixed
+    50 ms poll cost ~60 requests a second per waiter for as long as a merge held the lock; this costs
+    at most ~3 a second once the wait is long."""
+    step = LOCK_WAIT_FIRST
+    while True:
+        yield step * (0.5 + 0.5 * rng())
+        step = min(step * 2, LOCK_WAIT_MAX)
 
 
 def _key(path: str) -> str:
@@ -136,6 +154,7 @@ class S3Storage:
         key = _key(path)
         token = uuid.uuid4().hex
         deadline = time.monotonic() + timeout
+        waits = lock_waits()
         while True:
             try:
                 self.fs.pipe_file(key, self._lock_body(token), mode="create")
@@ -147,7 +166,7 @@ class S3Storage:
                 break
             if time.monotonic() >= deadline:
                 raise LockTimeout(f"could not lock s3://{key} within {timeout:.0f}s")
-            time.sleep(0.05)
+            time.sleep(min(next(waits), max(0.0, deadline - time.monotonic())))
         try:
             yield
         finally:

@@ -319,3 +319,45 @@ def test_legacy_layout_migrates_on_s3(s3root, tmp_path):
     pd.testing.assert_frame_equal(ours, expected)
     assert set(stored_index(s3root)) == set(expected["article_id"])
     assert merge_articles(s3root, table_of(day_of(B, (40,))), run_id="r3").new == 1
+
+
+def test_a_lock_waiter_backs_off_from_50_ms_to_1_s() -> None:
+    from warehouse.s3 import lock_waits
+
+    top = lock_waits(rng=lambda: 1.0)
+    assert [round(next(top), 3) for _ in range(7)] == [0.05, 0.1, 0.2, 0.4, 0.8, 1.0, 1.0]
+    bottom = lock_waits(rng=lambda: 0.0)
+    assert [round(next(bottom), 3) for _ in range(7)] == [0.025, 0.05, 0.1, 0.2, 0.4, 0.5, 0.5]
+
+
+def test_a_writer_waiting_on_s3_tries_a_few_times_not_every_50_ms(s3root):
+    """One writer holds the lock for 2.5 s; the other, waiting, tries about a dozen times (a fixed
+    50 ms poll: ~50 tries, up to three requests each) and gets the lock within a second of its release."""
+    from warehouse.s3 import S3Storage
+
+    class Counting(s3fs.S3FileSystem):
+        tries = 0
+
+        def pipe_file(self, path, value, mode="overwrite", **kwargs):
+            if mode == "create":
+                Counting.tries += 1
+            return super().pipe_file(path, value, mode=mode, **kwargs)
+
+    holder = S3Storage(s3root)
+    waiter = S3Storage(s3root, fs=Counting(skip_instance_cache=True, use_listings_cache=False))
+    lock_path = paths.lock_file(s3root, "japannews")
+    released = {}
+
+    def hold() -> None:
+        with holder.lock(lock_path, timeout=10):
+            time.sleep(2.5)
+            released["at"] = time.monotonic()
+
+    with ThreadPoolExecutor(1) as pool:
+        held = pool.submit(hold)
+        time.sleep(0.3)  # the holder has it
+        with waiter.lock(lock_path, timeout=20):
+            got = time.monotonic()
+        held.result()
+    assert got - released["at"] < 1.0 + 0.5
+    assert 3 <= Counting.tries <= 15, Counting.tries
