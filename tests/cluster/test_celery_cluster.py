@@ -23,19 +23,25 @@ from tests.cluster.support import log_owners as _log_owners
 from tests.cluster.support import s3_keys as _s3_keys
 from tests.cluster.support import stored as _stored
 from tests.cluster.support import truth as _truth
+from tests.truth import rows_by_id
 
 pytestmark = [pytest.mark.slow, pytest.mark.cluster]
 
 DAYS = [date(2024, 9, 4), date(2024, 9, 5)]
 QUALITY_DAG = "newsline_quality"
 FAULT_DAY = date(2024, 9, 6)
+WARC_DAG = "ccnews_daily"
+WARC_DAY = date(2024, 9, 4)
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
+    from demo_site.ccnews import CCNewsCollection
     from demo_site.server import DemoServer
 
     tmp = tmp_path_factory.mktemp("cluster")
+    collection = tmp / "collection"  # a web-archive collection's host: read only, reachable by every worker
+    CCNewsCollection().write(collection)
     site = DemoServer(port=0)
     site.start()
     try:
@@ -44,13 +50,14 @@ def world(tmp_path_factory):
         cluster = Cluster(tmp / "cluster", base_url=site.base_url, workers=2, extra_env={
             "NEWSLINE_SITES_DIR": str(sites),
             "NEWSLINE_TASK_RETRIES": "2",
+            "NEWSLINE_WARC_COLLECTION": str(collection),
         })
     except ServiceUnavailable as exc:
         site.stop()
         pytest.skip(str(exc))
     with running(cluster, site):
         print(f"cluster up in {cluster.timings['startup_s']:.1f}s ({cluster.timings})")
-        yield {"cluster": cluster, "site": site}
+        yield {"cluster": cluster, "site": site, "collection": collection}
 
 
 def test_the_scheduler_runs_the_days_across_both_celery_workers(world) -> None:
@@ -127,6 +134,57 @@ def test_the_quality_dag_checks_each_loaded_day_through_s3(world) -> None:
         page = boto3.client("s3").get_object(Bucket=cluster.s3.bucket, Key=f"runs/reports/japannews-{day}.html")
         html = page["Body"].read().decode("utf-8")
         assert sanitize_run_id(run_id) in html, f"the report of {day} does not show its run (summary not read)"
+    for w in cluster.worker_list:  # nothing went to a local folder named 's3:'
+        assert not any(p.name == "s3:" for p in w.home.rglob("s3:")), w.name
+
+
+def test_a_web_archive_day_runs_through_the_celery_workers(world) -> None:
+    """``ccnews_daily`` on the cluster: its mapped ``read_file`` tasks and its load run on the Celery
+    workers and pass the day only through S3 (their own folders are separate); the warehouse it loads
+    holds exactly the collection's captured versions of the day, and its summary is on S3."""
+    import json
+
+    import boto3
+
+    from demo_site.ccnews import CCNewsCollection
+    from warehouse.reader import read_articles
+
+    cluster = world["cluster"]
+    collection = CCNewsCollection()
+    warehouse = f"s3://{cluster.s3.bucket}/ccnews-warehouse"  # its own: the live crawl's stays as it is
+    # Unpausing also starts the latest scheduled day's run (catchup is off), which fails at once: the
+    # collection has no index for that month. Only the triggered day is looked at.
+    cluster.unpause(WARC_DAG)
+    cluster.airflow("dags", "trigger", WARC_DAG, "--logical-date", f"{WARC_DAY.isoformat()}T00:00:00+00:00",
+                    "--conf", json.dumps({"collection": str(world["collection"]), "warehouse": warehouse}))
+
+    def finished() -> dict | None:
+        mine = [r for r in cluster.runs(WARC_DAG) if r["logical_date"] and r["logical_date"].date() == WARC_DAY]
+        return mine[0] if mine and mine[0]["state"] in ("success", "failed") else None
+
+    run = wait_for(finished, 300, "the web-archive day's run", every=2)
+    assert run["state"] == "success", cluster.logs()
+
+    got = rows_by_id(read_articles(warehouse).to_dict("records"))
+    assert got and sorted(got) == sorted(rows_by_id(collection.truth([WARC_DAY])))
+    tis = [t for t in cluster.task_instances(WARC_DAG) if t["run_id"] == run["run_id"]]
+    reads = [t for t in tis if t["task_id"] == "read_file"]
+    assert len(reads) == len(collection.files_on(WARC_DAY)) > 1, tis
+    # one of the day's files is truncated on purpose: its task fails alone, the load still runs
+    assert {t["state"] for t in reads} <= {"success", "failed"} and any(t["state"] == "success" for t in reads)
+    assert all(t["hostname"] and t["queue"] == "default" for t in tis), tis
+    # every attempt of every task (a mapped task's attempts per file) logged on exactly one worker
+    log_dirs = {w.name: w.log_dir for w in cluster.worker_list}
+    logs = [(w, p.relative_to(log_dirs[w])) for w, files in cluster.worker_task_logs().items()
+            for p in files if f"run_id={run['run_id']}" in str(p)]
+    assert len(logs) == sum(t["try_number"] for t in tis), (logs, tis)
+    assert len({rel for _, rel in logs}) == len(logs), logs
+    print("web-archive day's task attempts per worker:", {w: sum(1 for x, _ in logs if x == w) for w, _ in logs})
+    summaries = [k for k in _s3_keys(cluster, "runs/_warc/") if k.endswith(f"{WARC_DAY}/summary.json")]
+    assert len(summaries) == 1, summaries
+    body = boto3.client("s3").get_object(Bucket=cluster.s3.bucket, Key=f"runs/_warc/{summaries[0]}")["Body"]
+    summary = json.loads(body.read())
+    assert summary["records_accounted"] and summary["files_listed"] == len(reads)
     for w in cluster.worker_list:  # nothing went to a local folder named 's3:'
         assert not any(p.name == "s3:" for p in w.home.rglob("s3:")), w.name
 
