@@ -20,6 +20,8 @@ class BenchResult:
 
     def row(self) -> str:
         ratio = "n/a" if self.ratio is None else f"{self.ratio:.2f}"
+        if self.ratio is not None and self.met is not None and check(float(ratio), self.aim) != self.met:
+            ratio = f"{self.ratio:.3f}"  # 1.697 printed as 1.70 next to "MISSED" would read as a contradiction
         verdict = "ERROR" if self.met is None else ("met" if self.met else "MISSED")
         return f"| {self.name} | {ratio} | {self.aim} | {verdict} | {self.detail} |"
 

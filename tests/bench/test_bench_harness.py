@@ -66,3 +66,12 @@ def test_exit_status_counts_errors_not_misses(monkeypatch, tmp_path: Path, capsy
     assert "| B | n/a |  | ERROR | could not run: RuntimeError: demo server gone |" in text
     assert "Machine: " in text and "MISSED" in text
     assert "| benchmark | ratio | aim | verdict | detail |" in capsys.readouterr().out
+
+
+def test_a_ratio_just_under_its_aim_is_not_printed_as_the_aim() -> None:
+    from bench.common import check
+
+    assert BenchResult("x", 1.6966, ">= 1.7", check(1.6966, ">= 1.7")).row().startswith("| x | 1.697 | >= 1.7 | MISSED |")
+    assert BenchResult("x", 1.7012, ">= 1.7", check(1.7012, ">= 1.7")).row().startswith("| x | 1.70 | >= 1.7 | met |")
+    assert BenchResult("x", 1.5049, "<= 1.5", check(1.5049, "<= 1.5")).row().startswith("| x | 1.505 | <= 1.5 | MISSED |")
+    assert BenchResult("x", 1.63, ">= 1.7", False).row().startswith("| x | 1.63 |")
