@@ -94,7 +94,8 @@ def _polite(quick: bool) -> list[BenchResult]:
 def _workers(quick: bool) -> list[BenchResult]:
     from bench import scale
 
-    return scale.workers_bench(days_per_site=1) if quick else scale.workers_bench()
+    # three alternated rounds (1, 2 / 2, 1 / 1, 2 workers), median: one round's ratio moves by ±0.05
+    return scale.workers_bench(days_per_site=1) if quick else scale.workers_bench(rounds=3)
 
 
 #: name → (title used when it cannot run, runner); in the order they run.
