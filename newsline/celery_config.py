@@ -7,7 +7,8 @@ before it forked is there for free, and whatever it did not is imported again by
 preloads its own operators and numpy for that reason (``on_celery_import_modules`` in the Celery
 provider); a Newsline task also needs pandas, pyarrow and boto3, about 1.7 s of CPU per task on this
 project's machine, which is most of what a short task (merge, transform, load, summarize) costs.
-``worker_preload`` imports them once in the worker's main process, before its pool forks.
+``worker_preload`` imports them once in the worker's main process, before its pool forks, and makes
+Airflow's task supervisor wake when its task process exits (the slot is free at once).
 
 Only third-party libraries are preloaded, never Newsline's own modules or site profiles: those are
 read again by every task, so a changed profile or a deployed change of ``newsline/`` takes effect

@@ -363,7 +363,7 @@ class Cluster:
             "AIRFLOW__CELERY__BROKER_URL": self.redis.url,
             "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + self.postgres.url("airflow", driver="postgresql"),
             "AIRFLOW__CELERY__WORKER_CONCURRENCY": str(self.worker_concurrency),
-            # Airflow's Celery settings plus a preload of pandas/pyarrow/boto3 into each worker
+            # Airflow's Celery settings plus the worker preload (pandas/pyarrow/boto3, the exit watch)
             "AIRFLOW__CELERY__CELERY_CONFIG_OPTIONS": "newsline.celery_config.CELERY_CONFIG",
             "AIRFLOW__API_AUTH__JWT_SECRET": "newsline-cluster-secret",
             "AIRFLOW__API__SECRET_KEY": "newsline-cluster-secret",

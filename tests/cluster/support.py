@@ -62,6 +62,11 @@ def s3_keys(cluster: Cluster, prefix: str) -> set[str]:
     return out
 
 
+def local_s3_folders(cluster: Cluster) -> list:
+    """Folders named ``s3:`` under any worker's home: where an ``s3://`` path written as a local path lands."""
+    return [p for w in cluster.worker_list for p in w.home.rglob("s3:")]
+
+
 def log_owners(cluster: Cluster) -> dict[tuple[str, str, str], list[str]]:
     """(run_id, task_id, attempt) -> the workers whose own log folder holds that task attempt's log."""
     owners: dict[tuple[str, str, str], list[str]] = {}

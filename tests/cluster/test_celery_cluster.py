@@ -19,6 +19,7 @@ from tests.cluster.support import DAG, running
 from tests.cluster.support import assert_day_is_the_truth as _assert_day_is_the_truth
 from tests.cluster.support import crawl_states as _crawl_states
 from tests.cluster.support import day_runs as _day_runs
+from tests.cluster.support import local_s3_folders as _local_s3_folders
 from tests.cluster.support import log_owners as _log_owners
 from tests.cluster.support import s3_keys as _s3_keys
 from tests.cluster.support import stored as _stored
@@ -134,8 +135,7 @@ def test_the_quality_dag_checks_each_loaded_day_through_s3(world) -> None:
         page = boto3.client("s3").get_object(Bucket=cluster.s3.bucket, Key=f"runs/reports/japannews-{day}.html")
         html = page["Body"].read().decode("utf-8")
         assert sanitize_run_id(run_id) in html, f"the report of {day} does not show its run (summary not read)"
-    for w in cluster.worker_list:  # nothing went to a local folder named 's3:'
-        assert not any(p.name == "s3:" for p in w.home.rglob("s3:")), w.name
+    assert _local_s3_folders(cluster) == []  # nothing went to a local folder named 's3:'
 
 
 def test_a_web_archive_day_runs_through_the_celery_workers(world) -> None:
@@ -185,8 +185,7 @@ def test_a_web_archive_day_runs_through_the_celery_workers(world) -> None:
     body = boto3.client("s3").get_object(Bucket=cluster.s3.bucket, Key=f"runs/_warc/{summaries[0]}")["Body"]
     summary = json.loads(body.read())
     assert summary["records_accounted"] and summary["files_listed"] == len(reads)
-    for w in cluster.worker_list:  # nothing went to a local folder named 's3:'
-        assert not any(p.name == "s3:" for p in w.home.rglob("s3:")), w.name
+    assert _local_s3_folders(cluster) == []  # nothing went to a local folder named 's3:'
 
 
 def test_a_worker_killed_mid_crawl_the_crawl_is_retried_on_the_other_worker(world) -> None:
