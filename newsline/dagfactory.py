@@ -15,7 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 import pendulum
-from airflow.sdk import DAG, CronDataIntervalTimetable, Param, task
+from airflow.sdk import DAG, CronDataIntervalTimetable, Param, get_parsing_context, task
 
 from core.sites import SiteProfile, all_sites
 from newsline.airflow_common import ARTICLES_ASSET, task_defaults
@@ -163,5 +163,13 @@ def _wire(key: str) -> None:
 
 
 def site_dags() -> dict[str, DAG]:
-    """dag_id → DAG for every profile of the sites folder."""
-    return {site.dag: site_dag(site) for site in all_sites().values()}
+    """dag_id → DAG for every profile of the sites folder.
+
+    In a task's own process Airflow names the DAG it runs (``get_parsing_context``): only that site's
+    DAG is built there, not every site's (with many profiles, most of a task's parse time). An id of no
+    profile builds them all, so Airflow's own "DAG not found" error stays the one a user sees."""
+    sites = list(all_sites().values())
+    wanted = get_parsing_context().dag_id
+    if any(site.dag == wanted for site in sites):
+        sites = [site for site in sites if site.dag == wanted]
+    return {site.dag: site_dag(site) for site in sites}

@@ -89,6 +89,23 @@ def test_daily_dag_shape(dagbag) -> None:
     assert type(tt).__name__ == "CronDataIntervalTimetable"
 
 
+@pytest.mark.parametrize("dag_id", ["news_metrotimes_daily", "no_such_daily"])
+def test_a_task_process_builds_only_its_own_site_dag(dagbag, monkeypatch: pytest.MonkeyPatch, dag_id: str) -> None:
+    """Airflow names the DAG a task process runs (its parsing context); only that site's DAG is built
+    there. An id of no profile builds every DAG, so Airflow's own "not found" error is what shows."""
+    from airflow.sdk.definitions.context import _AIRFLOW_PARSING_CONTEXT_DAG_ID
+
+    from newsline.dagfactory import site_dags
+
+    every = {d for d in dagbag.dags if d != "newsline_quality" and d != "ccnews_daily"}
+    assert dag_id in every or dag_id == "no_such_daily"
+    monkeypatch.setenv(_AIRFLOW_PARSING_CONTEXT_DAG_ID, dag_id)
+    built = site_dags()
+    assert set(built) == ({dag_id} if dag_id in every else every)
+    assert [t.task_id for t in built[next(iter(built))].topological_sort()] == [
+        "discover", "crawl", "transform", "load", "summarize"]
+
+
 def test_daily_interval_is_one_jst_day(dagbag) -> None:
     """The scheduled data interval of a run is exactly one closed day of Asia/Tokyo."""
     from datetime import datetime
