@@ -8,16 +8,11 @@ pandas, pyarrow, DuckDB and Polars all read them back from the path without type
 
 from __future__ import annotations
 
-import re
-
 import pyarrow as pa
 
 SCHEMA_VERSION = 2  # 2: section_native, extraction, extraction_confidence
 
 UTC_TS = pa.timestamp("us", tz="UTC")
-
-#: Partition values must match this before they can name a path.
-SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
 PARTITION_COLUMNS: tuple[str, ...] = ("date", "section")
 
@@ -89,5 +84,3 @@ def file_schema(schema: pa.Schema = ARTICLES_SCHEMA) -> pa.Schema:
     return pa.schema(keep, metadata=schema.metadata)
 
 
-def is_slug(value: object) -> bool:
-    return isinstance(value, str) and bool(SLUG_RE.match(value))

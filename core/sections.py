@@ -7,6 +7,17 @@ the vocabulary, so its rows keep the section values they always had.
 
 from __future__ import annotations
 
+import re
+
+#: Partition values (sections, sites) must match this before they can name a path. Here, not in
+#: ``core.schema``, so that the crawler checks a slug without importing pyarrow.
+SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+
+def is_slug(value: object) -> bool:
+    return isinstance(value, str) and bool(SLUG_RE.match(value))
+
+
 #: slug → what belongs there
 SECTIONS: dict[str, str] = {
     "politics": "Government, elections, parties, defence and security policy",

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
 
-from crawler.monitors import COVERAGE_FIELDS, DEFAULT_THRESHOLDS, run_monitors
+from crawler.monitors import COVERAGE_FIELDS, DEFAULT_THRESHOLDS, blocked_message, run_monitors
 from crawler.parsers.base import REJECT_KINDS
 
 if TYPE_CHECKING:
@@ -25,10 +25,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DISCOVERY_SOURCES = ("sitemap", "news_sitemap", "feed", "listing")
-
-
-def blocked_message(blocked: int, fetched_ok: int) -> str:
-    return f"site is blocking: {blocked} of {fetched_ok} pages empty/challenge"
 
 
 class CrawlReport:

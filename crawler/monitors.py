@@ -12,6 +12,12 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
+
+def blocked_message(blocked: int, fetched_ok: int) -> str:
+    """The crawl's blocking verdict in words (the crawler's report and the orchestrator's shard merge)."""
+    return f"site is blocking: {blocked} of {fetched_ok} pages empty/challenge"
+
+
 #: Item fields whose coverage is watched, with the setting holding each minimum share.
 COVERAGE_FIELDS: dict[str, str] = {
     "title": "NEWSLINE_MONITOR_MIN_TITLE_COVERAGE",

@@ -349,7 +349,7 @@ def merge_reports(discovery: dict[str, Any], shards: list[dict[str, Any]]) -> di
     share = blocked / ok if ok else 0.0
     merged["blocked_share"] = round(share, 4)
     merged["blocking"] = ok > 0 and share > threshold
-    from crawler.extensions import blocked_message
+    from crawler.monitors import blocked_message  # not crawler.extensions: that one imports Scrapy
 
     merged["blocking_message"] = blocked_message(blocked, ok) if merged["blocking"] else None
     merged["monitors"] = [{**m, "shard": label} for label, r in

@@ -32,8 +32,8 @@ from core.schema import (
     QUARANTINE_SCHEMA,
     SCHEMA_VERSION,
     UTC_TS,
-    is_slug,
 )
+from core.sections import is_slug
 from core.sites import Site
 from transforms import text as T
 from transforms.fingerprint import simhash

@@ -6,7 +6,7 @@ import re
 from datetime import date
 from pathlib import Path
 
-from core.schema import is_slug
+from core.sections import is_slug
 
 _RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 

@@ -12,7 +12,8 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 
-from core.schema import ARTICLES_SCHEMA, PARTITION_COLUMNS, is_slug
+from core.schema import ARTICLES_SCHEMA, PARTITION_COLUMNS
+from core.sections import is_slug
 from warehouse import paths
 from warehouse.index import INDEX_SCHEMA, index_sites, read_index_table
 from warehouse.revisions import REVISIONS_SCHEMA

@@ -26,7 +26,7 @@ from parsel import Selector
 from parsel.csstranslator import HTMLTranslator
 
 from core.items import ArticleItem
-from core.schema import is_slug
+from core.sections import is_slug
 from core.sites import FieldSource, RejectRule, Sel, SiteProfile, XPathRef
 from crawler.discovery import article_url_info, url_path
 from crawler.parsers.base import (

@@ -74,6 +74,23 @@ def test_merge_recomputes_blocking_on_the_totals() -> None:
     assert merged["blocking_message"] == "site is blocking: 5 of 20 pages empty/challenge"
 
 
+def test_merging_the_reports_imports_no_scrapy() -> None:
+    """``transform`` merges the shards' reports in a worker's task process: Scrapy and Twisted (~0.1 s
+    of imports) belong to the crawler's own process only."""
+    import subprocess
+    import sys
+
+    from core.config import REPO_ROOT
+
+    code = ("import sys\nfrom newsline.pipeline import merge_reports\n"
+            "m = merge_reports({'pages_ok': 10, 'pages_blocked': 5}, [{'pages_ok': 1}])\n"
+            "assert m['blocking_message'], m\n"
+            "print(sorted({n.split('.')[0] for n in sys.modules} & {'scrapy', 'twisted'}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=str(REPO_ROOT),
+                         timeout=120, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
 def test_crawler_refuses_contradictory_shard_arguments(tmp_path, capsys) -> None:
     from crawler.run import EXIT_USAGE, main
 

@@ -11,7 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from transform_factory import RUN_ID, SITE, make_item
 
-from core.schema import ACCESS_VALUES, QUARANTINE_SCHEMA, is_slug
+from core.schema import ACCESS_VALUES, QUARANTINE_SCHEMA
+from core.sections import is_slug
 from transforms.articles import RAW_COLUMNS, articles_table, clean_articles, content_hash, items_frame, schema_table
 
 REASON_CODES = {
