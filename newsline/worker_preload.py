@@ -1,6 +1,7 @@
 """Imported once by each Celery worker at start-up (``newsline.celery_config``): the third-party
-libraries every Newsline task would otherwise import again in its own forked process, and a wake-up
-for Airflow's task supervisor when its task process exits (``watch_task_exit``).
+libraries every Newsline task would otherwise import again in its own forked process, the S3 layer's
+client models (``warehouse.s3.warm_client_models``), and a wake-up for Airflow's task supervisor when
+its task process exits (``watch_task_exit``).
 
 Nothing here starts a thread, opens a connection or reads a profile: the worker forks after this,
 and a forked child must not inherit a running thread pool or a half-used socket.
@@ -22,7 +23,10 @@ import pandas  # noqa: F401  (transforms, load, summaries)
 import parsel  # noqa: F401
 import pyarrow  # noqa: F401
 import pyarrow.parquet  # noqa: F401
+import s3fs  # noqa: F401  (every S3 staging/warehouse call: aiobotocore, aiohttp; ~0.1 s a task)
 import yaml  # noqa: F401  (site profiles)
+
+from warehouse.s3 import warm_client_models
 
 
 class _ProcessHandle:
@@ -86,6 +90,7 @@ def watch_task_exit() -> bool:
 
 
 watch_task_exit()
+warm_client_models()  # the S3 layer's botocore models, parsed once here rather than in every task
 
 # Airflow's own preload freezes the objects it created (the forked pool then shares those pages
 # instead of copying them when the collector touches them); do the same for ours. The worker

@@ -68,18 +68,44 @@ def _is_precondition_failure(exc: OSError) -> bool:
 
 
 _FS_BY_KEY: dict[tuple[Any, ...], Any] = {}
+_WARM_SESSION: tuple[tuple[str | None, ...], Any] | None = None
+
+
+def _env_key() -> tuple[str | None, ...]:
+    return tuple(os.environ.get(name) for name in (
+        "AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_DEFAULT_REGION", "AWS_PROFILE"))
+
+
+def warm_client_models() -> None:
+    """Parse botocore's S3 models (~1 MB of JSON) once, in a process that forks many short-lived ones
+    (a Celery worker forks every task): each child then builds its S3 client from the parsed models,
+    ~0.05 s of CPU instead of ~0.18 s. The session kept holds data only (no credentials resolved, no
+    client, no connection, no thread), so a forked child may use it; it serves only children whose
+    AWS_* environment is the one it was warmed under."""
+    global _WARM_SESSION
+    from aiobotocore.session import AioSession
+
+    session = AioSession()
+    loader = session.get_component("data_loader")
+    loader.load_service_model("s3", "service-2")
+    loader.load_service_model("s3", "endpoint-rule-set-1")
+    for name in ("_retry", "sdk-default-configuration", "partitions"):
+        loader.load_data(name)
+    session.get_component("endpoint_resolver")
+    _WARM_SESSION = (_env_key(), session)
 
 
 def _process_fs(s3fs: Any) -> Any:
     """One S3 client per process and endpoint/credentials (creating one costs ~0.5 s); none
     inherited across a fork, whose connections belong to the parent. No listing cache: other
     processes change the bucket."""
-    key = (os.getpid(), *(os.environ.get(name) for name in (
-        "AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_DEFAULT_REGION", "AWS_PROFILE")))
+    env = _env_key()
+    key = (os.getpid(), *env)
     fs = _FS_BY_KEY.get(key)
     if fs is None:
         _FS_BY_KEY.clear()
-        fs = _FS_BY_KEY[key] = s3fs.S3FileSystem(skip_instance_cache=True, use_listings_cache=False)
+        warm = {"session": _WARM_SESSION[1]} if _WARM_SESSION and _WARM_SESSION[0] == env else {}
+        fs = _FS_BY_KEY[key] = s3fs.S3FileSystem(skip_instance_cache=True, use_listings_cache=False, **warm)
     return fs
 
 

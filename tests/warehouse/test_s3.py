@@ -361,3 +361,35 @@ def test_a_writer_waiting_on_s3_tries_a_few_times_not_every_50_ms(s3root):
         held.result()
     assert got - released["at"] < 1.0 + 0.5
     assert 3 <= Counting.tries <= 15, Counting.tries
+
+
+def test_a_client_made_after_warming_reads_no_model_file_again(s3root, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``warm_client_models`` (the Celery worker's preload) parses botocore's S3 models once; a client
+    made afterwards under the same AWS_* environment reads no model file again and works. Under
+    another environment it is not used."""
+    import os
+
+    import botocore.loaders
+
+    from warehouse import s3
+
+    monkeypatch.setattr(s3, "_WARM_SESSION", None)
+    monkeypatch.setattr(s3, "_FS_BY_KEY", {})
+    s3.warm_client_models()
+    warm = s3._WARM_SESSION[1]
+    read: list[str] = []
+    original = botocore.loaders.JSONFileLoader.load_file
+    monkeypatch.setattr(botocore.loaders.JSONFileLoader, "load_file",
+                        lambda self, path: read.append(os.path.basename(path)) or original(self, path))
+    out = s3root + "/warm.bin"
+    store = storage.storage_for(s3root)
+    assert store.fs.session is warm
+    store.write_atomic(out, b"made with the warmed models")
+    assert store.read_bytes(out) == b"made with the warmed models"
+    assert "service-2" not in read and "endpoints" not in read, read
+    # another environment (say, a task given other credentials): a session of its own
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    other = s3._process_fs(s3fs)
+    assert other.session is not warm
+    other.exists(out.removeprefix("s3://"))
+    assert "service-2" in read, "the spy sees a cold client's model files"
