@@ -118,8 +118,8 @@ class S3Storage:
         self.fs = fs or _process_fs(s3fs)
 
     def read_bytes(self, path: str) -> bytes | None:
-        try:
-            return self.fs.cat_file(_key(path))
+        try:  # one GET: by default s3fs first asks the size (a HEAD; and a listing, if the key is missing)
+            return self.fs.cat_file(_key(path), max_concurrency=1)
         except FileNotFoundError:
             return None
 
@@ -133,7 +133,14 @@ class S3Storage:
             self.fs.rm_file(_key(path))
 
     def exists(self, path: str) -> bool:
-        return bool(self.fs.exists(_key(path)))
+        """Whether the object exists: one HEAD (``fs.exists`` adds a listing when the key is missing, to
+        find a "folder" of that name; none of ours is asked about)."""
+        bucket, key, _ = self.fs.split_path(_key(path))
+        try:
+            self.fs.call_s3("head_object", Bucket=bucket, Key=key)
+        except FileNotFoundError:
+            return False
+        return True
 
     def list_files(self, prefix: str) -> list[str]:
         try:

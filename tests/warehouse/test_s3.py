@@ -393,3 +393,21 @@ def test_a_client_made_after_warming_reads_no_model_file_again(s3root, monkeypat
     assert other.session is not warm
     other.exists(out.removeprefix("s3://"))
     assert "service-2" in read, "the spy sees a cold client's model files"
+
+
+def test_a_read_or_an_existence_check_is_one_request(s3root) -> None:
+    """The warehouse and the run folders read many small objects, some missing (a new partition): each
+    read is one GET and each check one HEAD, not s3fs's default HEAD + GET, or HEAD + listing."""
+    store = storage.storage_for(s3root)
+    there, missing = s3root + "/a/there.bin", s3root + "/a/missing.bin"
+    store.write_atomic(there, b"x" * 100)
+    calls: list[str] = []
+    store.fs.s3.meta.events.register("before-call.s3", lambda model, **_: calls.append(model.name))
+    assert store.read_bytes(there) == b"x" * 100 and calls == ["GetObject"]
+    calls.clear()
+    assert store.read_bytes(missing) is None and calls == ["GetObject"]
+    calls.clear()
+    assert store.exists(there) and calls == ["HeadObject"]
+    calls.clear()
+    assert not store.exists(missing) and calls == ["HeadObject"]
+    assert not store.exists(s3root + "/a") and not store.exists(f"s3://no-such-bucket-{uuid.uuid4().hex[:8]}/k")
