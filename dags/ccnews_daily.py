@@ -51,7 +51,7 @@ default_args = task_defaults(retries=2, retry_delay_s=60, execution_timeout=time
     doc_md=__doc__,
 )
 def ccnews_daily() -> None:
-    @task
+    @task(multiple_outputs=False)  # one XCom, not one per key of the returned dict
     def plan(**context) -> dict:
         """The UTC day of this run (from its data interval) and the files still to read."""
         from newsline.dagsupport import covered_day, settings_overrides
@@ -69,7 +69,7 @@ def ccnews_daily() -> None:
     def files(day_plan: dict) -> list[str]:
         return day_plan["todo"]
 
-    @task(max_active_tis_per_dagrun=PARALLEL)
+    @task(max_active_tis_per_dagrun=PARALLEL, multiple_outputs=False)
     def read_file(rel_path: str, day_plan: dict) -> dict:
         """Stream one WARC file into its staged output; fails (and is retried) if it cannot be read to its end."""
         from core.timeutil import parse_day
@@ -82,7 +82,7 @@ def ccnews_daily() -> None:
             raise RuntimeError(f"{entry['name']} could not be read to its end: {small} {entry['errors'][-1:]}")
         return small
 
-    @task(trigger_rule="all_done", outlets=[ARTICLES_ASSET])
+    @task(trigger_rule="all_done", outlets=[ARTICLES_ASSET], multiple_outputs=False)
     def load(day_plan: dict, reads: list[dict] | None = None) -> dict:
         """Merge every staged file of the day into the warehouse; the summary counts every record and file."""
         from core.timeutil import parse_day

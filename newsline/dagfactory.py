@@ -102,6 +102,8 @@ def _wire(key: str) -> None:
     # Five tasks per site-day. Every task is a process of its own on some worker (fork, DAG parse, state
     # calls to the API server, the scheduler's hand-off to the next task): a trivial step is not worth
     # one, so the covered day is planned inside `discover` and the shards are joined inside `transform`.
+    # Each task returns one XCom (`multiple_outputs=False`: Airflow would otherwise push every key of a
+    # returned dict as an XCom of its own, one API call each, ~40 per site-day for nothing).
     @task(pool=key, execution_timeout=timedelta(hours=1),
           doc_md="Work out which local day this run covers (from the data interval or logical date, logged), "
                  "discover its article URLs once (no article fetched) and split them into shard files in the "
@@ -116,7 +118,7 @@ def _wire(key: str) -> None:
         shards = discover(RunSpec.from_dict(spec), incremental=bool(context["params"].get("incremental", True)))
         return [{"spec": spec, "shard": shard} for shard in shards]
 
-    @task(pool=key, execution_timeout=timedelta(hours=3),
+    @task(pool=key, execution_timeout=timedelta(hours=3), multiple_outputs=False,
           doc_md="Fetch one shard of the day's articles in a separate Scrapy process (mapped: one task per "
                  "shard, retried alone), or replay the day's WARC archives.")
     def crawl(spec: dict, shard: int, **context: Any) -> dict:
@@ -126,7 +128,7 @@ def _wire(key: str) -> None:
             return reprocess_crawl(RunSpec.from_dict(spec))
         return crawl_shard(RunSpec.from_dict(spec), shard)
 
-    @task(multiple_outputs=True,
+    @task(multiple_outputs=False,
           doc_md="Join the discovery and the shards' crawl output into the run's one crawl folder and stats, "
                  "then clean and validate the crawled items; bad rows go to quarantine with a reason.")
     def transform(shards: list[dict], shard_stats: list[dict], **context: Any) -> dict:
@@ -137,29 +139,29 @@ def _wire(key: str) -> None:
         crawled = next(iter(shard_stats)) if context["params"].get("reprocess") else merge_shards(run, len(shards))
         return {"spec": spec, "crawl": crawled, "transform": transform(run)}
 
-    @task(doc_md="Merge the clean articles into articles/date=…/section=… atomically and idempotently.")
-    def load(spec: dict, transform_stats: dict) -> dict:
+    @task(multiple_outputs=False,
+          doc_md="Merge the clean articles into articles/date=…/section=… atomically and idempotently.")
+    def load(cleaned: dict) -> dict:
         from newsline.pipeline import RunSpec, load
 
-        return load(RunSpec.from_dict(spec))
+        return load(RunSpec.from_dict(cleaned["spec"]))
 
     # the asset is announced here, once the day's checks passed: a failed day triggers no quality run
-    @task(outlets=[ARTICLES_ASSET],
+    @task(outlets=[ARTICLES_ASSET], multiple_outputs=False,
           doc_md="Write the run summary and fail the run on anomalies (blocking, empty day, coverage collapse); "
                  "on success announce the day on the articles asset.")
-    def summarize(spec: dict, crawl_stats: dict, transform_stats: dict, load_stats: dict, **context: Any) -> dict:
+    def summarize(cleaned: dict, load_stats: dict, **context: Any) -> dict:
         from newsline.dagsupport import record_load_event
         from newsline.pipeline import RunSpec, summarize
 
-        out = summarize(RunSpec.from_dict(spec), crawl_stats, transform_stats, load_stats)
+        spec = cleaned["spec"]
+        out = summarize(RunSpec.from_dict(spec), cleaned["crawl"], cleaned["transform"], load_stats)
         record_load_event(context, spec, load_stats)
         return out
 
     shards = discover()
     cleaned = transform(shards, crawl.expand_kwargs(shards))
-    spec = cleaned["spec"]
-    loaded = load(spec, cleaned["transform"])
-    summarize(spec, cleaned["crawl"], cleaned["transform"], loaded)
+    summarize(cleaned, load(cleaned))
 
 
 def site_dags() -> dict[str, DAG]:
