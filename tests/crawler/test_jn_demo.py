@@ -56,13 +56,32 @@ def test_discovered_urls_equal_the_truth_of_the_day(demo, crawl) -> None:
     assert not any(t.startswith(("/_newsline/", "/private-archive", "/attachment/", "/author/")) for t in touched)
 
 
-def test_the_crawler_process_imports_no_table_library(crawl) -> None:
+def test_the_crawler_process_imports_only_what_it_uses(crawl) -> None:
     """A crawler process starts for every shard: pyarrow, numpy and pandas (~0.07 s of imports) belong
-    to the transform and the load, not to fetching pages."""
+    to the transform and the load; aiohttp and tldextract (~0.15 s) only to Scrapy components that are
+    switched off (the remote control, the cookies middleware)."""
     proc, _, _ = crawl
     imported = {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
     assert "scrapy" in imported, "the import log is there"
-    assert sorted(m for m in imported if m.split(".")[0] in {"pyarrow", "numpy", "pandas", "s3fs"}) == []
+    unused = {"pyarrow", "numpy", "pandas", "s3fs", "aiohttp", "tldextract"}
+    assert sorted(m for m in imported if m.split(".")[0] in unused) == []
+
+
+def test_a_switched_on_component_stays_in_scrapys_base_list() -> None:
+    from scrapy.settings import Settings
+
+    from crawler.run import leave_out_switched_off
+
+    cookies = "scrapy.downloadermiddlewares.cookies.CookiesMiddleware"
+    for enabled in (False, True):
+        settings = Settings()
+        settings.setmodule("crawler.settings", priority="project")
+        settings.set("COOKIES_ENABLED", enabled, priority="cmdline")
+        leave_out_switched_off(settings)
+        assert (cookies in settings.getdict("DOWNLOADER_MIDDLEWARES_BASE")) is enabled
+        assert "scrapy.extensions.remote_control.RemoteControl" not in settings.getdict("EXTENSIONS_BASE")
+        assert "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware" in settings.getdict(
+            "DOWNLOADER_MIDDLEWARES_BASE"), "the others stay"
 
 
 def test_every_item_matches_the_ground_truth(demo, crawl) -> None:
