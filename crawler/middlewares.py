@@ -130,7 +130,7 @@ def retry_after_seconds(value: bytes | str | None, now: datetime | None = None) 
     text = text.strip()
     if not text:
         return None
-    if text.isdigit():
+    if text.isdecimal():  # not isdigit: "²" is a digit that float() refuses
         return float(text)
     try:
         when = parsedate_to_datetime(text)

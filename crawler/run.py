@@ -178,7 +178,7 @@ def die_with_parent() -> None:
     """SIGTERM this process when the pipeline process that started it dies (Linux
     ``PR_SET_PDEATHSIG``); exit at once if it is already gone. No-op without ``NEWSLINE_PARENT_PID``."""
     raw = os.environ.get(PARENT_PID_ENV, "")
-    if not raw.isdigit():
+    if not raw.isdecimal():
         return
     try:
         import ctypes

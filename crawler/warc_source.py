@@ -312,7 +312,7 @@ def _retry_after(value: str | None) -> float | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isdecimal():  # not isdigit: "²" is a digit that float() refuses
         return float(value)
     try:
         when = parsedate_to_datetime(value)

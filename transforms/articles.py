@@ -331,7 +331,7 @@ def _same_site_url(canonical: object, fetched: object, site: Site) -> str | None
 
 def _int_or_none(value: object) -> int | None:
     text = T.normalise_text(value) if not isinstance(value, int) else str(value)
-    return int(text) if text is not None and text.isdigit() and len(text) <= 6 else None
+    return int(text) if text is not None and text.isdecimal() and len(text) <= 6 else None
 
 
 def _extraction_json(value: object) -> str | None:

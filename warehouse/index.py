@@ -199,7 +199,7 @@ def _delta_seq(path: str, dataset: str) -> int | None:
     if not (name.startswith(prefix) and name.endswith(suffix)):
         return None
     digits = name[len(prefix) : -len(suffix)]
-    return int(digits) if digits.isdigit() else None
+    return int(digits) if digits.isdecimal() else None
 
 
 def _keys_of(table: pa.Table, rows: np.ndarray) -> pa.Table:

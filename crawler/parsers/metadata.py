@@ -686,7 +686,7 @@ def _prose_datetime(date: re.Match, clock: re.Match | None, tz: ZoneInfo) -> dat
     if clock is None:
         return None
     mon = date.group("mon")
-    month = int(mon) if mon.isdigit() else _MONTH_NUMBERS.get(mon.lower().rstrip("."))
+    month = int(mon) if mon.isdecimal() else _MONTH_NUMBERS.get(mon.lower().rstrip("."))
     hour, minute = int(clock.group("h")), int(clock.group("m"))
     ap = (clock.group("ap") or "").lower()
     if ap:

@@ -145,6 +145,14 @@ def test_retry_after_values() -> None:
     assert retry_after_seconds("Sun, 13 Oct 2024 00:00:30 GMT", now) == 30.0
     assert retry_after_seconds("Sat, 12 Oct 2024 00:00:00 GMT", now) == 0.0
     assert retry_after_seconds(b"soon") is None and retry_after_seconds(None) is None
+    # a hostile header: "\xb2" is "²" in latin-1, a digit to str.isdigit that float() refuses
+    assert retry_after_seconds(b"\xb2") is None and retry_after_seconds("\u00b9\u2070") is None
+
+
+def test_the_archive_readers_retry_after_refuses_superscript_digits() -> None:
+    from crawler.warc_source import _retry_after
+
+    assert _retry_after("7") == 7.0 and _retry_after("\u00b2") is None
 
 
 def test_known_index_loading(tmp_path: Path) -> None:

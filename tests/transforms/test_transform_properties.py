@@ -87,6 +87,11 @@ def test_items_of_pure_garbage_are_quarantined_not_raised(items: list[dict[str, 
     check_invariants(items)
 
 
+def test_a_superscript_revision_is_not_a_number() -> None:
+    """Hypothesis found it: "²".isdigit() is True but int("²") raises; the row must be cleaned, not crash."""
+    check_invariants([{**make_item(1), "revision": "\u00b2"}, {**make_item(2), "revision": "\u0663"}])
+
+
 def test_thousands_of_mutated_items_in_one_batch_are_deterministic() -> None:
     rng = random.Random(3)
     fields = MUTABLE
