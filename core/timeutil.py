@@ -4,6 +4,7 @@ the run's data interval and never from "now"."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from email.utils import parsedate_to_datetime
 from zoneinfo import ZoneInfo
 
 
@@ -56,3 +57,22 @@ def check_run_day(day: date, tz: str, now: datetime | None = None) -> date:
     if day < EARLIEST_DAY:
         raise ValueError(f"{day.isoformat()} is before {EARLIEST_DAY.isoformat()}, the earliest day a run may cover")
     return day
+
+
+def retry_after_seconds(value: bytes | str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or HTTP date); None if absent/bad."""
+    if value is None:
+        return None
+    text = value.decode("latin-1") if isinstance(value, bytes) else value
+    text = text.strip()
+    if not text:
+        return None
+    if text.isdecimal():  # not isdigit: "²" is a digit that float() refuses
+        return float(text)
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())

@@ -32,13 +32,13 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from core.sites import all_sites, generic_profile, get_site
 from core.sites import site_for_url as profile_for_url
+from core.timeutil import retry_after_seconds
 from crawler.discovery import article_url_info, canonicalize_url, parse_w3c_datetime
 from crawler.parsers import PageRejected, parser_for
 from crawler.parsers.base import charset_of
@@ -235,7 +235,7 @@ class Collection:
             if exc.code == 404:
                 raise FileNotFoundError(self.url_of(rel)) from None
             if exc.code in (429, 503):
-                raise Throttled(f"HTTP {exc.code} for {rel}", _retry_after(exc.headers.get("Retry-After"))) from None
+                raise Throttled(f"HTTP {exc.code} for {rel}", retry_after_seconds(exc.headers.get("Retry-After"))) from None
             raise OSError(f"HTTP {exc.code} for {rel}") from None
         total = None
         if resp.status == 206:
@@ -268,7 +268,7 @@ class Collection:
                 raise FileNotFoundError(f"s3://{bucket}/{key}") from None
             if status in (429, 503) or code in ("SlowDown", "ServiceUnavailable"):
                 headers = exc.response.get("ResponseMetadata", {}).get("HTTPHeaders", {})
-                raise Throttled(f"S3 {code} for {key}", _retry_after(headers.get("retry-after"))) from None
+                raise Throttled(f"S3 {code} for {key}", retry_after_seconds(headers.get("retry-after"))) from None
             raise OSError(f"S3 {code or status} for s3://{bucket}/{key}") from None
         except botocore.exceptions.BotoCoreError as exc:
             raise OSError(f"S3 error for s3://{bucket}/{key}: {exc}") from None
@@ -306,19 +306,6 @@ def reset_s3_client() -> None:
     """Forget the cached client (tests that switch endpoints)."""
     global _S3
     _S3 = None
-
-
-def _retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdecimal():  # not isdigit: "²" is a digit that float() refuses
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 def collection_key(location: str) -> str:
