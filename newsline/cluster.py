@@ -692,6 +692,11 @@ def main(argv: list[str] | None = None) -> int:
     except (ServiceUnavailable, ValueError) as exc:
         print(f"newsline: error: {exc}", file=sys.stderr)
         return 2
+    except (TimeoutError, RuntimeError) as exc:  # a run that never finished, a cluster process that died
+        detail, _, _ = str(exc).partition("\n")
+        print(f"newsline: error: {detail[:500]} (service logs in {REPO_ROOT / '.airflow' / 'cluster'})",
+              file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -105,10 +105,10 @@ def drift_problems(site: str, extractions: list[str | None], *, body_floor: floa
 
 def check_day(root: str, day: date, site: str | None = None) -> QualityReport:
     """Read what the warehouse holds around ``day`` (for one site, or all) and evaluate it."""
-    from warehouse.query import connect
+    from warehouse.query import Window, connect
 
-    con = connect(root)
     lo = day - timedelta(days=28)
+    con = connect(root, Window(lo, day, site))
     where_site, args = (" and site = ?", [site]) if site else ("", [])
     rows = con.execute(f"select date, count(*) from articles where date between ? and ?{where_site} group by date",
                        [lo, day, *args]).fetchall()

@@ -27,7 +27,7 @@ import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
 from core.coverage import COVERAGE_COLUMNS, coverage_sql
-from warehouse.query import check_warehouse, connect
+from warehouse.query import Window, check_warehouse, connect
 
 log = logging.getLogger(__name__)
 
@@ -177,7 +177,7 @@ def _runs(staging: str | None, site: str | None, day: date, summary: dict | None
 def _read_day(root: str, day: date, site: str | None) -> dict[str, Any]:
     first = max(day - timedelta(days=HISTORY_DAYS - 1), FIRST_DAY)
     mine = "(? IS NULL OR site = ?)"
-    con = connect(root)
+    con = connect(root, Window(first, day, site))
     try:
         sections_day = con.execute(
             f"SELECT site, section, count(*) FROM articles WHERE date = ? AND {mine} GROUP BY ALL ORDER BY ALL",

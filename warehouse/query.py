@@ -8,6 +8,7 @@ with no file yet is an empty view of its schema, so queries never fail on a youn
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import json
 import os
@@ -73,25 +74,51 @@ def _one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-def view_statements(root: str) -> list[str]:
+def view_statements(root: str, window: Window | None = None) -> list[str]:
     """``CREATE VIEW`` statements of the three views: over the Parquet files in place, or, for a
-    dataset with no file yet, an empty view of its schema (typed NULL columns, no rows)."""
+    dataset with no file yet, an empty view of its schema (typed NULL columns, no rows).
+
+    With a ``window``, each dataset is instead read once into a table of that window's files only
+    (their ``date=`` folder within it and, for a per-site part file, its site)."""
     store = storage_for(root)
     statements = []
     for view, (folder, schema, hive_types) in VIEWS.items():
         base = paths.join(_local(root), folder)
-        has_files = any(
-            p.endswith(".parquet") and not paths.is_temp_name(p.rpartition("/")[2]) for p in store.list_files(base)
-        )
-        if has_files:
-            statements.append(
-                f"CREATE VIEW {view} AS SELECT * FROM read_parquet({_quote(base + '/**/*.parquet')}, "
-                f"hive_partitioning = true, hive_types = {hive_types}, union_by_name = true)"
-            )
+        files = [p for p in store.list_files(base)
+                 if p.endswith(".parquet") and not paths.is_temp_name(p.rpartition("/")[2])]
+        if window is not None:
+            files = [p for p in files if window.holds(p)]
+        options = f"hive_partitioning = true, hive_types = {hive_types}, union_by_name = true"
+        if files and window is not None:
+            listed = ", ".join(_quote(p) for p in files)
+            statements.append(f"CREATE TABLE {view} AS SELECT * FROM read_parquet([{listed}], {options})")
+        elif files:
+            statements.append(f"CREATE VIEW {view} AS SELECT * FROM read_parquet({_quote(base + '/**/*.parquet')}, "
+                              f"{options})")
         else:
             columns = ", ".join(f'CAST(NULL AS {sql_type}) AS "{name}"' for name, sql_type in _sql_types(schema))
             statements.append(f"CREATE VIEW {view} AS SELECT {columns} WHERE false")
     return statements
+
+
+@dataclasses.dataclass(frozen=True)
+class Window:
+    """The days (inclusive) and, optionally, the one site a connection needs to see."""
+
+    start: date
+    end: date
+    site: str | None = None
+
+    def holds(self, path: str) -> bool:
+        parts = path.split("/")
+        day = next((part[len("date="):] for part in parts if part.startswith("date=")), None)
+        try:
+            if day is None or not self.start <= date.fromisoformat(day) <= self.end:
+                return False
+        except ValueError:
+            return False
+        owner = paths.part_site(parts[-1])  # quarantine files (run=<id>.parquet) name no site
+        return self.site is None or owner is None or owner == self.site
 
 
 def _sql_types(schema: pa.Schema) -> list[tuple[str, str]]:
@@ -104,18 +131,23 @@ def _sql_types(schema: pa.Schema) -> list[tuple[str, str]]:
         scratch.close()
 
 
-def connect(root: str) -> duckdb.DuckDBPyConnection:
+def connect(root: str, window: Window | None = None) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB connection with the warehouse's datasets as views, for trusted SQL (the
     report, quality checks, notebooks). ``newsline query`` uses ``sandboxed`` instead.
 
     The session time zone is UTC, the zone the timestamps are stored in: results (and casts of
     timestamps to dates) are the same on every machine, whatever its local zone.
+
+    ``window``: the datasets hold only those days (and that site), read once. A view over the whole
+    warehouse reads every file's footer again for each query (``union_by_name``), which on S3 goes
+    through s3fs in Python: a day's quality check and report (10 queries) took 8–38 s on the
+    10-site-day cluster demo, and would grow with the warehouse.
     """
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
     if root.startswith("s3://"):
         con.register_filesystem(storage_for(root).fs)  # type: ignore[attr-defined]
-    for statement in view_statements(root):
+    for statement in view_statements(root, window):
         con.execute(statement)
     return con
 

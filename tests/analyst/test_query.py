@@ -167,6 +167,35 @@ def test_views_over_a_warehouse_written_by_the_real_merge(tmp_path):
                        ).fetchall() == [(0,), (1,)]
 
 
+def test_a_windowed_connection_holds_only_its_days_and_site(tmp_path):
+    """The quality check and the report ask about one day of one site: their connection reads only
+    those days' files of that site, once, instead of every file of the warehouse for each query."""
+    import pyarrow as pa
+
+    from core.schema import ARTICLES_SCHEMA
+    from warehouse.articles import merge_articles
+    from warehouse.query import Window
+
+    root = str(tmp_path / "merged")
+    rows = [article(1, DAY, "politics"), article(2, PREVIOUS, "world"), article(3, OLD, "politics"),
+            {**article(4, DAY, "politics"), "site": "metrotimes", "article_id": "metrotimes:4",
+             "url": "https://metrotimes.example/4"}]
+    merge_articles(root, pa.Table.from_pylist(rows, schema=ARTICLES_SCHEMA), run_id="run-1")
+    whole = connect(root)
+    assert whole.execute("SELECT count(*) FROM articles").fetchone() == (4,)
+    windowed = connect(root, Window(PREVIOUS, DAY, "japannews"))
+    assert sorted(windowed.execute("SELECT article_id, date FROM articles").fetchall()) == [
+        ("japannews:1", DAY), ("japannews:2", PREVIOUS)]
+    assert windowed.execute("SELECT count(*) FROM article_revisions").fetchone() == (2,)
+    all_sites = connect(root, Window(DAY, DAY))
+    assert sorted(i for (i,) in all_sites.execute("SELECT article_id FROM articles").fetchall()) == [
+        "japannews:1", "metrotimes:4"]
+    types = dict(windowed.execute("SELECT column_name, column_type FROM (DESCRIBE articles)").fetchall())
+    assert types == dict(whole.execute("SELECT column_name, column_type FROM (DESCRIBE articles)").fetchall())
+    empty = connect(root, Window(date(2020, 1, 1), date(2020, 1, 2)))
+    assert empty.execute("SELECT count(*) FROM articles").fetchone() == (0,)
+
+
 def test_sql_errors_are_user_errors(warehouse, tmp_path):
     from warehouse.query import QueryError
 
