@@ -616,6 +616,11 @@ def cluster_demo_plan(days: str | None = None, sites: str | None = None) -> list
     return plan
 
 
+#: Where ``make cluster-demo`` keeps the cluster's state and service logs: beside `make demo`'s Airflow
+#: state, git-ignored.
+DEMO_ROOT = REPO_ROOT / ".airflow" / "cluster"
+
+
 def run_cluster_demo(days: str | None = None, workers: int = 2, root: Path | None = None,
                      sites: str | None = None) -> int:
     """Start the demo world and the cluster, let the scheduler catch up every demo site's days (each
@@ -627,7 +632,7 @@ def run_cluster_demo(days: str | None = None, workers: int = 2, root: Path | Non
     for p in plan:
         per_site.setdefault(p["site"], []).append(p["day"])
     dag_ids = {p["site"]: p["dag_id"] for p in plan}
-    root = root or REPO_ROOT / ".airflow" / "cluster"  # beside `make demo`'s Airflow state, git-ignored
+    root = root or DEMO_ROOT
     if root.exists():
         shutil.rmtree(root)
     world, urls = _demo_world()
@@ -694,7 +699,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except (TimeoutError, RuntimeError) as exc:  # a run that never finished, a cluster process that died
         detail, _, _ = str(exc).partition("\n")
-        print(f"newsline: error: {detail[:500]} (service logs in {REPO_ROOT / '.airflow' / 'cluster'})",
+        print(f"newsline: error: {detail[:500]} (service logs in {DEMO_ROOT})",
               file=sys.stderr)
         return 1
 

@@ -184,17 +184,29 @@ def articles_file(root: str, day: date, section: str, site: str) -> str:
     return partition_file(root, ARTICLES, day, section, site)
 
 
+def _folder_day(name: str) -> date | None:
+    """The day of a ``date=YYYY-MM-DD`` folder name, or None if it is not one."""
+    if not name.startswith("date="):
+        return None
+    try:
+        return date.fromisoformat(name[len("date=") :])
+    except ValueError:
+        return None
+
+
 def parse_partition_dir(path: str) -> tuple[date, str] | None:
     """``(day, section)`` of a ``…/date=YYYY-MM-DD/section=<slug>`` path, or None if it is not one."""
     parts = path.rstrip("/").split("/")
-    if len(parts) < 2 or not parts[-2].startswith("date=") or not parts[-1].startswith("section="):
+    if len(parts) < 2 or not parts[-1].startswith("section="):
         return None
-    try:
-        day = date.fromisoformat(parts[-2][len("date=") :])
-    except ValueError:
-        return None
+    day = _folder_day(parts[-2])
     section = parts[-1][len("section=") :]
-    return (day, section) if is_slug(section) else None
+    return (day, section) if day is not None and is_slug(section) else None
+
+
+def file_day(path: str) -> date | None:
+    """The day of the ``date=`` folder a dataset file lies in (articles, revisions, quarantine), or None."""
+    return next((day for day in map(_folder_day, path.split("/")[:-1]) if day is not None), None)
 
 
 def index_dir(root: str, site: str | None) -> str:

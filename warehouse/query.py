@@ -110,14 +110,10 @@ class Window:
     site: str | None = None
 
     def holds(self, path: str) -> bool:
-        parts = path.split("/")
-        day = next((part[len("date="):] for part in parts if part.startswith("date=")), None)
-        try:
-            if day is None or not self.start <= date.fromisoformat(day) <= self.end:
-                return False
-        except ValueError:
+        day = paths.file_day(path)
+        if day is None or not self.start <= day <= self.end:
             return False
-        owner = paths.part_site(parts[-1])  # quarantine files (run=<id>.parquet) name no site
+        owner = paths.part_site(path.rpartition("/")[2])  # quarantine files (run=<id>.parquet) name no site
         return self.site is None or owner is None or owner == self.site
 
 
