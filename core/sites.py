@@ -285,14 +285,25 @@ class Politeness(_Model):
 class Sharding(_Model):
     """How a big day is split for the crawl: discovery runs once, then the day's article URLs are
     crawled in shards of ``shard_size`` (at most ``max_shards``), each a mapped Airflow task in the
-    site's pool. The defaults keep one shard for any ordinary day."""
+    site's pool. The defaults keep one shard for any ordinary day, and a day of one shard is fetched by
+    its discovery run itself (``fetch_in_discovery``: one crawler process, not two)."""
 
     shard_size: int = Field(default=1000, ge=1)  # article URLs per shard
     max_shards: int = Field(default=8, ge=1)  # more URLs than shard_size × max_shards: bigger shards
+    # true: a day of one shard is fetched by the discovery process (one crawler start-up; a failed fetch
+    # retries discovery with it); false: discovery only, every day's fetching in mapped crawl shards
+    fetch_in_discovery: bool = True
 
     def shard_count(self, urls: int) -> int:
         """How many shards ``urls`` article URLs make (at least one)."""
         return max(1, min(self.max_shards, -(-urls // self.shard_size)))
+
+    def fetch_in_discovery_max(self) -> int | None:
+        """The most article URLs the discovery process fetches itself (one shard's worth; None: any number,
+        ``max_shards`` is 1); 0 when ``fetch_in_discovery`` is off."""
+        if not self.fetch_in_discovery:
+            return 0
+        return self.shard_size if self.max_shards > 1 else None
 
 
 class DriftRule(_Model):

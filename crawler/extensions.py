@@ -69,6 +69,8 @@ class CrawlReport:
         stats = self.crawler.stats.get_stats()
         coverage = {name: int(stats.get(f"newsline/coverage/{name}", 0) or 0) for name in COVERAGE_FIELDS}
         thresholds = {key: self.crawler.settings.get(key) for key in DEFAULT_THRESHOLDS}
+        if report["mode"] == "discover":
+            thresholds["NEWSLINE_MONITOR_MIN_ARTICLE_SHARE"] = 0.0  # no article is fetched on purpose
         report["field_coverage"] = coverage
         report["monitors"] = [m.to_dict() for m in run_monitors(report, coverage, thresholds)]
         for m in report["monitors"]:
@@ -105,6 +107,10 @@ class CrawlReport:
             "day": day.isoformat() if day else None,
             "base_url": getattr(spider, "base_url", None),
             "run_id": settings.get("NEWSLINE_RUN_ID") or None,
+            # discover: article URLs planned for shards, none fetched; urls: one shard's URLs fetched;
+            # crawl: discovery and fetching (a whole day, or a small one fetched by its discovery run)
+            "mode": ("discover" if getattr(spider, "discover_only", False)
+                     else "urls" if getattr(spider, "urls_file", "") else "crawl"),
             "started_at": self.started_at,
             "finished_at": datetime.now(UTC).isoformat(),
             "duration_s": round(time.monotonic() - self.started_monotonic, 3),

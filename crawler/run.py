@@ -55,6 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--discover-only", action="store_true",
                    help=f"sharded crawls: run discovery (incremental skips and page budget included), write the "
                         f"article URLs to fetch into --out/{URLS_FILE}, fetch no article")
+    p.add_argument("--fetch-if-at-most", type=int, metavar="N",
+                   help="with --discover-only: when discovery plans at most N article URLs (one shard), fetch "
+                        "them in this process as a crawl would (the report's mode is then 'crawl')")
     p.add_argument("--urls", help=f"sharded crawls: fetch exactly the article URLs of this file (lines of a "
                                   f"{URLS_FILE}), no discovery")
     p.add_argument("--replay", action="append", metavar="ARCHIVE",
@@ -117,7 +120,8 @@ def scrapy_settings(args: argparse.Namespace, base_url: str) -> Any:
     extra.update(env_settings())
     if getattr(args, "discover_only", False):
         extra["NEWSLINE_DISCOVER_ONLY"] = True
-        extra["NEWSLINE_MONITOR_MIN_ARTICLE_SHARE"] = 0.0  # no article is fetched on purpose
+        if getattr(args, "fetch_if_at_most", None) is not None:
+            extra["NEWSLINE_FETCH_AT_MOST"] = args.fetch_if_at_most
     if getattr(args, "urls", None):
         extra["NEWSLINE_URLS_FILE"] = str(Path(args.urls).resolve())
     settings.setdict(
@@ -216,6 +220,8 @@ def main(argv: list[str] | None = None) -> int:
         env_settings()
         if args.known_index and not Path(args.known_index).is_file():
             raise ValueError(f"--known-index {args.known_index} is not a file")
+        if args.fetch_if_at_most is not None and (not args.discover_only or args.fetch_if_at_most < 0):
+            raise ValueError("--fetch-if-at-most needs --discover-only and a number of URLs (0 or more)")
         if args.urls and (args.discover_only or not Path(args.urls).is_file()):
             raise ValueError(f"--urls {args.urls} is not a file" if not args.discover_only
                              else "--urls and --discover-only exclude each other")

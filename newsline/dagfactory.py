@@ -11,6 +11,7 @@ failed day triggers no quality run. Schedule settings live in the profile, so ev
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from typing import Any
 
@@ -19,6 +20,8 @@ from airflow.sdk import DAG, CronDataIntervalTimetable, Param, get_parsing_conte
 
 from core.sites import SiteProfile, all_sites
 from newsline.airflow_common import ARTICLES_ASSET, task_defaults
+
+log = logging.getLogger(__name__)
 
 DOC = """\
 ### {name} daily crawl (`{dag_id}`)
@@ -35,7 +38,9 @@ warehouse (`articles/date=…/section=…`), then writes the run summary. Profil
   site changed.
 * **Big days are sharded:** `discover` reads the day's sitemaps/feeds once and splits the article URLs
   into shards of {shard_size} (at most {max_shards}); each shard is one mapped `crawl` task (any worker),
-  retried alone when it fails; `transform` joins them into the one crawl output, loaded once.
+  retried alone when it fails; `transform` joins them into the one crawl output, loaded once. A day of
+  at most {shard_size} articles is fetched by `discover` itself (one crawler process); its one `crawl`
+  task then has nothing to do, and a retry of `discover` repeats discovery and fetching.
 * **Politeness:** discovery and every crawl shard run in the pool `{pool}` ({slots} slot(s)), so at most
   {slots} crawler process(es) reach the site at once, each keeping the profile's delay and concurrency
   (unless a param overrides them): the site sees at most {slots} × one request per delay on average.
@@ -116,16 +121,20 @@ def _wire(key: str) -> None:
         if context["params"].get("reprocess"):
             return [{"spec": spec, "shard": 0}]  # one replay of the day's archives, no network
         shards = discover(RunSpec.from_dict(spec), incremental=bool(context["params"].get("incremental", True)))
-        return [{"spec": spec, "shard": shard} for shard in shards]
+        # a day of one shard was fetched by discovery itself: one `crawl` with nothing left to do
+        return [{"spec": spec, "shard": shard} for shard in shards] or [{"spec": spec, "shard": None}]
 
     @task(pool=key, execution_timeout=timedelta(hours=3), multiple_outputs=False,
           doc_md="Fetch one shard of the day's articles in a separate Scrapy process (mapped: one task per "
                  "shard, retried alone), or replay the day's WARC archives.")
-    def crawl(spec: dict, shard: int, **context: Any) -> dict:
+    def crawl(spec: dict, shard: int | None, **context: Any) -> dict:
         from newsline.pipeline import RunSpec, crawl_shard, reprocess_crawl
 
         if context["params"].get("reprocess"):
             return reprocess_crawl(RunSpec.from_dict(spec))
+        if shard is None:
+            log.info("nothing to crawl: the day fits one shard, so `discover` fetched it")
+            return {"shard": None}
         return crawl_shard(RunSpec.from_dict(spec), shard)
 
     @task(multiple_outputs=False,
@@ -136,7 +145,8 @@ def _wire(key: str) -> None:
 
         spec = next(iter(shards))["spec"]
         run = RunSpec.from_dict(spec)
-        crawled = next(iter(shard_stats)) if context["params"].get("reprocess") else merge_shards(run, len(shards))
+        crawled = (next(iter(shard_stats)) if context["params"].get("reprocess")
+                   else merge_shards(run, sum(1 for s in shards if s["shard"] is not None)))
         return {"spec": spec, "crawl": crawled, "transform": transform(run)}
 
     @task(multiple_outputs=False,

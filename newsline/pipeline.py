@@ -225,22 +225,31 @@ def _shard_name(shard: int) -> str:
 
 def discover(spec: RunSpec, *, incremental: bool = True) -> list[int]:
     """Discovery of the day, once (``crawler.run --discover-only``: incremental skips and the page
-    budget applied, no article fetched), then the article URLs split into the profile's shards
-    (``crawl.shard_size``, ``crawl.max_shards``), each a URL file in the run folder. Returns the shard
-    numbers (``[0, 1, …]``, what the crawl task is mapped over); the URL lists never leave the run folder."""
+    budget applied), then the article URLs split into the profile's shards (``crawl.shard_size``,
+    ``crawl.max_shards``), each a URL file in the run folder. Returns the shard numbers (``[0, 1, …]``,
+    what the crawl task is mapped over); the URL lists never leave the run folder.
+
+    A day of one shard is fetched by the discovery process itself (``--fetch-if-at-most``): one crawler
+    start-up instead of two, and ``[]`` is returned (no shard left to crawl; ``merge_shards(spec, 0)``
+    takes the discovery run's output as the day's crawl)."""
     from crawler.run import URLS_FILE
     from warehouse.paths import join
-    from warehouse.staging import list_files, read_jsonl, write_jsonl
+    from warehouse.staging import delete_files, list_files, read_jsonl, write_jsonl
 
-    stats = _crawl_process(spec, DISCOVER_DIR, incremental=incremental, extra=("--discover-only",),
-                           keep_archive=False)
+    at_most = spec.site_config.crawl.fetch_in_discovery_max()
+    extra: tuple[str, ...] = ("--discover-only",)
+    if at_most != 0:
+        extra += ("--fetch-if-at-most", str(sys.maxsize if at_most is None else at_most))
+    stats = _crawl_process(spec, DISCOVER_DIR, incremental=incremental, extra=extra, keep_archive=False)
     run = _run_loc(spec)
+    folder = join(run, SHARD_URLS_DIR)
+    delete_files(list_files(folder))  # a re-run of the day in the same run folder may split differently
+    if stats.get("mode") == "crawl":
+        log.info("discovered %d article(s) of %s %s; the %d to fetch (one shard) were fetched by discovery",
+                 int(stats.get("articles_discovered", 0)), spec.site, spec.day, int(stats.get("pages_fetched", 0)))
+        return []
     planned = read_jsonl(join(run, DISCOVER_DIR, URLS_FILE))
     shards = split_shards(planned, spec.site_config.crawl.shard_count(len(planned)))
-    folder = join(run, SHARD_URLS_DIR)
-    from warehouse.staging import delete_files
-
-    delete_files(list_files(folder))  # a re-run of the day in the same run folder may split differently
     for number, entries in enumerate(shards):
         write_jsonl(join(folder, f"{_shard_name(number)}.jsonl"), entries)
     log.info("discovered %d article(s) of %s %s (%d to fetch), split into %d shard(s) of up to %d",
@@ -356,6 +365,7 @@ def merge_reports(discovery: dict[str, Any], shards: list[dict[str, Any]]) -> di
                           [("discover", discovery), *((_shard_name(i), r) for i, r in enumerate(shards))]
                           for m in r.get("monitors") or []]
     merged["shards"] = len(shards)
+    merged["mode"] = "sharded" if shards else discovery.get("mode", "crawl")
     merged["shard_pages_fetched"] = [int(r.get("pages_fetched", 0)) for r in shards]
     return merged
 

@@ -199,6 +199,9 @@ class NewsSpider(scrapy.Spider):
         self.discover_only = False
         self.planned: list[dict[str, Any]] = []
         self.urls_file = ""
+        #: With ``discover_only``: when discovery plans at most this many article URLs (one shard's
+        #: worth), fetch them here instead (one crawler process for a small day, not two).
+        self.fetch_at_most: int | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> NewsSpider:
@@ -215,6 +218,8 @@ class NewsSpider(scrapy.Spider):
         spider.parse_thread_bytes = settings.getint("NEWSLINE_PARSE_THREAD_BYTES", 512 * 1024)
         spider.discover_only = settings.getbool("NEWSLINE_DISCOVER_ONLY", False)
         spider.urls_file = settings.get("NEWSLINE_URLS_FILE") or ""
+        at_most = settings.get("NEWSLINE_FETCH_AT_MOST")
+        spider.fetch_at_most = None if at_most in (None, "") else int(at_most)
         return spider
 
     # --- accounting helpers ---------------------------------------------------------------------
@@ -498,6 +503,25 @@ class NewsSpider(scrapy.Spider):
             self.crawler.engine.crawl(req)
         if requests or self._feed_articles(ARTICLE_BATCH):
             raise DontCloseSpider("more work scheduled")
+        if self._fetch_planned_here() and self._feed_articles(ARTICLE_BATCH):
+            raise DontCloseSpider("fetching the planned articles")
+
+    def _fetch_planned_here(self) -> bool:
+        """Discovery is over: with ``fetch_at_most`` and no more planned URLs than that, this process
+        fetches them itself (what a crawl of the day does: same order, budget and incremental checks),
+        so a day of one shard costs one crawler process. The plan stays in ``planned`` as a record."""
+        if not self.discover_only or self.fetch_at_most is None or len(self.planned) > self.fetch_at_most:
+            return False
+        self.discover_only = False
+        for entry in self.planned:
+            key = url_key(entry["url"])
+            self._handled.discard(key)  # handled again by _article_requests, this time as requests
+            self._done.discard(key)
+        self.article_requests -= len(self.planned)
+        self._feed_version, self._article_feed = -1, None
+        log.info("discovery planned %d article(s), at most %d: fetching them in this process",
+                 len(self.planned), self.fetch_at_most)
+        return bool(self.planned)
 
     def _start_fallback(self) -> Iterator[scrapy.Request]:
         if self.fallback_used:

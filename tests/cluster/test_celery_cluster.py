@@ -46,7 +46,9 @@ def world(tmp_path_factory):
     site = DemoServer(port=0)
     site.start()
     try:
-        sites = sites_dir_with(tmp / "sites", {"japannews": {"schedule": {
+        # every day's articles fetched by a crawl shard (not by discovery, the default for a day of one
+        # shard): the worker is killed in the middle of a shard
+        sites = sites_dir_with(tmp / "sites", {"japannews": {"crawl": {"fetch_in_discovery": False}, "schedule": {
             "start_date": DAYS[0].isoformat(), "end_date": FAULT_DAY.isoformat(), "catchup": True}}})
         cluster = Cluster(tmp / "cluster", base_url=site.base_url, workers=2, extra_env={
             "NEWSLINE_SITES_DIR": str(sites),

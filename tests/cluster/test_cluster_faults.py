@@ -60,7 +60,9 @@ def world(tmp_path_factory):
     site.set_faults(FaultConfig(rates={"slow": 1.0}, burst=1, slow_seconds=2.0,
                                 scope=rf"^/(?:[a-z0-9-]+/){{1,2}}(?:{REDIS_DAY:%Y%m%d}|{PG_DAY:%Y%m%d})-\d+/$"))
     try:
-        sites = sites_dir_with(tmp / "sites", {"japannews": {"schedule": {
+        # the articles fetched by the crawl shard, not by discovery (the default for a day of one shard):
+        # the pool choreography below opens and closes the site's pool around each day's crawl
+        sites = sites_dir_with(tmp / "sites", {"japannews": {"crawl": {"fetch_in_discovery": False}, "schedule": {
             "start_date": DAYS[0].isoformat(), "end_date": DAYS[-1].isoformat(), "catchup": True}}})
         cluster = Cluster(tmp / "cluster", base_url=site.base_url, workers=2, pool_slots=0,
                           extra_env={"NEWSLINE_SITES_DIR": str(sites), "NEWSLINE_TASK_RETRIES": "2"},

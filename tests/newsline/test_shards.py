@@ -30,12 +30,12 @@ def _day_urls(server) -> list[str]:
     return sorted({r["url"] for r in server.truth() if r["date"] == DAY or start <= r["modified_at"] < end})
 
 
-def _use_site(mp: pytest.MonkeyPatch, tmp, server, *, staging: str) -> None:
+def _use_site(mp: pytest.MonkeyPatch, tmp, server, *, staging: str, shard_size: int | None = None) -> None:
     from newsline.demo import sites_dir_with
 
     urls = _day_urls(server)
     sites = sites_dir_with(tmp / "sites", {"japannews": {
-        "crawl": {"shard_size": -(-len(urls) // SHARDS), "max_shards": SHARDS},
+        "crawl": {"shard_size": shard_size or -(-len(urls) // SHARDS), "max_shards": SHARDS},
         "politeness": {"delay": DELAY, "concurrency": 2, "pool_slots": SLOTS}}})
     mp.setenv("NEWSLINE_SITES_DIR", str(sites))
     mp.setenv("NEWSLINE_WAREHOUSE", str(tmp / "warehouse"))
@@ -154,11 +154,63 @@ def test_politeness_holds_across_shards(local_day) -> None:
 def test_a_second_run_skips_every_unchanged_article_in_discovery(local_day) -> None:
     urls = local_day["urls"]
     crawled, summary = local_day["crawled2"], local_day["summary2"]
-    assert local_day["shards2"] == [0], "nothing to fetch: one (empty) shard"
+    assert local_day["shards2"] == [], "nothing to fetch: the discovery run is the day's whole crawl"
+    assert crawled["mode"] == "crawl" and crawled["shards"] == 0
     assert crawled["pages_skipped_unchanged"] == len(urls) and crawled["pages_fetched"] == 0
     assert summary["status"] == "ok" and summary["articles_new"] == 0
     paths = {urlsplit(u).path for u in urls}
     assert not [t for _, _, t in local_day["log2"] if urlsplit(t).path in paths], "an unchanged article was fetched"
+
+
+@pytest.mark.parametrize("spare", [0, -1], ids=["exactly-one-shard", "one-url-over"])
+def test_a_day_of_one_shard_is_fetched_by_its_discovery_run(tmp_path, spare: int) -> None:
+    """``shard_size`` equal to the day's URL count: the discovery process fetches them itself (one
+    crawler process, no shard); one URL fewer: two shards, discovery fetches nothing. Either way every
+    article is fetched exactly once and the day is loaded whole."""
+    from demo_site.server import DemoServer
+    from newsline import pipeline as P
+    from warehouse.reader import read_articles
+
+    with DemoServer(port=0) as server, pytest.MonkeyPatch.context() as mp:
+        urls = _day_urls(server)
+        _use_site(mp, tmp_path, server, staging=str(tmp_path / "runs"), shard_size=len(urls) + spare)
+        spec = P.RunSpec(site="japannews", day=DAY.isoformat(), run_id="small")
+        server.clear_requests()
+        shards, _, crawled, _, _ = _sharded_day(spec)
+        log = server.timed_requests
+        summary = P.summarize(spec, crawled, P.transform(spec), P.load(spec))
+        run = spec.run_dir
+    discovery = json.loads((run / P.DISCOVER_DIR / "crawl.json").read_text())
+    fetched = sorted(t for _, _, t in log if t in {urlsplit(u).path for u in urls})
+    assert fetched == sorted(urlsplit(u).path for u in urls), "each article fetched exactly once"
+    if spare == 0:
+        assert shards == [] and not (run / P.SHARDS_DIR).exists()
+        assert discovery["mode"] == "crawl" and discovery["pages_fetched"] == len(urls)
+        assert all(m["ok"] for m in discovery["monitors"]), discovery["monitors"]
+        assert crawled["mode"] == "crawl" and crawled["shards"] == 0
+    else:
+        assert shards == [0, 1] and discovery["mode"] == "discover" and discovery["pages_fetched"] == 0
+        assert crawled["mode"] == "sharded" and crawled["shards"] == 2
+    assert crawled["pages_fetched"] == crawled["items_scraped"] == len(urls)
+    assert summary["status"] == "ok" and summary["articles_new"] == len(urls)
+    assert sorted(read_articles(str(tmp_path / "warehouse"))["url"]) == urls
+    # the WARC of the day holds every article page either way (a reprocess reads it as any other)
+    from crawler.replay import replay_archives
+
+    replay = replay_archives([run / "crawl" / "archive.warc.gz"], site="japannews", day=DAY,
+                             out_dir=tmp_path / "replay", run_id="replay")
+    assert replay["items_scraped"] == len(urls)
+
+
+def test_fetch_if_at_most_needs_discover_only(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "crawler.run", "--site", "japannews", "--date", DAY.isoformat(),
+                           "--base-url", "http://127.0.0.1:9/", "--out", str(tmp_path), "--run-id", "x",
+                           "--fetch-if-at-most", "5"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode != 0
+    assert proc.stderr.strip() == "crawler.run: --fetch-if-at-most needs --discover-only and a number of URLs (0 or more)"
 
 
 def test_shards_through_the_s3_api(tmp_path) -> None:
