@@ -141,11 +141,38 @@ def connect(root: str, window: Window | None = None) -> duckdb.DuckDBPyConnectio
     """
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
+    if window is not None and paths.is_remote(root):
+        # DuckDB would read each object through s3fs in Python, several small requests per file (its
+        # details, its modification time, then ranges): ~5 round trips a file, one after another.
+        # Fetched whole and at once instead (one GET each), then read from a local copy of the layout.
+        with tempfile.TemporaryDirectory(prefix="newsline-window-") as local:
+            _copy_window(root, window, local)
+            for statement in view_statements(local, window):
+                con.execute(statement)  # CREATE TABLE: the rows are in DuckDB before the copy goes
+        return con
     if root.startswith("s3://"):
         con.register_filesystem(storage_for(root).fs)  # type: ignore[attr-defined]
     for statement in view_statements(root, window):
         con.execute(statement)
     return con
+
+
+def _copy_window(root: str, window: Window, dest: str) -> int:
+    """The window's files of every dataset under ``root`` copied into ``dest``, same relative paths."""
+    store = storage_for(root)
+    prefix = root.rstrip("/") + "/"
+    wanted = [p for folder, _, _ in VIEWS.values() for p in store.list_files(paths.join(root, folder))
+              if p.endswith(".parquet") and not paths.is_temp_name(p.rpartition("/")[2]) and window.holds(p)]
+    found = store.read_many(wanted)
+    if len(found) != len(wanted):  # deleted between the listing and the read: a concurrent rewrite
+        missing = sorted(set(wanted) - set(found))
+        raise WarehouseError(f"{len(missing)} file(s) of the warehouse vanished while being read "
+                             f"(a load replaced them): {missing[0]}; run the query again")
+    for path, data in found.items():
+        target = Path(dest, path[len(prefix):])
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+    return len(found)
 
 
 #: Statement types a sandboxed query may run: reading only (``DESCRIBE``/``SHOW``/``SUMMARIZE`` are SELECTs).

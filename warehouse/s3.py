@@ -149,6 +149,20 @@ class S3Storage:
             return []
         return sorted(f"s3://{p}" for p in found)
 
+    def read_many(self, paths: list[str]) -> dict[str, bytes]:
+        """One GET per object, all at once (s3fs gathers them on its event loop); a missing object is
+        left out, any other failure raises (never a file silently missing from a read)."""
+        keys = {_key(path): path for path in paths}
+        found = self.fs.cat(list(keys), on_error="return", max_concurrency=1) if keys else {}
+        out: dict[str, bytes] = {}
+        for key, data in found.items():
+            if isinstance(data, FileNotFoundError):
+                continue
+            if isinstance(data, BaseException):
+                raise data
+            out[keys[key]] = data
+        return out
+
     def sweep_temps(self, directory: str, older_than: float = 0.0, target: str | None = None) -> int:
         return 0  # a PUT leaves no temporary object behind
 

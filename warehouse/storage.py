@@ -63,6 +63,8 @@ class Storage(Protocol):
 
     def list_files(self, prefix: str) -> list[str]: ...
 
+    def read_many(self, paths: list[str]) -> dict[str, bytes]: ...  # concurrently where the store can; missing left out
+
     def sweep_temps(self, directory: str, older_than: float = 0.0, target: str | None = None) -> int: ...
 
     def lock(self, path: str, timeout: float) -> contextlib.AbstractContextManager[None]: ...
@@ -126,6 +128,10 @@ class LocalStorage:
             dirnames.sort()
             out.extend(f"{dirpath}/{name}" for name in sorted(filenames))
         return out
+
+    def read_many(self, paths: list[str]) -> dict[str, bytes]:
+        found = {path: self.read_bytes(path) for path in paths}
+        return {path: data for path, data in found.items() if data is not None}
 
     def sweep_temps(self, directory: str, older_than: float = 0.0, target: str | None = None) -> int:
         """Remove temporary files a killed writer left behind (older than ``older_than`` seconds);

@@ -411,3 +411,61 @@ def test_a_read_or_an_existence_check_is_one_request(s3root) -> None:
     calls.clear()
     assert not store.exists(missing) and calls == ["HeadObject"]
     assert not store.exists(s3root + "/a") and not store.exists(f"s3://no-such-bucket-{uuid.uuid4().hex[:8]}/k")
+
+
+def test_a_windowed_connection_reads_each_file_of_its_window_once(s3root, tmp_path) -> None:
+    """The quality check and the report read a window of days of one site: on S3 each of its files is
+    one GET, fetched at once (not DuckDB's several small requests per file through s3fs), and the
+    tables hold what a local warehouse of the same rows holds, with the same column types."""
+    from warehouse.query import Window, connect
+
+    days = [date(2024, 9, d) for d in (4, 5, 6)]
+    rows = [article(n, day=day, section=section) for n, (day, section) in
+            enumerate([(d, s) for d in days for s in ("politics", "world")], 1)]
+    rows.append(article(99, day=days[-1], site="metrotimes", article_id="metrotimes:99",
+                        url="https://metrotimes.example/99"))
+    local = str(tmp_path / "wh")
+    for root in (s3root, local):
+        merge_articles(root, table_of(rows), run_id="r1")
+        bad = pd.DataFrame({"url": ["http://127.0.0.1/a/"], "reason": ["empty body"], "stage": ["transform"],
+                            "raw": [{"title": "x"}]})
+        write_quarantine(root, bad, run_id="r1", day=days[-1])
+    window = Window(days[1], days[2], "japannews")
+    store = storage.storage_for(s3root)
+    calls: list[str] = []
+    store.fs.s3.meta.events.register("before-call.s3", lambda model, **_: calls.append(model.name))
+    con = connect(s3root, window)
+    wanted = [p for folder in (paths.ARTICLES, paths.REVISIONS, paths.QUARANTINE)
+              for p in store.list_files(paths.join(s3root, folder)) if window.holds(p)]
+    assert sorted(c for c in calls if c != "ListObjectsV2") == ["GetObject"] * len(wanted), calls
+    mirror = connect(local, window)
+    for view in ("articles", "article_revisions", "quarantine"):
+        written_at = " EXCLUDE (quarantined_at)" if view == "quarantine" else ""  # the two writes' own times
+        query = f"SELECT *{written_at} FROM {view} ORDER BY ALL"
+        assert con.execute(query).fetchall() == mirror.execute(query).fetchall(), view
+        describe = f"SELECT column_name, column_type FROM (DESCRIBE {view})"
+        assert con.execute(describe).fetchall() == mirror.execute(describe).fetchall(), view
+    assert con.execute("SELECT count(*) FROM articles").fetchone() == (4,)
+
+
+def test_read_many_leaves_out_missing_objects_and_raises_on_other_errors(s3root) -> None:
+    store = storage.storage_for(s3root)
+    there = [f"{s3root}/many/{n}.bin" for n in range(5)]
+    for n, path in enumerate(there):
+        store.write_atomic(path, bytes([n]) * 10)
+    assert store.read_many([*there, f"{s3root}/many/missing.bin"]) == {p: bytes([n]) * 10 for n, p in enumerate(there)}
+    assert store.read_many([]) == {}
+    # a failure other than "missing" (here injected: the S3 server can't be made to refuse one GET) raises
+    real = store.fs._cat_file
+
+    async def refuse(path, *args, **kwargs):
+        if path.endswith("/3.bin"):
+            raise PermissionError(f"Access Denied: {path}")
+        return await real(path, *args, **kwargs)
+
+    store.fs._cat_file = refuse
+    try:
+        with pytest.raises(PermissionError, match="3.bin"):
+            store.read_many(there)
+    finally:
+        del store.fs._cat_file
