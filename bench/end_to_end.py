@@ -18,6 +18,11 @@ from pathlib import Path
 
 from bench.common import BenchResult, check, interleaved, med
 from bench.crawl_overhead import CONCURRENCY, DAY, demo_server, newsline_crawl
+from core.sites import get_site
+from newsline.demo import airflow, airflow_env, logical_date_for, prepare_airflow
+from newsline.pipeline import latest_summary
+
+SITE = "japannews"  # the site of bench.crawl_overhead's demo server
 
 AIM = "<= 1.5"
 _TASK_EVENT = re.compile(r"^(\S+Z) .*\[DAG TEST\] (starting|end task) task_id=(\w+)")
@@ -44,12 +49,10 @@ def task_timeline(log_text: str, launched: datetime) -> dict[str, float]:
 def covering_logical_date(env: dict[str, str], work: Path) -> str:
     """The logical date whose ``airflow dags test`` run covers ``DAY`` (``newsline.demo.logical_date_for``),
     checked by the day in the run's summary. Untimed; it doubles as the warm-up of Airflow and the demo server."""
-    from newsline.demo import DAG_ID, SITE, airflow, logical_date_for
-    from newsline.pipeline import latest_summary
-
     logical = logical_date_for(DAY)
     run_env = dict(env, NEWSLINE_WAREHOUSE=str(work / "probe" / "warehouse"), NEWSLINE_STAGING=str(work / "probe" / "runs"))
-    airflow("dags", "test", DAG_ID, logical, env=run_env, log_path=work / "logs" / "probe.log", check=False)
+    airflow("dags", "test", get_site(SITE).dag, logical, env=run_env, log_path=work / "logs" / "probe.log",
+            check=False)
     summary = latest_summary(run_env["NEWSLINE_STAGING"], SITE, DAY)
     shutil.rmtree(work / "probe", ignore_errors=True)
     if summary and summary.get("status") == "ok":
@@ -58,17 +61,15 @@ def covering_logical_date(env: dict[str, str], work: Path) -> str:
 
 
 def run(articles: int = 1000, rounds: int = 2) -> list[BenchResult]:
-    from newsline.demo import DAG_ID, SITE, airflow, airflow_env, prepare_airflow
-    from newsline.pipeline import latest_summary
-
+    site = get_site(SITE)
     work = Path(tempfile.mkdtemp(prefix="bench-e2e-"))
     try:
         with demo_server(articles) as server:
-            env = airflow_env(server.base_url, home=work / "airflow")
+            env = airflow_env({SITE: server.base_url}, home=work / "airflow")
             env.update({"NEWSLINE_DOWNLOAD_DELAY": "0", "NEWSLINE_CONCURRENCY": str(CONCURRENCY),
                         "NEWSLINE_PAGE_BUDGET": "0", "NEWSLINE_ARCHIVE": ""})
             t0 = time.perf_counter()
-            prepare_airflow(env)
+            prepare_airflow(env, [site])
             migrate_s = time.perf_counter() - t0
             logical = covering_logical_date(env, work)
             counter = iter(range(10_000))
@@ -81,7 +82,7 @@ def run(articles: int = 1000, rounds: int = 2) -> list[BenchResult]:
                                NEWSLINE_STAGING=str(work / f"a{n}" / "runs"))
                 log_path = work / "logs" / f"dags-test-{n}.log"
                 launched = datetime.now(UTC)
-                rc = airflow("dags", "test", DAG_ID, logical, env=run_env, log_path=log_path,
+                rc = airflow("dags", "test", site.dag, logical, env=run_env, log_path=log_path,
                              check=False)
                 summary = latest_summary(run_env["NEWSLINE_STAGING"], SITE, DAY)
                 if rc != 0 or not summary or summary.get("status") != "ok":

@@ -235,7 +235,7 @@ def cluster_round(urls: dict[str, str], days: dict[str, list[date]], workers: in
         span = cluster.metadata(
             "select extract(epoch from (select max(end_date) from dag_run where dag_id = any(%s)) - "
             "(select min(start_date) from task_instance where dag_id = any(%s))) as s", (ids, ids))[0]["s"]
-        ti = cluster.metadata("select count(*) as n, sum(extract(epoch from end_date - start_date)) as busy "
+        ti = cluster.metadata("select count(start_date) as n, sum(extract(epoch from end_date - start_date)) as busy "
                               "from task_instance where dag_id = any(%s)", (ids,))[0]
         tasks, busy = int(ti["n"]), float(ti["busy"] or 0.0)
         per_worker = {name: len(files) for name, files in cluster.worker_task_logs().items()}

@@ -11,17 +11,14 @@ failed day triggers no quality run. Schedule settings live in the profile, so ev
 
 from __future__ import annotations
 
-import logging
 from datetime import timedelta
 from typing import Any
 
 import pendulum
-from airflow.sdk import DAG, CronDataIntervalTimetable, Param, get_parsing_context, task
+from airflow.sdk import DAG, CronDataIntervalTimetable, Param, TriggerRule, get_parsing_context, task
 
 from core.sites import SiteProfile, all_sites
 from newsline.airflow_common import ARTICLES_ASSET, task_defaults
-
-log = logging.getLogger(__name__)
 
 DOC = """\
 ### {name} daily crawl (`{dag_id}`)
@@ -39,8 +36,8 @@ warehouse (`articles/date=…/section=…`), then writes the run summary. Profil
 * **Big days are sharded:** `discover` reads the day's sitemaps/feeds once and splits the article URLs
   into shards of {shard_size} (at most {max_shards}); each shard is one mapped `crawl` task (any worker),
   retried alone when it fails; `transform` joins them into the one crawl output, loaded once. A day of
-  at most {shard_size} articles is fetched by `discover` itself (one crawler process); its one `crawl`
-  task then has nothing to do, and a retry of `discover` repeats discovery and fetching.
+  at most {shard_size} articles is fetched by `discover` itself (one crawler process): `crawl` then maps
+  to no shard and shows as skipped, and a retry of `discover` repeats discovery and fetching.
 * **Politeness:** discovery and every crawl shard run in the pool `{pool}` ({slots} slot(s)), so at most
   {slots} crawler process(es) reach the site at once, each keeping the profile's delay and concurrency
   (unless a param overrides them): the site sees at most {slots} × one request per delay on average.
@@ -111,42 +108,43 @@ def _wire(key: str) -> None:
     # returned dict as an XCom of its own, one API call each, ~40 per site-day for nothing).
     @task(pool=key, execution_timeout=timedelta(hours=1),
           doc_md="Work out which local day this run covers (from the data interval or logical date, logged), "
-                 "discover its article URLs once (no article fetched) and split them into shard files in the "
-                 "run folder; returns one `{spec, shard}` per shard, what the crawl is mapped over.")
+                 "discover its article URLs once and split them into shard files in the run folder; returns "
+                 "one `{spec, shard}` per shard, what the crawl is mapped over. A day of one shard is fetched "
+                 "here, by the same crawler process: it returns no shard (the crawl maps to nothing, skipped).")
     def discover(**context: Any) -> list[dict]:
         from newsline.dagsupport import plan_run
         from newsline.pipeline import RunSpec, discover
 
         spec = plan_run(key, context)
+        context["ti"].xcom_push(key="spec", value=spec)  # transform's, also when no crawl shard is left
         if context["params"].get("reprocess"):
             return [{"spec": spec, "shard": 0}]  # one replay of the day's archives, no network
         shards = discover(RunSpec.from_dict(spec), incremental=bool(context["params"].get("incremental", True)))
-        # a day of one shard was fetched by discovery itself: one `crawl` with nothing left to do
-        return [{"spec": spec, "shard": shard} for shard in shards] or [{"spec": spec, "shard": None}]
+        return [{"spec": spec, "shard": shard} for shard in shards]
 
     @task(pool=key, execution_timeout=timedelta(hours=3), multiple_outputs=False,
           doc_md="Fetch one shard of the day's articles in a separate Scrapy process (mapped: one task per "
-                 "shard, retried alone), or replay the day's WARC archives.")
-    def crawl(spec: dict, shard: int | None, **context: Any) -> dict:
+                 "shard, retried alone), or replay the day's WARC archives. Skipped (0 mapped) when `discover` "
+                 "fetched the day itself.")
+    def crawl(spec: dict, shard: int, **context: Any) -> dict:
         from newsline.pipeline import RunSpec, crawl_shard, reprocess_crawl
 
         if context["params"].get("reprocess"):
             return reprocess_crawl(RunSpec.from_dict(spec))
-        if shard is None:
-            log.info("nothing to crawl: the day fits one shard, so `discover` fetched it")
-            return {"shard": None}
         return crawl_shard(RunSpec.from_dict(spec), shard)
 
-    @task(multiple_outputs=False,
+    # none_failed: it runs after the shards, or straight after `discover` when the crawl mapped to nothing
+    @task(multiple_outputs=False, trigger_rule=TriggerRule.NONE_FAILED,
           doc_md="Join the discovery and the shards' crawl output into the run's one crawl folder and stats, "
                  "then clean and validate the crawled items; bad rows go to quarantine with a reason.")
-    def transform(shards: list[dict], shard_stats: list[dict], **context: Any) -> dict:
+    def transform(spec: dict, shards: list[dict], **context: Any) -> dict:
         from newsline.pipeline import RunSpec, merge_shards, transform
 
-        spec = next(iter(shards))["spec"]
         run = RunSpec.from_dict(spec)
-        crawled = (next(iter(shard_stats)) if context["params"].get("reprocess")
-                   else merge_shards(run, sum(1 for s in shards if s["shard"] is not None)))
+        if context["params"].get("reprocess"):
+            crawled = context["ti"].xcom_pull(task_ids="crawl", map_indexes=0)
+        else:
+            crawled = merge_shards(run, len(shards))
         return {"spec": spec, "crawl": crawled, "transform": transform(run)}
 
     @task(multiple_outputs=False,
@@ -170,7 +168,8 @@ def _wire(key: str) -> None:
         return out
 
     shards = discover()
-    cleaned = transform(shards, crawl.expand_kwargs(shards))
+    cleaned = transform(shards["spec"], shards)
+    crawl.expand_kwargs(shards) >> cleaned
     summarize(cleaned, load(cleaned))
 
 
