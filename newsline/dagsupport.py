@@ -129,29 +129,48 @@ def loaded_days_from_events(context: Mapping[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+#: The widest span of days a quality run reads through one warehouse connection.
+SHARED_SPAN = timedelta(days=31)
+
+
 def check_and_report(days: list[dict[str, Any]], context: Mapping[str, Any]) -> list[dict[str, Any]]:
 
     from core.config import load_settings
     from core.timeutil import parse_day
     from newsline.notify import send_alert
-    from newsline.quality import check_day, find_summary, write_report
+    from newsline.quality import check_day, day_window, find_summary, write_report
+    from warehouse.query import connect
 
     results, failures = [], []
     settings = load_settings()
+    # One connection per warehouse, site and month of days: their files are read once for the check and
+    # the report of every one of them (a catch-up of a year is read a month at a time, not all at once).
+    groups: dict[tuple[str, str, date], list[date]] = {}
+    planned = []
     for entry in days:
-        day = parse_day(entry["day"])
-        root = entry.get("warehouse") or settings.warehouse
-        site = entry["site"]
-        report = check_day(root, day, site)
-        summary = find_summary(settings.staging, site, day, entry.get("run_id"))
-        out = write_report(root, day, summary, staging=settings.staging, site=site)
-        results.append({**report.to_dict(), "report": out})
-        if not report.ok:
-            reason = "; ".join(report.problems)
-            if final_try(context):  # once per failing day, not once per try
-                send_alert({**context, "params": {**(context.get("params") or {}), "site": site}},
-                           kind="quality_failed", reason=reason, day=day.isoformat())
-            failures.append(f"{site} {day}: {reason}")
+        day, root, site = parse_day(entry["day"]), entry.get("warehouse") or settings.warehouse, entry["site"]
+        first = next((k[2] for k in groups if k[:2] == (root, site) and k[2] <= day < k[2] + SHARED_SPAN), day)
+        groups.setdefault((root, site, first), []).append(day)
+        planned.append((entry, day, (root, site, first)))
+    connections: dict[tuple[str, str, date], Any] = {}
+    try:
+        for entry, day, key in planned:
+            root, site, _ = key
+            if key not in connections:
+                connections[key] = connect(root, day_window(groups[key], site))
+            report = check_day(root, day, site, con=connections[key])
+            summary = find_summary(settings.staging, site, day, entry.get("run_id"))
+            out = write_report(root, day, summary, staging=settings.staging, site=site, con=connections[key])
+            results.append({**report.to_dict(), "report": out})
+            if not report.ok:
+                reason = "; ".join(report.problems)
+                if final_try(context):  # once per failing day, not once per try
+                    send_alert({**context, "params": {**(context.get("params") or {}), "site": site}},
+                               kind="quality_failed", reason=reason, day=day.isoformat())
+                failures.append(f"{site} {day}: {reason}")
+    finally:
+        for con in connections.values():
+            con.close()
     if failures:
         exc = RuntimeError("quality checks failed: " + " | ".join(failures))
         exc.alerted = final_try(context)  # type: ignore[attr-defined]  # on_failure: already announced

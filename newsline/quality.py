@@ -103,12 +103,28 @@ def drift_problems(site: str, extractions: list[str | None], *, body_floor: floa
             + f"{site}`"], stats
 
 
-def check_day(root: str, day: date, site: str | None = None) -> QualityReport:
-    """Read what the warehouse holds around ``day`` (for one site, or all) and evaluate it."""
-    from warehouse.query import Window, connect
+#: Days before the checked day that the volume check compares it with.
+CHECK_HISTORY_DAYS = 28
 
-    lo = day - timedelta(days=28)
-    con = connect(root, Window(lo, day, site))
+
+def day_window(days: list[date], site: str | None) -> Any:
+    """The ``warehouse.query.Window`` that both ``check_day`` and the day's report read, for every day of
+    ``days``: a quality run of several days of one site opens one connection, not two per day."""
+    from newsline.report import HISTORY_DAYS
+    from warehouse.query import Window
+
+    back = max(CHECK_HISTORY_DAYS, HISTORY_DAYS - 1)
+    return Window(min(days) - timedelta(days=back), max(days), site)
+
+
+def check_day(root: str, day: date, site: str | None = None, *, con: Any = None) -> QualityReport:
+    """Read what the warehouse holds around ``day`` (for one site, or all) and evaluate it. ``con``: a
+    connection from ``warehouse.query.connect`` whose window holds ``day_window([day], site)``."""
+    from warehouse.query import connect
+
+    lo = day - timedelta(days=CHECK_HISTORY_DAYS)
+    if con is None:
+        con = connect(root, day_window([day], site))
     where_site, args = (" and site = ?", [site]) if site else ("", [])
     rows = con.execute(f"select date, count(*) from articles where date between ? and ?{where_site} group by date",
                        [lo, day, *args]).fetchall()
@@ -147,7 +163,8 @@ def find_summary(staging: str, site: str, day: date, run_id: str | None) -> dict
     return read_json(join(run_location(staging, site, day, run_id), SUMMARY_FILE))
 
 
-def write_report(root: str, day: date, summary: dict[str, Any] | None, *, staging: str, site: str) -> str:
+def write_report(root: str, day: date, summary: dict[str, Any] | None, *, staging: str, site: str,
+                 con: Any = None) -> str:
     """Build the day's HTML report and put it under the staging root's ``reports/`` (local folder or
     ``s3://``, with ``plotly.min.js`` beside it); returns where it is. On S3 the page is built in the
     worker's temporary folder and uploaded, so no worker reads another's local path."""
@@ -161,11 +178,11 @@ def write_report(root: str, day: date, summary: dict[str, Any] | None, *, stagin
     target = report_location(staging, site, day)
     if not is_remote(target):
         Path(target).parent.mkdir(parents=True, exist_ok=True)
-        return build_daily_report(root, day, summary, target, staging=staging, site=site)
+        return build_daily_report(root, day, summary, target, staging=staging, site=site, con=con)
     folder = target.rsplit("/", 1)[0]
     with tempfile.TemporaryDirectory(prefix="newsline-report-") as tmp:
         local = Path(tmp) / target.rsplit("/", 1)[1]
-        build_daily_report(root, day, summary, str(local), staging=staging, site=site)
+        build_daily_report(root, day, summary, str(local), staging=staging, site=site, con=con)
         if not exists(join(folder, PLOTLY_JS)):
             copy_file(local.parent / PLOTLY_JS, join(folder, PLOTLY_JS))
         copy_file(local, target)

@@ -68,10 +68,13 @@ def build_daily_report(
     *,
     staging: str | None = None,
     site: str | None = None,
+    con: Any = None,
 ) -> str:
     """Write the report of ``day`` to ``out_path`` (and ``plotly.min.js`` beside it if missing) and
     return ``out_path``.
 
+    ``con``: an open ``warehouse.query.connect`` connection whose window holds the report's days (the
+    quality DAG shares one across the days it checks); default: one of its own.
     ``staging``: read the summaries of every run of the day there (of ``site``, or of every site);
     ``summary``: a run summary to include too (if it is not among them). ``site``: report that site
     only; default every site stored for the day, each named. Raises ``WarehouseError`` (a
@@ -80,7 +83,7 @@ def build_daily_report(
     check_report_day(day)
     check_warehouse(root)
     runs = _runs(staging, site, day, summary)
-    data = _read_day(root, day, site)
+    data = _read_day(root, day, site, con)
     latest = dict(runs[-1]) if runs else {}
     coverage, coverage_source = _coverage(latest, data)
     reasons, reasons_source = _reasons(latest, data)
@@ -174,10 +177,10 @@ def _runs(staging: str | None, site: str | None, day: date, summary: dict | None
 # --- reading -------------------------------------------------------------------------------------
 
 
-def _read_day(root: str, day: date, site: str | None) -> dict[str, Any]:
+def _read_day(root: str, day: date, site: str | None, shared: Any = None) -> dict[str, Any]:
     first = max(day - timedelta(days=HISTORY_DAYS - 1), FIRST_DAY)
     mine = "(? IS NULL OR site = ?)"
-    con = connect(root, Window(first, day, site))
+    con = shared if shared is not None else connect(root, Window(first, day, site))
     try:
         sections_day = con.execute(
             f"SELECT site, section, count(*) FROM articles WHERE date = ? AND {mine} GROUP BY ALL ORDER BY ALL",
@@ -205,7 +208,8 @@ def _read_day(root: str, day: date, site: str | None) -> dict[str, Any]:
             [day, site, site, MAX_HEADLINES],
         ).fetchall()
     finally:
-        con.close()
+        if shared is None:
+            con.close()
     assert coverage_row is not None and revisions is not None
     measured_coverage = (
         {name: float(v) for name, v in zip(COVERAGE_COLUMNS, coverage_row[1:], strict=True)} if coverage_row[0] else {}
