@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import os
 import re
+import sys
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal
@@ -299,11 +300,11 @@ class Sharding(_Model):
         return max(1, min(self.max_shards, -(-urls // self.shard_size)))
 
     def fetch_in_discovery_max(self) -> int | None:
-        """The most article URLs the discovery process fetches itself (one shard's worth; None: any number,
-        ``max_shards`` is 1); 0 when ``fetch_in_discovery`` is off."""
+        """The most article URLs the discovery process fetches itself: one shard's worth (any number when
+        ``max_shards`` is 1); None when ``fetch_in_discovery`` is off."""
         if not self.fetch_in_discovery:
-            return 0
-        return self.shard_size if self.max_shards > 1 else None
+            return None
+        return self.shard_size if self.max_shards > 1 else sys.maxsize
 
 
 class DriftRule(_Model):

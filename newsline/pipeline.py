@@ -238,8 +238,8 @@ def discover(spec: RunSpec, *, incremental: bool = True) -> list[int]:
 
     at_most = spec.site_config.crawl.fetch_in_discovery_max()
     extra: tuple[str, ...] = ("--discover-only",)
-    if at_most != 0:
-        extra += ("--fetch-if-at-most", str(sys.maxsize if at_most is None else at_most))
+    if at_most is not None:
+        extra += ("--fetch-if-at-most", str(at_most))
     stats = _crawl_process(spec, DISCOVER_DIR, incremental=incremental, extra=extra, keep_archive=False)
     run = _run_loc(spec)
     folder = join(run, SHARD_URLS_DIR)

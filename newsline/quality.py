@@ -119,12 +119,12 @@ def day_window(days: list[date], site: str | None) -> Any:
 
 def check_day(root: str, day: date, site: str | None = None, *, con: Any = None) -> QualityReport:
     """Read what the warehouse holds around ``day`` (for one site, or all) and evaluate it. ``con``: a
-    connection from ``warehouse.query.connect`` whose window holds ``day_window([day], site)``."""
-    from warehouse.query import connect
+    connection from ``warehouse.query.connect`` whose window holds those days (``day_window``)."""
+    from warehouse.query import Window, connect
 
     lo = day - timedelta(days=CHECK_HISTORY_DAYS)
     if con is None:
-        con = connect(root, day_window([day], site))
+        con = connect(root, Window(lo, day, site))
     where_site, args = (" and site = ?", [site]) if site else ("", [])
     rows = con.execute(f"select date, count(*) from articles where date between ? and ?{where_site} group by date",
                        [lo, day, *args]).fetchall()

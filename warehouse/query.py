@@ -25,7 +25,7 @@ import pyarrow as pa
 from core.schema import ARTICLES_SCHEMA, QUARANTINE_SCHEMA
 from warehouse import paths
 from warehouse.revisions import REVISIONS_SCHEMA
-from warehouse.storage import storage_for
+from warehouse.storage import Storage, storage_for
 
 QUARANTINE_VIEW_SCHEMA = pa.schema([*QUARANTINE_SCHEMA, pa.field("date", pa.date32())])
 
@@ -84,10 +84,7 @@ def view_statements(root: str, window: Window | None = None) -> list[str]:
     statements = []
     for view, (folder, schema, hive_types) in VIEWS.items():
         base = paths.join(_local(root), folder)
-        files = [p for p in store.list_files(base)
-                 if p.endswith(".parquet") and not paths.is_temp_name(p.rpartition("/")[2])]
-        if window is not None:
-            files = [p for p in files if window.holds(p)]
+        files = _dataset_files(store, base, window)
         options = f"hive_partitioning = true, hive_types = {hive_types}, union_by_name = true"
         if files and window is not None:
             listed = ", ".join(_quote(p) for p in files)
@@ -99,6 +96,12 @@ def view_statements(root: str, window: Window | None = None) -> list[str]:
             columns = ", ".join(f'CAST(NULL AS {sql_type}) AS "{name}"' for name, sql_type in _sql_types(schema))
             statements.append(f"CREATE VIEW {view} AS SELECT {columns} WHERE false")
     return statements
+
+
+def _dataset_files(store: Storage, base: str, window: Window | None) -> list[str]:
+    """The Parquet files of one dataset folder (no writer's temporary file), those of ``window`` only."""
+    return [p for p in store.list_files(base) if p.endswith(".parquet")
+            and not paths.is_temp_name(p.rpartition("/")[2]) and (window is None or window.holds(p))]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -157,12 +160,11 @@ def connect(root: str, window: Window | None = None) -> duckdb.DuckDBPyConnectio
     return con
 
 
-def _copy_window(root: str, window: Window, dest: str) -> int:
+def _copy_window(root: str, window: Window, dest: str) -> None:
     """The window's files of every dataset under ``root`` copied into ``dest``, same relative paths."""
     store = storage_for(root)
     prefix = root.rstrip("/") + "/"
-    wanted = [p for folder, _, _ in VIEWS.values() for p in store.list_files(paths.join(root, folder))
-              if p.endswith(".parquet") and not paths.is_temp_name(p.rpartition("/")[2]) and window.holds(p)]
+    wanted = [p for folder, _, _ in VIEWS.values() for p in _dataset_files(store, paths.join(root, folder), window)]
     found = store.read_many(wanted)
     if len(found) != len(wanted):  # deleted between the listing and the read: a concurrent rewrite
         missing = sorted(set(wanted) - set(found))
@@ -172,7 +174,6 @@ def _copy_window(root: str, window: Window, dest: str) -> int:
         target = Path(dest, path[len(prefix):])
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
-    return len(found)
 
 
 #: Statement types a sandboxed query may run: reading only (``DESCRIBE``/``SHOW``/``SUMMARIZE`` are SELECTs).
