@@ -53,6 +53,24 @@ def test_faults_are_off_by_default(small_site, make_server):
     assert srv.fault_events == []
 
 
+def test_a_burst_of_connections_is_queued_not_dropped(small_site):
+    """A crawler opens up to CONCURRENT_REQUESTS connections at once. With socketserver's default listen
+    backlog (5) the kernel dropped the SYNs beyond it and the client resent them a second later: every
+    demo crawl stalled ~1 s. Connect 64 times to a bound server that accepts none of them yet: each
+    connect must complete from the backlog (a dropped SYN would wait past the timeout)."""
+    srv = DemoServer(small_site, announce=False)
+    httpd = srv._bind()  # listening, not serving: nothing drains the backlog
+    conns: list[socket.socket] = []
+    try:
+        for _ in range(64):
+            conns.append(socket.create_connection(("127.0.0.1", srv.port), timeout=0.5))
+    finally:
+        for conn in conns:
+            conn.close()
+        httpd.server_close()
+    assert len(conns) == 64
+
+
 def test_decisions_are_deterministic_per_seed_and_url(small_site):
     paths = [s.path for s in DemoSite().articles]
     cfg = FaultConfig(seed=3, rates={"error": 0.3, "empty": 0.2})
