@@ -20,6 +20,8 @@ ROBOTSTXT_OBEY = True
 
 CONCURRENT_REQUESTS = 16
 CONCURRENT_REQUESTS_PER_DOMAIN = _defaults.concurrency_per_domain
+# Scrapy's own downloader sends a burst of queued requests past the per-site limit (crawler.downloader).
+DOWNLOADER = "crawler.downloader.PoliteDownloader"
 # Scrapy starts CONCURRENT_ITEMS worker tasks for every callback's output (default 100); a page yields
 # one item, so 100 idle tasks per page cost ~10 % of the crawl's CPU (make bench, crawl profile).
 CONCURRENT_ITEMS = 4

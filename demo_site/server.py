@@ -16,6 +16,7 @@ the default scope or hostile target is pointed at the site's own article pattern
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import gzip
 import json
@@ -27,6 +28,7 @@ import struct
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from datetime import date, datetime, timedelta, tzinfo
 from email.utils import parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -115,6 +117,11 @@ class _Handler(BaseHTTPRequestHandler):
         query = parse_qs(split.query, keep_blank_values=True)
         path = split.path or "/"
         demo.record(self.command, self.path)
+        with demo.serving():
+            self._serve_path(path, query, head)
+
+    def _serve_path(self, path: str, query: dict[str, list[str]], head: bool) -> None:
+        demo = self.server.demo
         if path.startswith(CONTROL_PREFIX):
             self._send(demo.control(path[len(CONTROL_PREFIX) :], query), head)
             return
@@ -285,6 +292,8 @@ class DemoServer:
         self._lock = threading.Lock()
         self._requests: list[tuple[str, str]] = []
         self._request_times: list[float] = []  # arrival time of each entry of _requests
+        self._in_flight = 0  # requests being answered right now
+        self._peak_in_flight = 0
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -358,6 +367,25 @@ class DemoServer:
             self._requests.append((method, target))
             self._request_times.append(time.time())
 
+    @contextlib.contextmanager
+    def serving(self) -> Iterator[None]:
+        """Count a request as in flight while it is answered (``peak_in_flight``)."""
+        with self._lock:
+            self._in_flight += 1
+            self._peak_in_flight = max(self._peak_in_flight, self._in_flight)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+
+    @property
+    def peak_in_flight(self) -> int:
+        """The most requests answered at once since the start (or ``clear_requests``): the concurrency
+        a crawler really used against the site, whatever its settings said."""
+        with self._lock:
+            return self._peak_in_flight
+
     @property
     def requests(self) -> list[tuple[str, str]]:
         """Every (method, request target) served so far, control endpoints included."""
@@ -375,6 +403,7 @@ class DemoServer:
         with self._lock:
             self._requests.clear()
             self._request_times.clear()
+            self._peak_in_flight = self._in_flight
 
     @property
     def faults(self) -> FaultConfig:

@@ -106,3 +106,18 @@ def test_blocking_fails_loudly_and_stores_nothing_for_blocked_pages(demo, tmp_pa
     empty_paths = {e.path for e in demo.fault_events if e.kind == "empty"}
     assert {demo.base_url + p.lstrip("/") for p in empty_paths} & set(report["discovered_urls"]) <= blocked
     assert not (tmp_path / "warehouse" / "articles").exists() or not stored(tmp_path)
+
+
+@pytest.mark.parametrize("concurrency", [2, 5])
+def test_the_profile_concurrency_bounds_requests_in_flight_with_no_delay(demo, tmp_path, concurrency) -> None:
+    """With no download delay the discovered articles reach Scrapy's downloader in one burst; Scrapy 2.19
+    (asyncio reactor) sent the whole burst at once whatever CONCURRENT_REQUESTS_PER_DOMAIN said
+    (crawler.downloader). Each article answers slowly here, so requests overlap: the site must never
+    answer more than ``concurrency`` of them at once, and does answer that many (the limit, not a
+    slower crawl)."""
+    demo.set_faults("slow=1,slow_seconds=0.25,burst=1")
+    run_day(spec(tmp_path, demo.base_url, "burst", concurrency_per_domain=concurrency))
+    report, _, _ = crawl_outputs(run_dir(tmp_path, "burst"))
+    assert report["pages_fetched"] >= 3 * concurrency
+    assert demo.peak_in_flight == concurrency
+    assert stored(tmp_path) == truth(demo)
