@@ -95,8 +95,13 @@ def loaded_days_from_events(context: Mapping[str, Any]) -> list[dict[str, Any]]:
     Airflow 3.3 can leave an event out of a run's triggering events when it is committed while the
     scheduler creates that run (two daily runs finishing in the same instant: apache/airflow#54659); it
     then arrives only with the *next* event, a day later. Reading the asset's events of the same moment
-    from the task's ``inlet_events`` catches it now (a day checked twice is harmless: the report is
-    written again). ``tests/cluster/test_celery_cluster.py`` hit this race."""
+    from the task's ``inlet_events`` catches it now. ``tests/cluster/test_celery_cluster.py`` hit this race.
+
+    An event of that window that started another run of this DAG is left to that run: overlapping
+    quality runs (a catch-up, two workers) would otherwise check a day twice and alert twice for a
+    failing one. Only an event no run of this DAG has claimed yet is taken here (should the run that
+    claims it be created a moment later, the day is checked twice: a report written again, the safe
+    side of the race)."""
     events = context.get("triggering_asset_events") or {}
     out: list[dict[str, Any]] = []
     stamps = []
@@ -116,7 +121,11 @@ def loaded_days_from_events(context: Mapping[str, Any]) -> list[dict[str, Any]]:
         from newsline.airflow_common import ARTICLES_ASSET
 
         since = min(stamps) - MISSED_EVENT_WINDOW
+        this_run = (_dag_id(context), context.get("run_id"))
         for ev in inlets[ARTICLES_ASSET].after(since.isoformat()):
+            claimed = {(run.dag_id, run.run_id) for run in getattr(ev, "created_dagruns", None) or []}
+            if any(run[0] == this_run[0] and run != this_run for run in claimed):
+                continue  # it triggered another run of this DAG, which checks it
             add(ev)
     params = context.get("params") or {}
     if not out and params.get("day"):  # a manual run: check the given site and day
@@ -127,6 +136,13 @@ def loaded_days_from_events(context: Mapping[str, Any]) -> list[dict[str, Any]]:
         out.append({"site": params["site"], "day": params["day"],
                     "warehouse": params.get("warehouse") or load_settings().warehouse})
     return out
+
+
+def _dag_id(context: Mapping[str, Any]) -> str | None:
+    for holder in (context.get("dag_run"), context.get("ti"), context.get("dag")):
+        if getattr(holder, "dag_id", None):
+            return holder.dag_id
+    return None
 
 
 #: The widest span of days a quality run reads through one warehouse connection.

@@ -111,3 +111,39 @@ def test_a_quality_run_also_checks_the_event_airflow_left_out_of_its_triggering_
     # without the asset's history (no inlet declared) only the triggering events are checked
     assert [d["day"] for d in loaded_days_from_events({"triggering_asset_events": {ARTICLES_ASSET: [first]}})] \
         == ["2024-09-03"]
+
+
+def _served_event(event_id: int, day: str, at: datetime, claimed_by: list[tuple[str, str]]) -> object:
+    """An event as the Task SDK's ``inlet_events`` really serves it (its own model), with the runs it started."""
+    from airflow.sdk.api.datamodels._generated import AssetResponse, DagRunAssetReference
+    from airflow.sdk.execution_time.comms import AssetEventResult
+
+    runs = [DagRunAssetReference(run_id=run_id, dag_id=dag_id, logical_date=None, start_date=at, end_date=None,
+                                 state="running", data_interval_start=None, data_interval_end=None,
+                                 partition_key=None) for dag_id, run_id in claimed_by]
+    return AssetEventResult(id=event_id, timestamp=at, asset=AssetResponse(name="a", uri="a", group="asset"),
+                            extra={"site": "japannews", "day": day, "run_id": f"r{event_id}", "warehouse": "s3://w"},
+                            created_dagruns=runs)
+
+
+def test_an_event_that_started_another_quality_run_is_left_to_that_run() -> None:
+    """Overlapping quality runs: the window read for missed events also holds the events that triggered
+    the other runs. Those days are theirs to check (checking them again alerted twice for a failing day);
+    an event no quality run claimed yet is checked here, and other DAGs' runs do not count as claims."""
+    from types import SimpleNamespace
+
+    from newsline.airflow_common import ARTICLES_ASSET
+    from newsline.dagsupport import loaded_days_from_events
+
+    now = datetime(2026, 11, 30, 7, 25, 19, tzinfo=UTC)
+    mine = _served_event(1, "2024-09-03", now, [("newsline_quality", "asset_triggered__b")])
+    theirs = _served_event(2, "2024-09-02", now - timedelta(seconds=40), [("newsline_quality", "asset_triggered__a")])
+    unclaimed = _served_event(3, "2024-09-04", now + timedelta(milliseconds=7), [])
+    elsewhere = _served_event(4, "2024-09-05", now + timedelta(seconds=1), [("some_other_dag", "asset_triggered__c")])
+    history = _Events([theirs, mine, unclaimed, elsewhere])
+    ctx = {"triggering_asset_events": {ARTICLES_ASSET: [mine]}, "inlet_events": {ARTICLES_ASSET: history},
+           "run_id": "asset_triggered__b", "dag_run": SimpleNamespace(dag_id="newsline_quality")}
+    assert [d["day"] for d in loaded_days_from_events(ctx)] == ["2024-09-03", "2024-09-04", "2024-09-05"]
+    # the run that claimed the older event checks it (and not this run's own)
+    ctx_a = {**ctx, "triggering_asset_events": {ARTICLES_ASSET: [theirs]}, "run_id": "asset_triggered__a"}
+    assert [d["day"] for d in loaded_days_from_events(ctx_a)] == ["2024-09-02", "2024-09-04", "2024-09-05"]
