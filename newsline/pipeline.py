@@ -151,9 +151,13 @@ def crawl(spec: RunSpec, *, incremental: bool = True) -> dict[str, Any]:
 
 
 def _crawl_process(spec: RunSpec, dest: str, *, incremental: bool, extra: tuple[str, ...] = (),
-                   urls: str | None = None, keep_archive: bool = True) -> dict[str, Any]:
+                   urls: str | None = None, keep_archive: bool = True,
+                   fetched_dest: str | None = None) -> dict[str, Any]:
     """One ``crawler.run`` process into a private folder published as ``<run>/<dest>``; its crawl.json.
-    ``urls``: a staged URL list (a shard) fetched with ``--urls`` (no discovery, no page budget)."""
+    ``urls``: a staged URL list (a shard) fetched with ``--urls`` (no discovery, no page budget).
+    ``fetched_dest``: where a discovery run that went on to fetch the day itself (mode ``crawl``) is
+    published instead, as the day's crawl output (its crawl.json as a merge of no shard writes it, its
+    WARC kept in the archive): nothing is copied again afterwards."""
     sweep_stale_crawl_dirs(spec)
     work = _private_crawl_dir(spec)
     known_index = None
@@ -194,6 +198,11 @@ def _crawl_process(spec: RunSpec, dest: str, *, incremental: bool, extra: tuple[
                 _stop_process_group(proc)
     (work / OWNER_FILE).unlink(missing_ok=True)
     stats = _read_json(work / "crawl.json")
+    if fetched_dest is not None and proc.returncode == 0 and stats is not None and stats.get("mode") == "crawl":
+        stats = merge_reports(stats, [])
+        (work / "crawl.json").write_text(json.dumps(stats, indent=2, ensure_ascii=False, sort_keys=True),
+                                         encoding="utf-8")
+        dest, keep_archive = fetched_dest, True
     if keep_archive:
         _keep_archive(spec, work)
     final = _publish_crawl_dir(spec, work, dest)
@@ -230,8 +239,8 @@ def discover(spec: RunSpec, *, incremental: bool = True) -> list[int]:
     what the crawl task is mapped over); the URL lists never leave the run folder.
 
     A day of one shard is fetched by the discovery process itself (``--fetch-if-at-most``): one crawler
-    start-up instead of two, and ``[]`` is returned (no shard left to crawl; ``merge_shards(spec, 0)``
-    takes the discovery run's output as the day's crawl)."""
+    start-up instead of two, its output is published as the run's ``crawl/`` folder (what
+    ``merge_shards(spec, 0)`` then returns) and ``[]`` is returned (no shard left to crawl)."""
     from crawler.run import URLS_FILE
     from warehouse.paths import join
     from warehouse.staging import delete_files, list_files, read_jsonl, write_jsonl
@@ -240,7 +249,8 @@ def discover(spec: RunSpec, *, incremental: bool = True) -> list[int]:
     extra: tuple[str, ...] = ("--discover-only",)
     if at_most is not None:
         extra += ("--fetch-if-at-most", str(at_most))
-    stats = _crawl_process(spec, DISCOVER_DIR, incremental=incremental, extra=extra, keep_archive=False)
+    stats = _crawl_process(spec, DISCOVER_DIR, incremental=incremental, extra=extra, keep_archive=False,
+                           fetched_dest=CRAWL_DIR)
     run = _run_loc(spec)
     folder = join(run, SHARD_URLS_DIR)
     delete_files(list_files(folder))  # a re-run of the day in the same run folder may split differently
@@ -287,13 +297,21 @@ def merge_shards(spec: RunSpec, shards: int) -> dict[str, Any]:
     """The discovery run and the ``shards`` shard crawls → the one ``<run>/crawl/`` folder a crawl
     writes (items.jsonl, rejections.jsonl, archive.warc.gz, crawl.json), so transform, reprocess and
     the summary read a sharded day as any other. Counts are summed (discovery's taken from the
-    discovery run), the WARC files concatenated (gzip members). Returns what ``crawl`` returns."""
+    discovery run), the WARC files concatenated (gzip members). Returns what ``crawl`` returns.
+
+    No shard: the discovery run fetched the day and is already published as ``crawl/`` (``discover``);
+    its crawl.json is read, nothing copied. (A run folder of a version that published it as
+    ``discover/`` is merged as before.)"""
     import tempfile
 
     from warehouse.paths import is_remote, join
     from warehouse.staging import exists, read_bytes, read_json
 
     run = _run_loc(spec)
+    if not int(shards):
+        report = read_json(join(run, CRAWL_DIR, "crawl.json"))
+        if report is not None and report.get("mode") == "crawl":
+            return {"run_dir": run, **_small(report)}
     parts = [join(run, DISCOVER_DIR)] + [join(run, SHARDS_DIR, _shard_name(i)) for i in range(int(shards))]
     reports = []
     for part in parts:

@@ -173,3 +173,55 @@ def test_a_warc_day_passes_between_its_tasks_only_through_s3(s3_server, tmp_path
     replanned = plan_day(DAY, collection=str(source), overrides=overrides)
     assert sorted(replanned["todo"]) == sorted(e["file"] for e in entries if not e["complete"])
     assert sorted(replanned["done"]) == sorted(e["file"] for e in entries if e["complete"])
+
+
+def test_a_day_fetched_by_its_discovery_task_is_staged_once_on_s3(s3_server, tmp_path, monkeypatch):
+    """The DAG's steps of an ordinary day as on separate hosts (``discover`` fetches the day of one shard
+    itself, ``transform`` joins, ``load``, ``summarize``), staging, archive and warehouse on S3: the
+    discovery run's output is the run's ``crawl/`` folder, written once (no ``discover/`` copy, nothing
+    fetched back and written again by the join), its WARC is in the archive, the day lands whole."""
+    import tempfile
+
+    from demo_site.server import DemoServer
+    from newsline.pipeline import DISCOVER_DIR, discover, load, merge_shards, summarize, transform
+    from warehouse.reader import read_articles
+
+    bucket = s3_server.bucket
+    with DemoServer(port=0) as site:
+        spec = RunSpec(site="japannews", day=DAY.isoformat(), run_id="s3-discover-1", overrides={
+            "staging": f"s3://{bucket}/d-runs", "warehouse": f"s3://{bucket}/d-warehouse",
+            "archive": f"s3://{bucket}/d-raw", "base_url": site.base_url, "download_delay": 0})
+        hosts: list = []
+
+        def on_a_new_host() -> None:
+            host = tmp_path / f"host{len(hosts)}"
+            (host / "tmp").mkdir(parents=True)
+            monkeypatch.chdir(host)
+            monkeypatch.setenv("TMPDIR", str(host / "tmp"))
+            monkeypatch.setattr(tempfile, "tempdir", None)
+            hosts.append(host)
+
+        on_a_new_host()
+        assert discover(spec) == []
+        prefix = f"d-runs/japannews/{DAY}/s3-discover-1/"
+        staged = _keys(bucket, prefix)
+        on_a_new_host()
+        crawled = merge_shards(spec, 0)
+        assert _keys(bucket, prefix) == staged, "the join wrote nothing"
+        cleaned = transform(spec)
+        on_a_new_host()
+        loaded = load(spec)
+        on_a_new_host()
+        summary = summarize(spec, crawled, cleaned, loaded)
+        truth = site.truth(day=DAY)
+    assert {"crawl/items.jsonl", "crawl/rejections.jsonl", "crawl/crawl.json", "crawl/archive.warc.gz"} <= staged
+    assert not any(key.startswith(DISCOVER_DIR + "/") for key in staged), sorted(staged)
+    report = json.loads(boto3.client("s3").get_object(Bucket=bucket, Key=prefix + "crawl/crawl.json")["Body"].read())
+    assert report["mode"] == "crawl" and report["shards"] == 0 and report["pages_fetched"] == len(truth)
+    assert crawled["mode"] == "crawl" and crawled["items_scraped"] == len(truth)
+    assert _keys(bucket, f"d-raw/japannews/{DAY}/") == {"s3-discover-1.warc.gz"}
+    assert summary["status"] == "ok" and summary["articles_new"] == len(truth)
+    assert sorted(rows_by_id(read_articles(f"s3://{bucket}/d-warehouse").to_dict("records"))) \
+        == sorted(rows_by_id(truth))
+    for host in hosts:
+        assert [p.name for p in host.iterdir()] == ["tmp"] and list((host / "tmp").iterdir()) == [], host

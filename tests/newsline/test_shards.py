@@ -180,11 +180,12 @@ def test_a_day_of_one_shard_is_fetched_by_its_discovery_run(tmp_path, spare: int
         log = server.timed_requests
         summary = P.summarize(spec, crawled, P.transform(spec), P.load(spec))
         run = spec.run_dir
-    discovery = json.loads((run / P.DISCOVER_DIR / "crawl.json").read_text())
+    # a day fetched by its discovery run is published as the day's crawl/ once (no discover/ copy beside it)
+    discovery = json.loads((run / (P.CRAWL_DIR if spare == 0 else P.DISCOVER_DIR) / "crawl.json").read_text())
     fetched = sorted(t for _, _, t in log if t in {urlsplit(u).path for u in urls})
     assert fetched == sorted(urlsplit(u).path for u in urls), "each article fetched exactly once"
     if spare == 0:
-        assert shards == [] and not (run / P.SHARDS_DIR).exists()
+        assert shards == [] and not (run / P.SHARDS_DIR).exists() and not (run / P.DISCOVER_DIR).exists()
         assert discovery["mode"] == "crawl" and discovery["pages_fetched"] == len(urls)
         assert all(m["ok"] for m in discovery["monitors"]), discovery["monitors"]
         assert crawled["mode"] == "crawl" and crawled["shards"] == 0
