@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import platform
+import re
 import statistics
 import time
 from collections.abc import Callable
@@ -26,10 +27,18 @@ class BenchResult:
         return f"| {self.name} | {ratio} | {self.aim} | {verdict} | {self.detail} |"
 
 
+_AIM = re.compile(r"\s*(>=|<=|>|<)\s*(\d+(?:\.\d+)?)")
+_COMPARE: dict[str, Callable[[float, float], bool]] = {
+    ">=": lambda v, t: v >= t, "<=": lambda v, t: v <= t, ">": lambda v, t: v > t, "<": lambda v, t: v < t}
+
+
 def check(value: float, aim: str) -> bool:
-    op, _, num = aim.partition(" ")
-    target = float(num)
-    return value >= target if op == ">=" else value <= target
+    """Whether ``value`` meets the ratio part of ``aim`` (its leading comparison: ">= 1.7", "< 1.3 and
+    < 300 MB"; what follows "and" is the benchmark's own business)."""
+    match = _AIM.match(aim)
+    if match is None:
+        raise ValueError(f"an aim starts with a comparison and a number, not {aim!r}")
+    return _COMPARE[match.group(1)](value, float(match.group(2)))
 
 
 def machine() -> str:

@@ -75,3 +75,17 @@ def test_a_ratio_just_under_its_aim_is_not_printed_as_the_aim() -> None:
     assert BenchResult("x", 1.7012, ">= 1.7", check(1.7012, ">= 1.7")).row().startswith("| x | 1.70 | >= 1.7 | met |")
     assert BenchResult("x", 1.5049, "<= 1.5", check(1.5049, "<= 1.5")).row().startswith("| x | 1.505 | <= 1.5 | MISSED |")
     assert BenchResult("x", 1.63, ">= 1.7", False).row().startswith("| x | 1.63 |")
+
+
+def test_every_aim_form_the_benchmarks_use_prints_a_row() -> None:
+    """The memory rows' aims carry a second condition ("<= 1.3 and < 500 MB"): printing such a row
+    raised ValueError and stopped `make bench` at the memory benchmark. "<" is strict."""
+    from bench.common import check
+    from bench.memory import AIM, DISCOVERY_AIM, DISCOVERY_LIMIT_MB, LIMIT_MB
+
+    assert BenchResult("m", 1.2996, f"{AIM} and < {LIMIT_MB} MB", True).row().startswith("| m | 1.30 | <= 1.3 and")
+    assert BenchResult("d", 1.3001, f"< {DISCOVERY_AIM} and < {DISCOVERY_LIMIT_MB} MB", False).row() \
+        .startswith("| d | 1.30 | < 1.3 and < 300 MB | MISSED |")
+    assert check(1.3, "<= 1.3") and not check(1.3, "< 1.3") and check(1.7, ">= 1.7") and not check(1.7, "> 1.7")
+    with pytest.raises(ValueError, match="comparison"):
+        check(1.0, "about 1")
