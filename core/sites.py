@@ -312,6 +312,9 @@ class DriftRule(_Model):
     with the generic extractor's; when agreement falls below the floors the day's quality check fails."""
 
     sample: float = Field(default=0.25, ge=0, le=1)  # share of pages compared (by URL hash: the same each run)
+    # at most this many pages compared per crawl process: the generic extractor costs ~3x the profile's parse,
+    # and a redesign shows on every page, so a big day needs no more (the first sampled pages fetched)
+    max_pages: int = Field(default=50, ge=1)
     body_floor: float = Field(default=0.8, ge=0, le=1)  # mean body agreement (token F1) below this fails
     field_floor: float = Field(default=0.8, ge=0, le=1)  # share of sampled pages whose title/time agree
     min_pages: int = Field(default=3, ge=1)  # fewer sampled pages than this: no verdict

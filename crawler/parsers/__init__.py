@@ -41,15 +41,19 @@ def parser_for(site: SiteProfile | str) -> Parser:
     parse = site_parser(profile)
     how = f"hook:{profile.hook}" if profile.hook else "profile"
 
-    def parse_and_check(body: bytes | str, url: str, *, encoding: str | None = None) -> ArticleItem:
-        from crawler.parsers.drift import annotate
+    def parse_and_check(body: bytes | str, url: str, *, encoding: str | None = None,
+                        drift: bool | None = None) -> ArticleItem:
+        """``drift``: compare this page with the generic extractor (None: if its URL is in the profile's
+        sample; the crawler passes its own decision, which also keeps to ``drift.max_pages``)."""
+        from crawler.parsers.drift import annotate, sampled
 
         item = parse(body, url, encoding=encoding)
         if item.extraction is None:  # a hook, or a profile that records no per-field provenance
             item.extraction = {"parser": how}
-        if not str((item.extraction or {}).get("body", "")).startswith("generic"):
-            annotate(item, body, url, timezone=profile.timezone, language=profile.language,
-                     share=profile.drift.sample)
+        if drift is None:
+            drift = sampled(url, profile.drift.sample)
+        if drift and not str((item.extraction or {}).get("body", "")).startswith("generic"):
+            annotate(item, body, url, timezone=profile.timezone, language=profile.language)
         return item
 
     return parse_and_check

@@ -2,7 +2,8 @@
 
 A profile's selectors (or a site hook) beat any generic method while the site's markup stays the same;
 after a redesign they silently grab the wrong element or nothing. On a deterministic sample of pages
-(by URL hash, so every run compares the same pages) the parser's item is compared with the generic
+(by URL hash, so every run compares the same pages; a crawl process compares at most the profile's
+``drift.max_pages`` of them, the first fetched) the parser's item is compared with the generic
 extractor's reading of the page: body agreement (token F1), title equality and publication time (±2
 minutes). The numbers go into the item's ``extraction["agreement"]`` and ``extraction_confidence``; the
 quality check turns a day whose agreement collapsed into a failure naming the site and the fields.
@@ -48,10 +49,9 @@ def agreement(item: ArticleItem, generic: dict[str, Any] | None) -> dict[str, fl
     return out
 
 
-def annotate(item: ArticleItem, body: bytes | str, url: str, *, timezone: str, language: str, share: float) -> None:
-    """On sampled pages, record the agreement with the generic extractor on the item (in place)."""
-    if not sampled(url, share):
-        return
+def annotate(item: ArticleItem, body: bytes | str, url: str, *, timezone: str, language: str) -> None:
+    """Record the page's agreement with the generic extractor on the item (in place); the caller decides
+    which pages (``sampled``, and the crawler's ``drift.max_pages``)."""
     from crawler.parsers.base import decode_html
     from crawler.parsers.fallback import generic_fields_tz
 

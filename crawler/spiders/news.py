@@ -156,6 +156,7 @@ class NewsSpider(scrapy.Spider):
         self.allowed_origins: set[tuple[str, int]] = {origin}
         self.allowed_domains = [origin[0]]
         self.parse_page = parser_for(self.site)
+        self._drift_pages = 0  # pages compared with the generic extractor so far (drift.max_pages)
         self._known_index_arg = known_index
         self._page_budget_arg = page_budget
         self.known: dict[str, datetime] = {}
@@ -731,12 +732,25 @@ class NewsSpider(scrapy.Spider):
                 for u in sorted(self.discovered) if url_key(u) not in skipped]
         return out
 
+    def _drift_sample(self, url: str) -> bool:
+        """Whether this page is compared with the generic extractor: in the profile's URL-hash sample,
+        while fewer than ``drift.max_pages`` pages were (counted in ``newsline/drift_compared``)."""
+        from crawler.parsers.drift import sampled
+
+        rule = self.site.drift
+        if self._drift_pages >= rule.max_pages or not sampled(url, rule.sample):
+            return False
+        self._drift_pages += 1
+        self._inc("drift_compared")
+        return True
+
     async def _parsed(self, response: Response) -> Any:
         """The page through the site's parser; pages over ``NEWSLINE_PARSE_THREAD_BYTES`` are parsed in
         the reactor's thread pool (lxml releases the GIL while parsing) so a 10 MB page (≈2 s) does not
         stall every other download."""
         args = (response.body, response.url)
-        kwargs = {"encoding": charset_of((response.headers.get(b"Content-Type") or b"").decode("latin-1"))}
+        kwargs = {"encoding": charset_of((response.headers.get(b"Content-Type") or b"").decode("latin-1")),
+                  "drift": self._drift_sample(response.url)}
         if len(response.body) <= self.parse_thread_bytes:
             return self.parse_page(*args, **kwargs)
         from twisted.internet import threads
