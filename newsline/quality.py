@@ -7,6 +7,7 @@ high quarantine share fails the check with a reason on-call can act on.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from statistics import median
@@ -124,7 +125,8 @@ def check_day(root: str, day: date, site: str | None = None, *, con: Any = None)
 
     lo = day - timedelta(days=CHECK_HISTORY_DAYS)
     if con is None:
-        con = connect(root, Window(lo, day, site))
+        with contextlib.closing(connect(root, Window(lo, day, site))) as own:
+            return check_day(root, day, site, con=own)
     where_site, args = (" and site = ?", [site]) if site else ("", [])
     rows = con.execute(f"select date, count(*) from articles where date between ? and ?{where_site} group by date",
                        [lo, day, *args]).fetchall()
