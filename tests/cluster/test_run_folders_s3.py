@@ -22,6 +22,21 @@ DAY = date(2024, 9, 4)
 RUN = "s3-run-1"
 
 
+def _host_switcher(hosts: list, tmp_path, monkeypatch):
+    """A function that moves the test onto a fresh "host": its own working and temporary folder."""
+    import tempfile
+
+    def on_a_new_host() -> None:
+        host = tmp_path / f"host{len(hosts)}"
+        (host / "tmp").mkdir(parents=True)
+        monkeypatch.chdir(host)
+        monkeypatch.setenv("TMPDIR", str(host / "tmp"))
+        monkeypatch.setattr(tempfile, "tempdir", None)
+        hosts.append(host)
+
+    return on_a_new_host
+
+
 def _keys(bucket: str, prefix: str) -> set[str]:
     client = boto3.client("s3")
     out: set[str] = set()
@@ -123,7 +138,6 @@ def test_a_warc_day_passes_between_its_tasks_only_through_s3(s3_server, tmp_path
     """``ccnews_daily``'s steps as on three hosts: plan, each file's ``read_file`` and the load each in
     its own working and temporary folder, staging and warehouse on S3; nothing is written locally,
     the warehouse equals the collection's truth and a re-plan reads the manifest back from S3."""
-    import tempfile
 
     from demo_site.ccnews import CCNewsCollection
     from newsline.ingest_warc import load_day, plan_day, read_file
@@ -135,14 +149,7 @@ def test_a_warc_day_passes_between_its_tasks_only_through_s3(s3_server, tmp_path
     bucket = s3_server.bucket
     overrides = {"staging": f"s3://{bucket}/warc-runs", "warehouse": f"s3://{bucket}/warc-warehouse"}
     hosts: list = []
-
-    def on_a_new_host() -> None:
-        host = tmp_path / f"host{len(hosts)}"
-        (host / "tmp").mkdir(parents=True)
-        monkeypatch.chdir(host)
-        monkeypatch.setenv("TMPDIR", str(host / "tmp"))
-        monkeypatch.setattr(tempfile, "tempdir", None)
-        hosts.append(host)
+    on_a_new_host = _host_switcher(hosts, tmp_path, monkeypatch)
 
     on_a_new_host()
     plan = plan_day(DAY, collection=str(source), overrides=overrides)
@@ -180,7 +187,6 @@ def test_a_day_fetched_by_its_discovery_task_is_staged_once_on_s3(s3_server, tmp
     itself, ``transform`` joins, ``load``, ``summarize``), staging, archive and warehouse on S3: the
     discovery run's output is the run's ``crawl/`` folder, written once (no ``discover/`` copy, nothing
     fetched back and written again by the join), its WARC is in the archive, the day lands whole."""
-    import tempfile
 
     from demo_site.server import DemoServer
     from newsline.pipeline import DISCOVER_DIR, discover, load, merge_shards, summarize, transform
@@ -192,14 +198,7 @@ def test_a_day_fetched_by_its_discovery_task_is_staged_once_on_s3(s3_server, tmp
             "staging": f"s3://{bucket}/d-runs", "warehouse": f"s3://{bucket}/d-warehouse",
             "archive": f"s3://{bucket}/d-raw", "base_url": site.base_url, "download_delay": 0})
         hosts: list = []
-
-        def on_a_new_host() -> None:
-            host = tmp_path / f"host{len(hosts)}"
-            (host / "tmp").mkdir(parents=True)
-            monkeypatch.chdir(host)
-            monkeypatch.setenv("TMPDIR", str(host / "tmp"))
-            monkeypatch.setattr(tempfile, "tempdir", None)
-            hosts.append(host)
+        on_a_new_host = _host_switcher(hosts, tmp_path, monkeypatch)
 
         on_a_new_host()
         assert discover(spec) == []
