@@ -138,7 +138,8 @@ class CrawlReport:
             "pages_rejected": sum(rejected_by_kind.values()),
             "rejected_by_kind": rejected_by_kind,
             "pages_skipped_unchanged": n("skipped_unchanged"),
-            # pages whose parse was compared with the generic extractor (drift sample, drift.max_pages)
+            # pages chosen for the comparison with the generic extractor (drift sample, up to drift.max_pages;
+            # a page the parser rejects, or whose body the generic extractor gave already, is chosen but not compared)
             "drift_compared": n("drift_compared"),
             "pages_over_budget": n("over_budget"),
             "pages_not_fetched": n("not_fetched"),
