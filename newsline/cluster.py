@@ -258,7 +258,8 @@ class RedisServer:
 
 
 class S3Server:
-    """moto's S3 API server in its own process on 127.0.0.1, with one bucket."""
+    """moto's S3 API server in its own process on 127.0.0.1, with one bucket (``newsline.s3server``:
+    conditional writes atomic, as S3's)."""
 
     def __init__(self, port: int = 0, bucket: str = BUCKET) -> None:
         self.port = port or free_port()
@@ -272,7 +273,7 @@ class S3Server:
 
     def start(self, log_path: Path, timeout: float = 60) -> S3Server:
         log_path.parent.mkdir(parents=True, exist_ok=True)
-        self.proc = subprocess.Popen([str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(self.port)],
+        self.proc = subprocess.Popen([sys.executable, "-m", "newsline.s3server", "-H", "127.0.0.1", "-p", str(self.port)],
                                      stdout=log_path.open("wb"), stderr=subprocess.STDOUT, start_new_session=True)
         wait_for(lambda: _port_open(self.port), timeout, f"the S3 server on port {self.port}", self.proc)
         import boto3

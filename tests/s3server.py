@@ -1,5 +1,6 @@
 """One in-process moto S3 API server on a free loopback port for a test, with the environment that
-points boto3 (and the warehouse's S3 layer) at it and the given buckets created."""
+points boto3 (and the warehouse's S3 layer) at it and the given buckets created; its conditional writes
+are atomic, as S3's (``newsline.s3server``)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,9 @@ def moto_s3(*buckets: str) -> Iterator[dict[str, str]]:
     import boto3
     from moto.server import ThreadedMotoServer
 
+    from newsline.s3server import atomic_conditional_writes
+
+    atomic_conditional_writes()  # S3's conditional PUTs are atomic; moto's check-then-write is not
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     try:

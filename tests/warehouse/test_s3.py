@@ -469,3 +469,43 @@ def test_read_many_leaves_out_missing_objects_and_raises_on_other_errors(s3root)
             store.read_many(there)
     finally:
         del store.fs._cat_file
+
+
+@pytest.mark.parametrize("condition", ["If-None-Match", "If-Match"])
+def test_only_one_of_concurrent_conditional_puts_wins(s3_env, monkeypatch, condition):
+    """The writer lock relies on S3 letting exactly one conditional PUT of a key win. moto checks the
+    condition, then stores, on request threads: with the server slowed between the two steps (an
+    injected 0.2 s after its lookup of the current object, what a loaded machine does now and then), eight
+    concurrent creators all won before ``newsline.s3server.atomic_conditional_writes``; one wins now, the
+    others get 412 Precondition Failed."""
+    from moto.s3.models import S3Backend
+
+    client = boto3.client("s3")
+    key = f"race/{uuid.uuid4().hex}"
+    extra: dict[str, str] = {}
+    if condition == "If-Match":  # the take-over of an expired lock: a PUT conditional on the ETag read
+        extra["IfMatch"] = client.put_object(Bucket=BUCKET, Key=key, Body=b"stale")["ETag"]
+    else:
+        extra["IfNoneMatch"] = "*"
+    lookup = S3Backend.get_object
+
+    def slow_lookup(self, *args, **kwargs):
+        found = lookup(self, *args, **kwargs)
+        time.sleep(0.2)  # between the condition's lookup and the write
+        return found
+
+    monkeypatch.setattr(S3Backend, "get_object", slow_lookup)
+
+    def put(n: int) -> bool:
+        try:
+            boto3.client("s3").put_object(Bucket=BUCKET, Key=key, Body=f"writer {n}".encode(), **extra)
+        except client.exceptions.ClientError as exc:
+            assert exc.response["Error"]["Code"] == "PreconditionFailed", exc.response
+            return False
+        return True
+
+    with ThreadPoolExecutor(8) as pool:
+        won = [n for n, ok in enumerate(pool.map(put, range(8))) if ok]
+    monkeypatch.undo()
+    assert len(won) == 1, f"writers {won} all won"
+    assert client.get_object(Bucket=BUCKET, Key=key)["Body"].read() == f"writer {won[0]}".encode()
