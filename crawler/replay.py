@@ -157,6 +157,7 @@ def replay_settings(archives: list[str]) -> dict[str, Any]:
         "DOWNLOAD_DELAY": 0,
         "AUTOTHROTTLE_ENABLED": False,
         "CONCURRENT_REQUESTS_PER_DOMAIN": 16,
+        "CONCURRENT_REQUESTS": 16,
         "NEWSLINE_DISCOVERY_PATIENCE": 0,
     }
 

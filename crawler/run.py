@@ -129,6 +129,9 @@ def scrapy_settings(args: argparse.Namespace, base_url: str) -> Any:
             **extra,
             "USER_AGENT": cfg.user_agent,
             "CONCURRENT_REQUESTS_PER_DOMAIN": max(1, cfg.concurrency_per_domain),
+            # one site per process: the engine hands the downloader no more than the site may have in flight,
+            # so nothing waits in its queue (a graceful stop waited for up to 16 queued pages, one at a time)
+            "CONCURRENT_REQUESTS": max(1, cfg.concurrency_per_domain),
             "DOWNLOAD_DELAY": max(0.0, cfg.download_delay),
             "AUTOTHROTTLE_ENABLED": autothrottle,
             "CLOSESPIDER_TIMEOUT": max(0, cfg.time_budget_s),

@@ -186,7 +186,10 @@ def _crawl_process(spec: RunSpec, dest: str, *, incremental: bool, extra: tuple[
             try:
                 relay = CrawlLogRelay()
                 assert proc.stdout is not None
-                for line in proc.stdout:
+                for line in _lines_or_pauses(proc.stdout):
+                    if line is None:  # the crawler is quiet: its last record is whole, show it now
+                        relay.flush()
+                        continue
                     log_file.write(line)
                     log_file.flush()
                     relay.feed(line)
@@ -404,6 +407,40 @@ _SCRAPY_LINE = re.compile(r"^(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}) \[([^\]]+)\] 
 
 #: Scrapy loggers whose INFO lines are start-up dumps (relayed at DEBUG).
 _STARTUP_DUMPS = frozenset({"scrapy.utils.log", "scrapy.middleware", "scrapy.addons", "scrapy.crawler"})
+
+
+#: How long the crawler may stay quiet before its last log record is relayed without waiting for the next.
+RELAY_PAUSE_S = 0.5
+
+
+def _lines_or_pauses(stream: Any, pause: float = RELAY_PAUSE_S) -> Iterator[str | None]:
+    """The stream's lines as they come, and ``None`` whenever none came for ``pause`` seconds. A record is
+    relayed when the next one starts (its continuation lines may follow), so without the pauses the
+    last line before a quiet spell (a progress line, a stall's warning) reached the task log only when
+    the crawler spoke again."""
+    import queue
+
+    lines: queue.Queue[str | None] = queue.Queue()
+
+    def read() -> None:
+        try:
+            for line in stream:
+                lines.put(line)
+        finally:
+            lines.put(None)  # the end of the stream
+
+    reader = threading.Thread(target=read, name="crawler-log-reader", daemon=True)
+    reader.start()
+    while True:
+        try:
+            line = lines.get(timeout=pause)
+        except queue.Empty:
+            yield None
+            continue
+        if line is None:
+            reader.join()
+            return
+        yield line
 
 
 class CrawlLogRelay:

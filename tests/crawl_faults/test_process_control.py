@@ -45,6 +45,39 @@ def test_relay_keeps_level_time_and_continuation_lines() -> None:
     assert seen[0].getMessage() == "[crawler.spiders.news] discovery sitemap x: HTTP 500"
 
 
+def test_a_quiet_crawler_s_last_line_is_relayed_without_waiting_for_the_next() -> None:
+    """A record is complete only when the next line starts, so the relay used to hold the last line
+    before a quiet spell (a progress line, a stall's warning) until the crawler spoke again. The
+    reader reports the pause and the relay emits the pending record then."""
+    from newsline.pipeline import _lines_or_pauses
+
+    def crawler_output():
+        yield "2024-09-06 10:00:01 [crawler.extensions] INFO: progress: fetched 5\n"
+        time.sleep(1.0)  # quiet
+        yield "2024-09-06 10:00:02 [crawler.extensions] INFO: progress: fetched 9\n"
+
+    seen: list[tuple[float, str]] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append((time.monotonic(), record.getMessage()))
+
+    logger = logging.getLogger("test.quiet.relay")
+    logger.propagate = False
+    logger.addHandler(Keep())
+    logger.setLevel(logging.INFO)
+    relay = CrawlLogRelay(logger)
+    started = time.monotonic()
+    for line in _lines_or_pauses(crawler_output(), pause=0.2):
+        if line is None:
+            relay.flush()
+        else:
+            relay.feed(line)
+    relay.flush()
+    assert [m for _, m in seen] == ["[crawler.extensions] progress: fetched 5", "[crawler.extensions] progress: fetched 9"]
+    assert seen[0][0] - started < 0.7, "the first line waited for the second"
+
+
 @pytest.mark.slow
 def test_crawl_output_is_streamed_live_with_levels_and_progress(tmp_path: Path, monkeypatch) -> None:
     """Progress lines reach the parent's log while the crawl runs, ERROR/WARNING keep their level."""
