@@ -7,7 +7,6 @@ high quarantine share fails the check with a reason on-call can act on.
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from statistics import median
@@ -121,12 +120,14 @@ def day_window(days: list[date], site: str | None) -> Any:
 def check_day(root: str, day: date, site: str | None = None, *, con: Any = None) -> QualityReport:
     """Read what the warehouse holds around ``day`` (for one site, or all) and evaluate it. ``con``: a
     connection from ``warehouse.query.connect`` whose window holds those days (``day_window``)."""
-    from warehouse.query import Window, connect
+    from warehouse.query import Window, connection
 
     lo = day - timedelta(days=CHECK_HISTORY_DAYS)
-    if con is None:
-        with contextlib.closing(connect(root, Window(lo, day, site))) as own:
-            return check_day(root, day, site, con=own)
+    with connection(root, Window(lo, day, site), con) as con:
+        return _check(con, day, lo, site)
+
+
+def _check(con: Any, day: date, lo: date, site: str | None) -> QualityReport:
     where_site, args = (" and site = ?", [site]) if site else ("", [])
     rows = con.execute(f"select date, count(*) from articles where date between ? and ?{where_site} group by date",
                        [lo, day, *args]).fetchall()

@@ -27,7 +27,7 @@ import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
 from core.coverage import COVERAGE_COLUMNS, coverage_sql
-from warehouse.query import Window, check_warehouse, connect
+from warehouse.query import Window, check_warehouse, connection
 
 log = logging.getLogger(__name__)
 
@@ -180,8 +180,7 @@ def _runs(staging: str | None, site: str | None, day: date, summary: dict | None
 def _read_day(root: str, day: date, site: str | None, shared: Any = None) -> dict[str, Any]:
     first = max(day - timedelta(days=HISTORY_DAYS - 1), FIRST_DAY)
     mine = "(? IS NULL OR site = ?)"
-    con = shared if shared is not None else connect(root, Window(first, day, site))
-    try:
+    with connection(root, Window(first, day, site), shared) as con:
         sections_day = con.execute(
             f"SELECT site, section, count(*) FROM articles WHERE date = ? AND {mine} GROUP BY ALL ORDER BY ALL",
             [day, site, site],
@@ -207,9 +206,6 @@ def _read_day(root: str, day: date, site: str | None, shared: Any = None) -> dic
             "ORDER BY site, published_at DESC NULLS LAST, article_id LIMIT ?",
             [day, site, site, MAX_HEADLINES],
         ).fetchall()
-    finally:
-        if shared is None:
-            con.close()
     assert coverage_row is not None and revisions is not None
     measured_coverage = (
         {name: float(v) for name, v in zip(COVERAGE_COLUMNS, coverage_row[1:], strict=True)} if coverage_row[0] else {}

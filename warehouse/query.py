@@ -160,6 +160,21 @@ def connect(root: str, window: Window | None = None) -> duckdb.DuckDBPyConnectio
     return con
 
 
+@contextlib.contextmanager
+def connection(root: str, window: Window, con: duckdb.DuckDBPyConnection | None = None
+               ) -> Iterator[duckdb.DuckDBPyConnection]:
+    """``con`` when the caller shares one (its window must hold ``window``), else a connection of
+    ``window`` of its own, closed at the end of the block."""
+    if con is not None:
+        yield con
+        return
+    own = connect(root, window)
+    try:
+        yield own
+    finally:
+        own.close()
+
+
 def _copy_window(root: str, window: Window, dest: str) -> None:
     """The window's files of every dataset under ``root`` copied into ``dest``, same relative paths."""
     store = storage_for(root)

@@ -156,7 +156,6 @@ class NewsSpider(scrapy.Spider):
         self.allowed_origins: set[tuple[str, int]] = {origin}
         self.allowed_domains = [origin[0]]
         self.parse_page = parser_for(self.site)
-        self._drift_pages = 0  # pages compared with the generic extractor so far (drift.max_pages)
         self._known_index_arg = known_index
         self._page_budget_arg = page_budget
         self.known: dict[str, datetime] = {}
@@ -738,9 +737,8 @@ class NewsSpider(scrapy.Spider):
         from crawler.parsers.drift import sampled
 
         rule = self.site.drift
-        if self._drift_pages >= rule.max_pages or not sampled(url, rule.sample):
+        if self.crawler.stats.get_value("newsline/drift_compared", 0) >= rule.max_pages or not sampled(url, rule.sample):
             return False
-        self._drift_pages += 1
         self._inc("drift_compared")
         return True
 
