@@ -203,8 +203,7 @@ def _crawl_process(spec: RunSpec, dest: str, *, incremental: bool, extra: tuple[
     stats = _read_json(work / "crawl.json")
     if fetched_dest is not None and proc.returncode == 0 and stats is not None and stats.get("mode") == "crawl":
         stats = merge_reports(stats, [])
-        (work / "crawl.json").write_text(json.dumps(stats, indent=2, ensure_ascii=False, sort_keys=True),
-                                         encoding="utf-8")
+        (work / "crawl.json").write_text(_report_text(stats), encoding="utf-8")
         dest, keep_archive = fetched_dest, True
     if keep_archive:
         _keep_archive(spec, work)
@@ -226,6 +225,9 @@ DISCOVER_DIR = "discover"  # inside the run folder: the discover-only crawl (cra
 SHARD_URLS_DIR = "shard-urls"  # inside the run folder: NNN.jsonl, the article URLs of shard NNN
 SHARDS_DIR = "shards"  # inside the run folder: NNN/, the crawl output of shard NNN
 SHARD_URLS_FILE = "shard_urls.jsonl"  # inside a shard's output: the URL list it was given
+#: The files of a part (the discovery run, a shard) that ``merge_shards`` joins into ``crawl/``: removed from
+#: the parts once ``crawl/`` is published, so a sharded day keeps one copy of them in its run folder.
+MERGED_FILES = ("items.jsonl", "rejections.jsonl", "archive.warc.gz")
 #: crawl.json keys a merge takes from the discovery run alone (the shards' are slices of them).
 _DISCOVERY_ONLY = frozenset({"articles_discovered", "discovered_by_source", "page_budget", "blocked_threshold",
                              "duration_s", "blocked_share", "blocking"})
@@ -302,13 +304,18 @@ def merge_shards(spec: RunSpec, shards: int) -> dict[str, Any]:
     the summary read a sharded day as any other. Counts are summed (discovery's taken from the
     discovery run), the WARC files concatenated (gzip members). Returns what ``crawl`` returns.
 
+    Once ``crawl/`` is published, the parts' ``MERGED_FILES`` are deleted (``_drop_merged_files``): each
+    part keeps its crawl.json, log and URL list. A retry (or a run of this task after one that died while
+    deleting) finds ``crawl/crawl.json`` equal to the merge of the parts' crawl.json files, returns it
+    without reading the deleted files and finishes the deletion. A part whose merged files are gone while
+    ``crawl/`` is not its merge (one shard crawled again after the day was merged) fails the merge: the day
+    must be crawled again, never merged without that part's pages.
+
     No shard: the discovery run fetched the day and is already published as ``crawl/`` (``discover``);
     its crawl.json is read, nothing copied. (A run folder of a version that published it as
     ``discover/`` is merged as before.)"""
-    import tempfile
-
-    from warehouse.paths import is_remote, join
-    from warehouse.staging import exists, read_bytes, read_json
+    from warehouse.paths import join
+    from warehouse.staging import read_bytes, read_json
 
     run = _run_loc(spec)
     if not int(shards):
@@ -323,27 +330,68 @@ def merge_shards(spec: RunSpec, shards: int) -> dict[str, Any]:
             raise RunFailed(f"merge of {spec.site} {spec.day}: {part} has no crawl.json (did the shard run?)")
         reports.append(report)
     merged = merge_reports(reports[0], reports[1:])
+    try:
+        published = read_bytes(join(run, CRAWL_DIR, "crawl.json")) == _report_text(merged).encode("utf-8")
+    except FileNotFoundError:
+        published = False
+    if published:
+        log.info("the crawl of %s %s is already the merge of its %d shard(s): not merged again", spec.site,
+                 spec.day, int(shards))
+    else:
+        _publish_merge(spec, parts, merged)
+        log.info("merged %d shard(s) of %s %s: %d discovered, %d fetched, %d failed, %d items", int(shards),
+                 spec.site, spec.day, merged.get("articles_discovered", 0), merged.get("pages_fetched", 0),
+                 merged.get("pages_failed", 0), merged.get("items_scraped", 0))
+    _drop_merged_files(parts)
+    return {"run_dir": run, **_small(merged)}
+
+
+def _publish_merge(spec: RunSpec, parts: list[str], merged: dict[str, Any]) -> None:
+    """Write the parts' ``MERGED_FILES`` concatenated (in ``parts`` order) and ``merged`` as crawl.json into
+    a private folder, keep its WARC in the archive and publish it as the run's ``crawl/``. A part lacking
+    one of the files (deleted after an earlier merge, or by an attempt finishing beside this one) fails
+    the merge before anything is published."""
+    import tempfile
+
+    from warehouse.paths import is_remote, join
+    from warehouse.staging import read_bytes
+
     if is_remote(spec.settings.staging):
         work = Path(tempfile.mkdtemp(prefix=f".merge-{spec.site}-"))
     else:
         work = _private_crawl_dir(spec)
-    for name in ("items.jsonl", "rejections.jsonl", "archive.warc.gz"):
-        with open(work / name, "wb") as out:  # noqa: PTH123
-            for part in parts:
-                path = join(part, name)
-                if exists(path):
-                    data = read_bytes(path)
+    try:
+        for name in MERGED_FILES:
+            with open(work / name, "wb") as out:  # noqa: PTH123
+                for part in parts:
+                    try:
+                        data = read_bytes(join(part, name))
+                    except FileNotFoundError:
+                        raise RunFailed(f"merge of {spec.site} {spec.day}: {part} has no {name} (removed after an "
+                                        "earlier merge of the day?); crawl the day again") from None
                     if name.endswith(".jsonl") and data and not data.endswith(b"\n"):
                         data += b"\n"
                     out.write(data)
-    (work / "crawl.json").write_text(json.dumps(merged, indent=2, ensure_ascii=False, sort_keys=True),
-                                     encoding="utf-8")
+        (work / "crawl.json").write_text(_report_text(merged), encoding="utf-8")
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
     _keep_archive(spec, work)
     _publish_crawl_dir(spec, work)
-    log.info("merged %d shard(s) of %s %s: %d discovered, %d fetched, %d failed, %d items", int(shards), spec.site,
-             spec.day, merged.get("articles_discovered", 0), merged.get("pages_fetched", 0),
-             merged.get("pages_failed", 0), merged.get("items_scraped", 0))
-    return {"run_dir": run, **_small(merged)}
+
+
+def _drop_merged_files(parts: list[str]) -> None:
+    """Delete the parts' ``MERGED_FILES`` (local or ``s3://``; a missing one is no error). Only once the
+    merge of the parts is published as ``crawl/``: that is then the one copy of their items and WARC."""
+    from warehouse.paths import join
+    from warehouse.staging import delete_files
+
+    delete_files(join(part, name) for part in parts for name in MERGED_FILES)
+
+
+def _report_text(report: dict[str, Any]) -> str:
+    """A crawl.json as written into a crawl folder: the same report always gives the same text."""
+    return json.dumps(report, indent=2, ensure_ascii=False, sort_keys=True)
 
 
 def merge_reports(discovery: dict[str, Any], shards: list[dict[str, Any]]) -> dict[str, Any]:

@@ -224,3 +224,59 @@ def test_a_day_fetched_by_its_discovery_task_is_staged_once_on_s3(s3_server, tmp
         == sorted(rows_by_id(truth))
     for host in hosts:
         assert [p.name for p in host.iterdir()] == ["tmp"] and list((host / "tmp").iterdir()) == [], host
+
+
+def test_a_sharded_day_on_s3_keeps_one_copy_of_its_items_and_warc(s3_server, tmp_path, monkeypatch):
+    """The DAG's steps of a sharded day as on separate hosts (``discover``, each shard's ``crawl``, the merge
+    in ``transform``), staging and archive on S3: once the merge published ``crawl/``, no part
+    (``discover/``, ``shards/NNN/``) keeps an items, rejections or WARC object, each keeps its crawl.json;
+    ``crawl/`` holds every article once and the archive its WARC. A retried merge (on yet another host)
+    returns the same counts and leaves every object of the run folder as it was."""
+
+    from demo_site.server import DemoServer
+    from newsline.demo import sites_dir_with
+    from newsline.pipeline import CRAWL_DIR, MERGED_FILES, crawl_shard, discover, merge_shards
+
+    bucket = s3_server.bucket
+    client = boto3.client("s3")
+    monkeypatch.setenv("NEWSLINE_SITES_DIR", str(sites_dir_with(tmp_path / "sites", {"japannews": {
+        "crawl": {"shard_size": 1, "max_shards": 3}}})))
+    with DemoServer(port=0) as site:
+        spec = RunSpec(site="japannews", day=DAY.isoformat(), run_id="s3-sharded-1", overrides={
+            "staging": f"s3://{bucket}/m-runs", "warehouse": f"s3://{bucket}/m-warehouse",
+            "archive": f"s3://{bucket}/m-raw", "base_url": site.base_url, "download_delay": 0})
+        hosts: list = []
+        on_a_new_host = _host_switcher(hosts, tmp_path / "hosts", monkeypatch)
+
+        on_a_new_host()
+        shards = discover(spec)
+        for shard in shards:
+            on_a_new_host()
+            crawl_shard(spec, shard)
+        on_a_new_host()
+        crawled = merge_shards(spec, len(shards))
+        truth = site.truth(day=DAY)
+    prefix = f"m-runs/japannews/{DAY}/s3-sharded-1/"
+
+    def objects() -> dict[str, bytes]:
+        return {key: client.get_object(Bucket=bucket, Key=prefix + key)["Body"].read()
+                for key in _keys(bucket, prefix)}
+
+    staged = objects()
+    assert shards == [0, 1, 2] and crawled["mode"] == "sharded" and crawled["shards"] == 3
+    assert sorted(k for k in staged if k.rsplit("/", 1)[-1] in MERGED_FILES) \
+        == sorted(f"{CRAWL_DIR}/{name}" for name in MERGED_FILES), sorted(staged)
+    assert {"discover/crawl.json", "discover/article_urls.jsonl", *(f"shards/{n:03d}/crawl.json" for n in shards),
+            *(f"shards/{n:03d}/shard_urls.jsonl" for n in shards)} <= set(staged)
+    per_shard = [json.loads(staged[f"shards/{n:03d}/crawl.json"])["items_scraped"] for n in shards]
+    assert sum(per_shard) == crawled["items_scraped"] == len(truth) and all(per_shard)
+    items = [json.loads(line)["canonical_url"] for line in staged[f"{CRAWL_DIR}/items.jsonl"].decode().splitlines()]
+    assert sorted(items) == sorted(r["url"] for r in truth), "every article of the day exactly once"
+    archived = client.get_object(Bucket=bucket, Key=f"m-raw/japannews/{DAY}/s3-sharded-1.warc.gz")["Body"].read()
+    assert archived == staged[f"{CRAWL_DIR}/archive.warc.gz"]
+
+    on_a_new_host()
+    assert merge_shards(spec, len(shards)) == crawled
+    assert objects() == staged
+    for host in hosts:
+        assert [p.name for p in host.iterdir()] == ["tmp"] and list((host / "tmp").iterdir()) == [], host

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -30,7 +32,8 @@ def _day_urls(server) -> list[str]:
     return sorted({r["url"] for r in server.truth() if r["date"] == DAY or start <= r["modified_at"] < end})
 
 
-def _use_site(mp: pytest.MonkeyPatch, tmp, server, *, staging: str, shard_size: int | None = None) -> None:
+def _use_site(mp: pytest.MonkeyPatch, tmp, server, *, staging: str, shard_size: int | None = None,
+              archive: str | None = None) -> None:
     from newsline.demo import sites_dir_with
 
     urls = _day_urls(server)
@@ -43,6 +46,8 @@ def _use_site(mp: pytest.MonkeyPatch, tmp, server, *, staging: str, shard_size: 
     mp.setenv("NEWSLINE_BASE_URL_JAPANNEWS", server.base_url)
     for name in ("NEWSLINE_DOWNLOAD_DELAY", "NEWSLINE_CONCURRENCY", "NEWSLINE_PAGE_BUDGET", "NEWSLINE_ARCHIVE"):
         mp.delenv(name, raising=False)  # the profile's politeness, not an environment override
+    if archive is not None:
+        mp.setenv("NEWSLINE_ARCHIVE", archive)
 
 
 def _sharded_day(spec, slots: int = SLOTS) -> tuple[list[int], list[dict], dict, float, float]:
@@ -64,7 +69,7 @@ def local_day(tmp_path_factory):
 
     tmp = tmp_path_factory.mktemp("shards")
     with DemoServer(port=0) as server, pytest.MonkeyPatch.context() as mp:
-        _use_site(mp, tmp, server, staging=str(tmp / "runs"))
+        _use_site(mp, tmp, server, staging=str(tmp / "runs"), archive=str(tmp / "raw"))
         spec = P.RunSpec(site="japannews", day=DAY.isoformat(), run_id="sharded-1")
         server.clear_requests()
         shards, results, crawled, started, finished = _sharded_day(spec)
@@ -149,6 +154,115 @@ def test_politeness_holds_across_shards(local_day) -> None:
     print(f"shard phase: {len(times)} requests, {rate:.2f} req/s, profile allows {allowed:.2f} req/s "
           f"({SLOTS} slots × 1/{DELAY} s); {rate / allowed:.0%} of the allowance")
     assert rate <= allowed
+
+
+def _parts(run) -> list:
+    """The folders a merge joins: the discovery run's and every shard's."""
+    from newsline.pipeline import DISCOVER_DIR, SHARDS_DIR
+
+    return [run / DISCOVER_DIR] + sorted((run / SHARDS_DIR).iterdir())
+
+
+def _bulky(run) -> list[str]:
+    """Every file of the run folder that ``merge_shards`` joins (items, rejections, WARC), relative to it."""
+    from newsline.pipeline import MERGED_FILES
+
+    return sorted(str(p.relative_to(run)) for p in run.rglob("*") if p.name in MERGED_FILES)
+
+
+def _snapshot(files) -> dict:
+    """Each file's inode, modification time and bytes: equal snapshots mean nothing was rewritten."""
+    return {p: (p.stat().st_ino, p.stat().st_mtime_ns, p.read_bytes()) for p in files}
+
+
+def test_after_the_merge_the_parts_keep_their_reports_not_a_second_copy(local_day) -> None:
+    """A merged sharded day stores its items, rejections and WARC once in its run folder (``crawl/``, each
+    article once) and its WARC once in the archive: the discovery run and every shard keep only what
+    documents them (crawl.json, whose per-shard counts add up to the day's, crawler.log, their URL lists)."""
+    from newsline.pipeline import CRAWL_DIR, MERGED_FILES, SHARD_URLS_DIR
+    from warehouse.paths import archive_location
+
+    spec, urls = local_day["spec"], local_day["urls"]
+    run = spec.run_dir
+    assert _bulky(run) == sorted(f"{CRAWL_DIR}/{name}" for name in MERGED_FILES)
+    discovery, *shards = _parts(run)
+    assert sorted(p.name for p in discovery.iterdir()) == ["article_urls.jsonl", "crawl.json", "crawler.log"]
+    assert len(shards) == SHARDS
+    for shard in shards:
+        assert sorted(p.name for p in shard.iterdir()) == ["crawl.json", "crawler.log", "shard_urls.jsonl"]
+        assert (run / SHARD_URLS_DIR / f"{shard.name}.jsonl").is_file()
+    counts = [json.loads((shard / "crawl.json").read_text())["items_scraped"] for shard in shards]
+    assert sum(counts) == local_day["crawled"]["items_scraped"] == len(urls) and all(counts)
+    items = [json.loads(x)["canonical_url"] for x in (run / CRAWL_DIR / "items.jsonl").read_text().splitlines()]
+    assert Counter(items) == Counter(urls), "every article of the day exactly once"
+    archived = Path(archive_location(str(local_day["tmp"] / "raw"), "japannews", DAY, spec.run_id))
+    assert archived.read_bytes() == (run / CRAWL_DIR / "archive.warc.gz").read_bytes()
+
+
+def test_a_retried_merge_returns_the_published_crawl_untouched(local_day) -> None:
+    """The merge run again after it cleaned its parts (an Airflow retry of ``transform``) returns the same
+    result from the published ``crawl/`` without the deleted files, and rewrites nothing: the files of
+    ``crawl/`` and the archive copy are the very same (inode, modification time, bytes)."""
+    from newsline import pipeline as P
+    from warehouse.paths import archive_location
+
+    spec = local_day["spec"]
+    run = spec.run_dir
+    archived = Path(archive_location(str(local_day["tmp"] / "raw"), "japannews", DAY, spec.run_id))
+    before = _snapshot([*sorted((run / P.CRAWL_DIR).iterdir()), archived])
+    assert P.merge_shards(spec, SHARDS) == local_day["crawled"]
+    assert _snapshot(before) == before
+    assert _bulky(run) == sorted(f"{P.CRAWL_DIR}/{name}" for name in P.MERGED_FILES)
+
+
+def test_a_merge_killed_while_cleaning_up_converges_on_retry(tmp_path) -> None:
+    """The merge dies after publishing ``crawl/``, having deleted the discovery run's files and no shard's
+    (the cleanup made to raise once: a fault no real part produces on demand). Nothing is lost: ``crawl/``
+    is whole, the shards still hold their files. The retry returns the day's counts from the published
+    ``crawl/`` without rewriting it and finishes the cleanup. A shard crawled again afterwards is refused
+    by the merge (the other parts' pages are no longer there to join) instead of publishing a day
+    without them, and ``crawl/`` stays as it was."""
+    import warehouse.staging
+    from demo_site.server import DemoServer
+    from newsline import pipeline as P
+
+    with DemoServer(port=0) as server, pytest.MonkeyPatch.context() as mp:
+        urls = _day_urls(server)
+        _use_site(mp, tmp_path, server, staging=str(tmp_path / "runs"))
+        spec = P.RunSpec(site="japannews", day=DAY.isoformat(), run_id="killed")
+        shards = P.discover(spec)
+        for shard in shards:
+            P.crawl_shard(spec, shard)
+        run = spec.run_dir
+        delete_files = warehouse.staging.delete_files
+
+        def killed_midway(paths) -> None:
+            delete_files(list(paths)[:len(P.MERGED_FILES)])  # the discovery run's files
+            raise OSError("killed while deleting")
+
+        with pytest.MonkeyPatch.context() as fault:
+            fault.setattr(warehouse.staging, "delete_files", killed_midway)
+            with pytest.raises(OSError, match="killed while deleting"):
+                P.merge_shards(spec, len(shards))
+        assert len(shards) == SHARDS
+        assert _bulky(run) == sorted([*(f"{P.CRAWL_DIR}/{n}" for n in P.MERGED_FILES),
+                                      *(f"{P.SHARDS_DIR}/{s:03d}/{n}" for s in shards for n in P.MERGED_FILES)])
+        items = [json.loads(x)["canonical_url"] for x in (run / P.CRAWL_DIR / "items.jsonl").read_text().splitlines()]
+        assert Counter(items) == Counter(urls), "crawl/ was published whole before any part was cleaned"
+        published = _snapshot(sorted((run / P.CRAWL_DIR).iterdir()))
+
+        retried = P.merge_shards(spec, len(shards))
+        assert retried["mode"] == "sharded" and retried["shards"] == SHARDS
+        assert retried["items_scraped"] == retried["pages_fetched"] == len(urls)
+        assert _snapshot(published) == published
+        assert _bulky(run) == sorted(f"{P.CRAWL_DIR}/{name}" for name in P.MERGED_FILES)
+        assert P.merge_shards(spec, len(shards)) == retried
+
+        P.crawl_shard(spec, 1)
+        with pytest.raises(P.RunFailed, match=r"discover has no items\.jsonl"):
+            P.merge_shards(spec, len(shards))
+    assert _snapshot(published) == published
+    assert not list(run.glob(".crawl-*")), "the refused merge left its private folder behind"
 
 
 def test_a_second_run_skips_every_unchanged_article_in_discovery(local_day) -> None:
@@ -236,4 +350,6 @@ def test_shards_through_the_s3_api(tmp_path) -> None:
     assert {f"shard-urls/{n:03d}.jsonl" for n in range(SHARDS)} <= names
     assert {f"shards/{n:03d}/crawl.json" for n in range(SHARDS)} <= names
     assert {"discover/article_urls.jsonl", "crawl/items.jsonl", "crawl/archive.warc.gz", "summary.json"} <= names
+    merged = sorted(name for name in names if name.rsplit("/", 1)[-1] in P.MERGED_FILES)
+    assert merged == sorted(f"crawl/{name}" for name in P.MERGED_FILES), "a part kept a merged file"
     assert not (tmp_path / "runs").exists(), "nothing of the run was staged on the local disk"
