@@ -23,7 +23,9 @@ The storage invariants of architecture.md, and how this module keeps them:
   is about to apply (``first_seen_at`` settled) in a journal, ``_index/<site>/articles.pending.parquet``.
   A merge (or ``rebuild_index``) that finds a journal re-applies it first; merging is idempotent, so
   a crash at any point converges on the next merge. Each partition file is written once per merge,
-  straight to its final state. Between two partition commits (and after a crash there, until the
+  straight to its final state; as the journal covers any subset of them, a merge reads, checks and
+  writes its partitions all at once (``Storage.read_many`` / ``existing`` / ``write_many``: on S3
+  a round trip for all of them instead of one per file). Between two partition commits (and after a crash there, until the
   journal is replayed) an article being *moved* to another partition can be seen in both, or, when
   two partitions swap articles, in neither; every other article is always exactly once.
 
@@ -64,7 +66,7 @@ from warehouse.index import (
     replace_index,
 )
 from warehouse.revisions import merge_revisions
-from warehouse.storage import Storage, checkpoint, conform, parquet_bytes, read_parquet_bytes, storage_for
+from warehouse.storage import Storage, checkpoint, conform, parquet_bytes, read_parquet_bytes, read_tables, storage_for
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -193,12 +195,9 @@ def _partition_file(root: str, part: Partition, site: str) -> str:
     return paths.articles_file(root, part[0], part[1], site)
 
 
-def read_partition(store: Storage, root: str, part: Partition, site: str) -> pa.Table:
-    """One site's rows of a partition (its ``part-<site>.parquet``)."""
-    data = store.read_bytes(_partition_file(root, part, site))
-    if data is None:
-        return file_schema().empty_table()
-    return conform(read_parquet_bytes(data), file_schema())
+def read_partitions(store: Storage, root: str, parts: list[Partition], site: str) -> dict[Partition, pa.Table]:
+    """One site's rows of each of ``parts`` (its ``part-<site>.parquet`` files, read at once)."""
+    return read_tables(store, {part: _partition_file(root, part, site) for part in parts}, file_schema())
 
 
 def _file_rows(table: pa.Table) -> pa.Table:
@@ -246,7 +245,7 @@ def _plan(
     known = index.lookup(r["article_id"] for r in rows)
     parts = set(targets) | {known[r["article_id"]].partition for r in rows if r["article_id"] in known}
     refuse_legacy_partitions(store, root, parts)
-    tables = {p: read_partition(store, root, p, site) for p in sorted(parts)}
+    tables = read_partitions(store, root, sorted(parts), site)
 
     copies: dict[str, list[tuple[Partition, dict[str, Any]]]] = defaultdict(list)
     for part, table in tables.items():
@@ -414,7 +413,8 @@ def _apply(store: Storage, root: str, plan: _Plan, *, journal: bool, index: bool
         checkpoint("journal written")
     for part in plan.tables:  # under the site's lock, a temporary file of its part is a crashed writer's leftover
         store.sweep_temps(paths.partition_dir(root, paths.ARTICLES, part[0], part[1]), target=paths.part_name(site))
-    written: list[str] = []
+    files: dict[str, bytes] = {}
+    emptied: list[Partition] = []
     for part in changed:
         table = plan.tables[part]
         drop = plan.drop.get(part)
@@ -424,11 +424,14 @@ def _apply(store: Storage, root: str, plan: _Plan, *, journal: bool, index: bool
             table = pa.concat_tables([table, _file_rows(plan.resolved.take(plan.add[part]))])
         final[part] = table
         if table.num_rows:
-            store.write_atomic(_partition_file(root, part, site), _encode_partition(table))
+            files[_partition_file(root, part, site)] = _encode_partition(table)
         else:
-            store.delete(_partition_file(root, part, site))
-        checkpoint(f"partition {part} committed")
-        written.append(paths.partition_dir(root, paths.ARTICLES, part[0], part[1]))
+            emptied.append(part)
+    store.write_many(files)  # each partition straight to its final state, in any order: the journal covers them all
+    for part in emptied:
+        store.delete(_partition_file(root, part, site))
+        checkpoint(f"partition {part} emptied")
+    written = [paths.partition_dir(root, paths.ARTICLES, part[0], part[1]) for part in changed]
 
     if not index:
         return written, 0
@@ -482,9 +485,11 @@ def refuse_legacy(store: Storage, root: str) -> None:
 
 def refuse_legacy_partitions(store: Storage, root: str, parts: set[Partition]) -> None:
     """Raise ``LegacyLayoutError`` if one of these partitions still has a ``part-0.parquet`` file."""
-    for day, section in sorted(parts):
-        if store.exists(paths.legacy_partition_file(root, paths.ARTICLES, day, section)):
-            raise LegacyLayoutError(root, f"found part-0.parquet in date={day}/section={section}")
+    legacy = {paths.legacy_partition_file(root, paths.ARTICLES, day, section): (day, section) for day, section in parts}
+    found = sorted(legacy[path] for path in store.existing(list(legacy)))
+    if found:
+        day, section = found[0]
+        raise LegacyLayoutError(root, f"found part-0.parquet in date={day}/section={section}")
 
 
 def _merge_site(
@@ -581,7 +586,7 @@ def rebuild_site_index(store: Storage, root: str, site: str) -> IndexRebuild:
     """``rebuild_index`` of one site; call it holding the site's lock."""
     store.sweep_temps(paths.index_dir(root, site))
     replay_journal(store, root, site)
-    tables = {p: read_partition(store, root, p, site) for p in list_partitions(store, root, site)}
+    tables = read_partitions(store, root, list_partitions(store, root, site), site)
     plan = _Plan(site=site, index=IndexState.empty(), tables=tables, resolved=ARTICLES_SCHEMA.empty_table())
     copies: dict[str, list[tuple[Partition, dict[str, Any]]]] = defaultdict(list)
     for part, table in tables.items():

@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 
 from core.schema import ARTICLES_SCHEMA, PARTITION_COLUMNS
 from warehouse import paths
-from warehouse.storage import Storage, checkpoint, conform, parquet_bytes, read_parquet_bytes
+from warehouse.storage import Storage, conform, parquet_bytes, read_tables
 
 #: The articles columns that describe one version (table-level bookkeeping left out).
 REVISIONS_SCHEMA = pa.schema(
@@ -42,13 +42,6 @@ Partition = tuple[Any, str]
 
 def _file(root: str, part: Partition, site: str) -> str:
     return paths.partition_file(root, paths.REVISIONS, part[0], part[1], site)
-
-
-def read_revision_partition(store: Storage, root: str, part: Partition, site: str) -> pa.Table:
-    data = store.read_bytes(_file(root, part, site))
-    if data is None:
-        return REVISIONS_FILE_SCHEMA.empty_table()
-    return conform(read_parquet_bytes(data), REVISIONS_FILE_SCHEMA)
 
 
 def encode_revisions(table: pa.Table) -> bytes:
@@ -74,18 +67,19 @@ def merge_revisions(store: Storage, root: str, incoming: pa.Table, site: str) ->
 
     added = 0
     written: list[str] = []
-    for part in sorted(by_part):
-        stored = read_revision_partition(store, root, part, site)
+    files: dict[str, bytes] = {}
+    stored_tables = read_tables(store, {part: _file(root, part, site) for part in sorted(by_part)}, REVISIONS_FILE_SCHEMA)
+    for part, stored in stored_tables.items():
         stored_keys = set(zip(stored["article_id"].to_pylist(), stored["content_hash"].to_pylist(), strict=True))
         fresh = sorted(i for i in by_part[part] if (keys[i]["article_id"], keys[i]["content_hash"]) not in stored_keys)
         if not fresh:
             continue
         rows = conform(incoming.take(fresh).select(REVISIONS_FILE_SCHEMA.names), REVISIONS_FILE_SCHEMA)
         store.sweep_temps(paths.partition_dir(root, paths.REVISIONS, part[0], part[1]), target=paths.part_name(site))
-        store.write_atomic(_file(root, part, site), encode_revisions(pa.concat_tables([stored, rows])))
-        checkpoint(f"revisions {part} committed")
+        files[_file(root, part, site)] = encode_revisions(pa.concat_tables([stored, rows]))
         added += len(fresh)
         written.append(paths.partition_dir(root, paths.REVISIONS, part[0], part[1]))
+    store.write_many(files)
     return added, written
 
 

@@ -163,6 +163,45 @@ class S3Storage:
             out[keys[key]] = data
         return out
 
+    def existing(self, paths: list[str]) -> set[str]:
+        """One HEAD per object, all at once."""
+        async def head(path: str) -> str | None:
+            bucket, key, _ = self.fs.split_path(_key(path))
+            try:
+                await self.fs._call_s3("head_object", Bucket=bucket, Key=key)
+            except FileNotFoundError:
+                return None
+            return path
+
+        return {path for path in self._gather([head(p) for p in paths]) if path is not None}
+
+    def write_many(self, files: dict[str, bytes]) -> None:
+        """One PUT per object, all at once: a merge's partition files are independent commits (its
+        journal covers any subset of them), so they need not wait for each other's round trips."""
+        for path in files:
+            checkpoint(f"before put {path}")
+
+        async def put(path: str, data: bytes) -> None:
+            await self.fs._pipe_file(_key(path), data)
+            checkpoint(f"after put {path}")
+
+        self._gather([put(p, d) for p, d in files.items()])
+
+    def _gather(self, coros: list[Any]) -> list[Any]:
+        """Run ``coros`` on the client's event loop, at most ``fs.batch_size`` at a time; wait for every
+        one (none left running once this returns: a write must never land after the caller let go of
+        its lock), then raise the first failure, if any."""
+        from fsspec.asyn import _run_coros_in_chunks, sync
+
+        if not coros:
+            return []
+        results = sync(self.fs.loop, _run_coros_in_chunks, coros, batch_size=self.fs.batch_size,
+                       nofiles=True, return_exceptions=True)
+        failed = next((r for r in results if isinstance(r, BaseException)), None)
+        if failed is not None:
+            raise failed
+        return results
+
     def sweep_temps(self, directory: str, older_than: float = 0.0, target: str | None = None) -> int:
         return 0  # a PUT leaves no temporary object behind
 

@@ -20,7 +20,15 @@ import pyarrow as pa
 
 from core.schema import ARTICLES_SCHEMA, QUARANTINE_SCHEMA
 from warehouse.paths import is_remote, join
-from warehouse.storage import LocalStorage, conform, parquet_bytes, read_parquet_bytes, storage_for
+from warehouse.storage import (
+    LocalStorage,
+    conform,
+    fsync_dir,
+    fsync_file,
+    parquet_bytes,
+    read_parquet_bytes,
+    storage_for,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -95,20 +103,28 @@ _LAST = "crawl.json"
 def publish_dir(work: Path, dest: str) -> str:
     """Put a finished local folder in place as ``dest``, replacing an older one, and return ``dest``.
 
-    Local staging: one rename (``work`` must be on the same file system). S3 staging: every file is
-    uploaded under ``dest/`` (``crawl.json`` last), objects of an older attempt that this one did not
-    write are deleted, and the local folder is removed."""
+    Local staging: the files made durable (fsync), then one rename (``work`` must be on the same file
+    system), itself made durable, so a power cut after a caller went on (say, deleted what ``dest``
+    now holds a copy of) cannot lose ``dest``. S3 staging: every file is uploaded under ``dest/``, all
+    at once, then ``crawl.json`` (the folder is complete once it is there); objects of an older attempt
+    that this one did not write are deleted, and the local folder is removed."""
     if not is_remote(dest):
         final = Path(dest)
         final.parent.mkdir(parents=True, exist_ok=True)
+        for path in work.iterdir():
+            if path.is_file():
+                fsync_file(str(path))
+        fsync_dir(str(work))
         if final.exists():
             shutil.rmtree(final)
         os.replace(work, final)
+        fsync_dir(str(final.parent))
         return dest
     store = storage_for(dest)
-    names = sorted((p.name for p in work.iterdir() if p.is_file()), key=lambda n: (n == _LAST, n))
-    for name in names:
-        store.write_atomic(join(dest, name), (work / name).read_bytes())
+    names = sorted(p.name for p in work.iterdir() if p.is_file())
+    store.write_many({join(dest, name): (work / name).read_bytes() for name in names if name != _LAST})
+    if _LAST in names:
+        store.write_atomic(join(dest, _LAST), (work / _LAST).read_bytes())
     for stale in store.list_files(dest):
         if stale.rsplit("/", 1)[-1] not in names:
             store.delete(stale)

@@ -16,7 +16,7 @@ import signal
 import time
 import uuid
 from collections.abc import Iterator
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import filelock
 import pyarrow as pa
@@ -65,6 +65,12 @@ class Storage(Protocol):
 
     def read_many(self, paths: list[str]) -> dict[str, bytes]: ...  # concurrently where the store can; missing left out
 
+    def existing(self, paths: list[str]) -> set[str]: ...  # which of these files exist; concurrently where the store can
+
+    # ``write_atomic`` of each file, concurrently where the store can (each file is committed on its
+    # own; it returns once every write has ended, and raises the first failure after that)
+    def write_many(self, files: dict[str, bytes]) -> None: ...
+
     def sweep_temps(self, directory: str, older_than: float = 0.0, target: str | None = None) -> int: ...
 
     def lock(self, path: str, timeout: float) -> contextlib.AbstractContextManager[None]: ...
@@ -109,14 +115,14 @@ class LocalStorage:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
             raise
-        _fsync_dir(directory)
+        fsync_dir(directory)
         checkpoint(f"after rename {target}")
 
     def delete(self, path: str) -> None:
         target = _local_path(path)
         with contextlib.suppress(FileNotFoundError):
             os.unlink(target)
-            _fsync_dir(os.path.dirname(target))
+            fsync_dir(os.path.dirname(target))
 
     def exists(self, path: str) -> bool:
         return os.path.exists(_local_path(path))
@@ -132,6 +138,15 @@ class LocalStorage:
     def read_many(self, paths: list[str]) -> dict[str, bytes]:
         found = {path: self.read_bytes(path) for path in paths}
         return {path: data for path, data in found.items() if data is not None}
+
+    def existing(self, paths: list[str]) -> set[str]:
+        return {path for path in paths if self.exists(path)}
+
+    def write_many(self, files: dict[str, bytes]) -> None:
+        """One after the other, in the given order (a local write waits on its own fsyncs, not on a
+        round trip)."""
+        for path, data in files.items():
+            self.write_atomic(path, data)
 
     def sweep_temps(self, directory: str, older_than: float = 0.0, target: str | None = None) -> int:
         """Remove temporary files a killed writer left behind (older than ``older_than`` seconds);
@@ -174,7 +189,16 @@ class LocalStorage:
         return pafs.LocalFileSystem(), self.root
 
 
-def _fsync_dir(directory: str) -> None:
+def fsync_file(path: str) -> None:
+    """Make a file's content durable (what another process wrote to it included)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def fsync_dir(directory: str) -> None:
     """Make a rename durable: without this a power cut can forget the new directory entry."""
     fd = os.open(directory or ".", os.O_RDONLY)
     try:
@@ -208,6 +232,17 @@ def read_parquet_bytes(data: bytes) -> pa.Table:
     # ParquetFile, unlike pq.read_table, does not pull in pyarrow.dataset (and with it pandas), which
     # keeps a writer process cheap to start.
     return pq.ParquetFile(pa.BufferReader(data)).read()
+
+
+K = TypeVar("K")
+
+
+def read_tables(store: Storage, files: dict[K, str], schema: pa.Schema) -> dict[K, pa.Table]:
+    """The Parquet ``files`` (key -> path) read at once (``read_many``), each conformed to ``schema``;
+    a missing file reads as an empty table."""
+    found = store.read_many(list(files.values()))
+    return {key: conform(read_parquet_bytes(found[path]), schema) if path in found else schema.empty_table()
+            for key, path in files.items()}
 
 
 def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
