@@ -234,11 +234,9 @@ def read_index_state(store: Storage, root: str, site: str | None, dataset: str =
         else:
             state.deltas.append((seq, path))
             state.seq = max(state.seq, seq)
-    tables = []
-    for _, path in state.deltas:
-        blob = store.read_bytes(path)
-        if blob is not None:  # deleted by a concurrent fold: impossible under the lock, harmless outside
-            tables.append(conform(read_parquet_bytes(blob), DELTA_SCHEMA))
+    blobs = store.read_many([path for _, path in state.deltas])  # at once: up to MAX_DELTAS round trips otherwise
+    # a delta missing here was deleted by a concurrent fold: impossible under the lock, harmless outside
+    tables = [conform(read_parquet_bytes(blobs[path]), DELTA_SCHEMA) for _, path in state.deltas if path in blobs]
     if not tables:
         return state
     changes = pa.concat_tables(tables)
