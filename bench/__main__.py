@@ -5,7 +5,7 @@ Exit status: non-zero when any benchmark could not run (its row says ERROR); a b
 and missed its aim is reported as MISSED and does not change the exit status.
 
 ``--quick`` uses small sizes for a smoke run; ``--only NAME`` (repeatable) runs the named ones:
-parse, crawl, load, sites, dag, memory, e2e, extract, profile, warc, polite, workers.
+parse, crawl, load, sites, dag, memory, e2e, extract, profile, warc, table, s3rtt, polite, workers.
 """
 
 from __future__ import annotations
@@ -111,6 +111,7 @@ BENCHMARKS: dict[str, tuple[str, Callable[[bool], list[BenchResult]]]] = {
     "profile": ("Profile path vs trafilatura", _profile),
     "warc": ("Web-archive ingest", _warc),
     "table": ("Table format: ours vs Delta Lake on S3", lambda quick: __import__("bench.table_format").table_format.bench(quick)),
+    "s3rtt": ("A load on S3 through a longer link", lambda quick: __import__("bench.s3_latency").s3_latency.bench(quick)),
     "polite": ("Politeness-bound crawl of every demo site at once", _polite),
     "workers": ("Cluster throughput, 2 Celery workers vs 1", _workers),
 }
