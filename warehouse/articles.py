@@ -25,9 +25,10 @@ The storage invariants of architecture.md, and how this module keeps them:
   a crash at any point converges on the next merge. Each partition file is written once per merge,
   straight to its final state; as the journal covers any subset of them, a merge reads, checks and
   writes its partitions all at once (``Storage.read_many`` / ``existing`` / ``write_many``: on S3
-  a round trip for all of them instead of one per file). Between two partition commits (and after a crash there, until the
-  journal is replayed) an article being *moved* to another partition can be seen in both, or, when
-  two partitions swap articles, in neither; every other article is always exactly once.
+  one round trip for all of them instead of one per file). Between two partition commits (and after
+  a crash there, until the journal is replayed) an article being *moved* to another partition can be
+  seen in both, or, when two partitions swap articles, in neither; every other article is always
+  exactly once.
 
 The index (``warehouse.index``) finds the stored copy of an article without listing the history;
 its change (a small delta file, or now and then a fold into a new base) is written last and verified

@@ -200,11 +200,7 @@ def fsync_file(path: str) -> None:
 
 def fsync_dir(directory: str) -> None:
     """Make a rename durable: without this a power cut can forget the new directory entry."""
-    fd = os.open(directory or ".", os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    fsync_file(directory or ".")
 
 
 def storage_for(root: str) -> Storage:
