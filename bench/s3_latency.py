@@ -110,54 +110,41 @@ def run(history_days: int = 20, rounds: int = 5, one_way: float = 0.025) -> list
 
     import pyarrow as pa
 
-    from bench.table_format import BUCKET, PER_DAY, START, UPDATES, _s3, day_batch, first_id_of, site_day
+    from bench.table_format import BUCKET, PER_DAY, START, UPDATES, day_batch, first_id_of, s3_server, site_day
     from warehouse.articles import merge_articles
     from warehouse.storage import storage_for
 
     logging.getLogger("warehouse").setLevel(logging.ERROR)
-    saved = {k: os.environ.get(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION",
-                                            "AWS_ENDPOINT_URL", "AWS_PROFILE")}
-    server = _s3()
-    direct = os.environ["AWS_ENDPOINT_URL"]
     root = f"s3://{BUCKET}/{uuid.uuid4().hex[:8]}/latency"
     requests: Counter[str] = Counter()
     partitions: list[int] = []
-    try:
-        with DelayProxy(int(direct.rsplit(":", 1)[1]), one_way) as proxy:
-            proxied = f"http://127.0.0.1:{proxy.port}"
-            merge_articles(root, pa.concat_tables([
-                site_day("japannews", START + timedelta(days=i), PER_DAY, first_id_of(START + timedelta(days=i)))
-                for i in range(history_days)]), run_id="history")
-            days = iter(range(history_days, history_days + 2 * rounds))
+    with s3_server() as direct, DelayProxy(int(direct.rsplit(":", 1)[1]), one_way) as proxy:
+        proxied = f"http://127.0.0.1:{proxy.port}"
+        merge_articles(root, pa.concat_tables([
+            site_day("japannews", START + timedelta(days=i), PER_DAY, first_id_of(START + timedelta(days=i)))
+            for i in range(history_days)]), run_id="history")
+        days = iter(range(history_days, history_days + 2 * rounds))
 
-            def load(endpoint: str) -> float:
-                n = next(days)
-                batch = day_batch(START + timedelta(days=n))
-                os.environ["AWS_ENDPOINT_URL"] = endpoint
-                store = storage_for(root)  # the process's client for this endpoint, made before the clock starts
-                seen: Counter[str] = Counter()
+        def load(endpoint: str) -> float:
+            n = next(days)
+            batch = day_batch(START + timedelta(days=n))
+            os.environ["AWS_ENDPOINT_URL"] = endpoint
+            store = storage_for(root)  # the process's client for this endpoint, made before the clock starts
+            seen: Counter[str] = Counter()
 
-                def count(model: Any, **_: Any) -> None:
-                    seen.update([model.name])
+            def count(model: Any, **_: Any) -> None:
+                seen.update([model.name])
 
-                store.fs.s3.meta.events.register("before-call.s3", count)
-                t0 = time.perf_counter()
-                result = merge_articles(root, batch, run_id=f"day-{n}")
-                elapsed = time.perf_counter() - t0
-                store.fs.s3.meta.events.unregister("before-call.s3", count)
-                requests.update(seen)
-                partitions.append(len(result.partitions_written))
-                return elapsed
+            store.fs.s3.meta.events.register("before-call.s3", count)
+            t0 = time.perf_counter()
+            result = merge_articles(root, batch, run_id=f"day-{n}")
+            elapsed = time.perf_counter() - t0
+            store.fs.s3.meta.events.unregister("before-call.s3", count)
+            requests.update(seen)
+            partitions.append(len(result.partitions_written))
+            return elapsed
 
-            times = interleaved({"direct": lambda: load(direct), "proxied": lambda: load(proxied)}, rounds)
-    finally:
-        server.terminate()
-        server.wait(30)
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+        times = interleaved({"direct": lambda: load(direct), "proxied": lambda: load(proxied)}, rounds)
     rtt = 2 * one_way
     direct_s, proxied_s = med(times["direct"]), med(times["proxied"])
     waited = (proxied_s - direct_s) / rtt

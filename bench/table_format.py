@@ -38,6 +38,7 @@ import sys
 import time
 import uuid
 from collections import Counter
+from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any
 
@@ -521,32 +522,48 @@ def readers(ours: str, delta: str) -> dict[str, dict[str, int]]:
 # --- the run ------------------------------------------------------------------------------------------
 
 
-def _s3() -> Any:
+@contextlib.contextmanager
+def s3_server(*extra_env: str) -> Iterator[str]:
     """A moto S3 server in its own process (as S3 is another service: it must not share this
-    process's interpreter lock with a Python client), on a free loopback port."""
+    process's interpreter lock with a Python client), on a free loopback port, with its conditional
+    PUTs atomic (``newsline.s3server``); the AWS_* variables point at it, and ``BUCKET`` exists, for
+    the block. Yields the endpoint URL; afterwards the server is stopped and the AWS_* variables (and
+    ``extra_env``) are as before."""
     import socket
     import subprocess
 
     import boto3
 
+    saved = {k: os.environ.get(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION",
+                                            "AWS_ENDPOINT_URL", "AWS_PROFILE", *extra_env)}
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     server = subprocess.Popen([sys.executable, "-m", "newsline.s3server", "-H", "127.0.0.1", "-p", str(port)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    os.environ.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                       "AWS_DEFAULT_REGION": "us-east-1", "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}"})
-    os.environ.pop("AWS_PROFILE", None)
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            boto3.client("s3").create_bucket(Bucket=BUCKET)
-            return server
-        except Exception:
-            if time.monotonic() > deadline or server.poll() is not None:
-                server.kill()
-                raise
-            time.sleep(0.2)
+    try:
+        endpoint = f"http://127.0.0.1:{port}"
+        os.environ.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                           "AWS_DEFAULT_REGION": "us-east-1", "AWS_ENDPOINT_URL": endpoint})
+        os.environ.pop("AWS_PROFILE", None)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                boto3.client("s3").create_bucket(Bucket=BUCKET)
+                break
+            except Exception:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise
+                time.sleep(0.2)
+        yield endpoint
+    finally:
+        server.terminate()
+        server.wait(30)
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def _say(what: str) -> None:
@@ -558,31 +575,19 @@ def run(history_days: int = 365, rounds: int = 3, sites: int = 3, shards: int = 
     import tempfile
 
     logging.getLogger("warehouse").setLevel(logging.ERROR)
-    saved = {k: os.environ.get(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION",
-                                            "AWS_ENDPOINT_URL", "AWS_PROFILE", "NEWSLINE_S3_LOCK_TTL")}
-    server = _s3()
     base = f"s3://{BUCKET}/{uuid.uuid4().hex[:8]}"
-    try:
-        with tempfile.TemporaryDirectory(prefix="bench-table-") as work:
-            _say(f"(a) a day into {history_days} days of history")
-            a = load_against_history(f"{base}/year", work, history_days, rounds)
-            _say(f"(a) done: {a['times']}, setup {a['setup']}")
-            _say(f"(b) {sites} x {shards} writers at once")
-            b = concurrent_writers(f"{base}/writers", work, sites, shards, per_shard)
-            _say(f"(b) done: {b}")
-            _say(f"(c) {kills} kills per format")
-            c = crashes(f"{base}/crash", work, kills)
-            _say(f"(c) done: {c}")
-            _say("(d) readers")
-            d = readers(f"{base}/crash/crash-ours", f"{base}/crash/crash-delta")  # updated, and writers killed
-    finally:
-        server.terminate()
-        server.wait(30)
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+    with s3_server("NEWSLINE_S3_LOCK_TTL"), tempfile.TemporaryDirectory(prefix="bench-table-") as work:
+        _say(f"(a) a day into {history_days} days of history")
+        a = load_against_history(f"{base}/year", work, history_days, rounds)
+        _say(f"(a) done: {a['times']}, setup {a['setup']}")
+        _say(f"(b) {sites} x {shards} writers at once")
+        b = concurrent_writers(f"{base}/writers", work, sites, shards, per_shard)
+        _say(f"(b) done: {b}")
+        _say(f"(c) {kills} kills per format")
+        c = crashes(f"{base}/crash", work, kills)
+        _say(f"(c) done: {c}")
+        _say("(d) readers")
+        d = readers(f"{base}/crash/crash-ours", f"{base}/crash/crash-delta")  # updated, and writers killed
     return rows(a, b, c, d, history_days, rounds, sites, shards)
 
 
