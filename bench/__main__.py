@@ -58,7 +58,8 @@ def _dag(quick: bool) -> list[BenchResult]:
 def _memory(quick: bool) -> list[BenchResult]:
     from bench import memory
 
-    return memory.run(small=200, large=2_000, discovery_small=10_000, discovery_large=100_000) if quick else memory.run()
+    return memory.run(small=200, large=2_000, discovery_small=10_000, discovery_large=100_000,
+                      known=(10_000, 100_000)) if quick else memory.run()
 
 
 def _e2e(quick: bool) -> list[BenchResult]:

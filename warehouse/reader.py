@@ -173,6 +173,12 @@ def stored_versions(root: str, article_ids: Iterable[str]) -> dict[str, tuple[da
     }
 
 
+def stored_modifications(root: str, site: str) -> pa.Table:
+    """``article_id``, ``url`` and ``modified_at`` of every stored article of ``site``, from its index
+    alone: what an incremental crawl needs to skip unchanged pages (``crawler.known``)."""
+    return _index_of_sites(root, [site]).select(["article_id", "url", "modified_at"])
+
+
 def stored_index(root: str, site: str | None = None) -> dict[str, dict[str, Any]]:
     """JSON-ready ``article_id -> {url, modified_at (ISO UTC), revision, content_hash}`` of every
     stored article (of one site if given: only that site's index is read), for an incremental crawl

@@ -48,6 +48,8 @@ from crawler.discovery import (
     robots_sitemaps,
     safe_join,
 )
+from crawler.known import MAGIC as KNOWN_MAGIC
+from crawler.known import KnownIndex
 from crawler.middlewares import FETCHED_AT_META, origin_of
 from crawler.parsers import PageRejected, parser_for
 from crawler.parsers.base import charset_of
@@ -90,22 +92,25 @@ def validate_base_url(value: str) -> str:
     return f"{parts.scheme}://{parts.netloc}{path}"
 
 
-def load_known_index(path: str | None) -> dict[str, datetime]:
+def load_known_index(path: str | None) -> KnownIndex:
     """The stored articles' modification times, keyed by article_id and by URL.
 
-    Accepts ``{url or article_id: modified_at ISO}`` and the warehouse's richer
-    ``{article_id: {"url": ..., "modified_at": ISO, ...}}``. Unreadable → empty (a full crawl,
-    which is safe)."""
+    Reads the pipeline's compact file (``crawler.known``) and, for hand-written or older files, JSON:
+    ``{url or article_id: modified_at ISO}`` or the warehouse's richer ``{article_id: {"url": ...,
+    "modified_at": ISO, ...}}``. Unreadable → empty (a full crawl, which is safe)."""
     if not path:
-        return {}
+        return KnownIndex()
     try:
-        raw = json.loads(Path(path).read_text(encoding="utf-8"))
+        data = Path(path).read_bytes()
+        if data.startswith(KNOWN_MAGIC):
+            return KnownIndex.from_bytes(data)
+        raw = json.loads(data)
     except (OSError, ValueError) as exc:
         log.warning("ignoring unreadable known index %s: %s", path, exc)
-        return {}
+        return KnownIndex()
     if not isinstance(raw, dict):
         log.warning("ignoring known index %s: not a JSON object", path)
-        return {}
+        return KnownIndex()
     known: dict[str, datetime] = {}
     for key, value in raw.items():
         url = None
@@ -118,7 +123,7 @@ def load_known_index(path: str | None) -> dict[str, datetime]:
         known[str(key)] = when
         if url:
             known[url] = when
-    return known
+    return KnownIndex.from_mapping(known)
 
 
 class NewsSpider(scrapy.Spider):
@@ -158,7 +163,7 @@ class NewsSpider(scrapy.Spider):
         self.parse_page = parser_for(self.site)
         self._known_index_arg = known_index
         self._page_budget_arg = page_budget
-        self.known: dict[str, datetime] = {}
+        self.known = KnownIndex()
         self.page_budget = 0
 
         # Per-URL state is compact: one dict entry per candidate (its sources a shared frozenset),
