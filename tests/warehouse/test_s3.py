@@ -193,6 +193,23 @@ def test_lock_object_excludes_and_expires(s3root):
     assert not fs.exists(lock_key)
 
 
+def test_taking_over_an_expired_lock_is_a_get_and_a_conditional_put(s3root):
+    """A waiter's try is its conditional create (refused: the lock is there), then one GET that gives
+    the holder's lease and the ETag of that very version, then (the lease expired) a PUT conditional on
+    that ETag: three requests, where a HEAD for the ETag and a second HEAD inside s3fs's read made five."""
+    store = storage.storage_for(s3root)
+    lock_path = paths.lock_file(s3root, "japannews")
+    stale = {"owner": "someone", "host": "elsewhere", "pid": 1, "expires_at": time.time() - 1}
+    store.write_atomic(lock_path, json.dumps(stale).encode())
+    calls: list[str] = []
+    store.fs.s3.meta.events.register("before-call.s3", lambda model, **_: calls.append(model.name))
+    with store.lock(lock_path, timeout=5):
+        taken = calls[:]
+        assert json.loads(store.read_bytes(lock_path))["owner"] != "someone"
+    assert taken == ["PutObject", "GetObject", "PutObject"], taken
+    assert not store.exists(lock_path)
+
+
 def test_two_writers_on_s3_lose_no_rows(s3root, s3_env, tmp_path):
     ctx = merge_worker.context()
     start = ctx.Event()
