@@ -524,46 +524,32 @@ def readers(ours: str, delta: str) -> dict[str, dict[str, int]]:
 
 @contextlib.contextmanager
 def s3_server(*extra_env: str) -> Iterator[str]:
-    """A moto S3 server in its own process (as S3 is another service: it must not share this
-    process's interpreter lock with a Python client), on a free loopback port, with its conditional
-    PUTs atomic (``newsline.s3server``); the AWS_* variables point at it, and ``BUCKET`` exists, for
-    the block. Yields the endpoint URL; afterwards the server is stopped and the AWS_* variables (and
+    """The cluster's S3 server (``newsline.cluster.S3Server``: moto in its own process, as S3 is another
+    service that must not share this process's interpreter lock with a Python client; conditional PUTs
+    atomic) on a free loopback port, with ``BUCKET``; the AWS_* variables point at it for the block.
+    Yields the endpoint URL; afterwards the server is stopped and the AWS_* variables (and
     ``extra_env``) are as before."""
-    import socket
-    import subprocess
+    import tempfile
+    from pathlib import Path
 
-    import boto3
+    from newsline.cluster import S3Server
 
     saved = {k: os.environ.get(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION",
                                             "AWS_ENDPOINT_URL", "AWS_PROFILE", *extra_env)}
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = subprocess.Popen([sys.executable, "-m", "newsline.s3server", "-H", "127.0.0.1", "-p", str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        endpoint = f"http://127.0.0.1:{port}"
-        os.environ.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                           "AWS_DEFAULT_REGION": "us-east-1", "AWS_ENDPOINT_URL": endpoint})
-        os.environ.pop("AWS_PROFILE", None)
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                boto3.client("s3").create_bucket(Bucket=BUCKET)
-                break
-            except Exception:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise
-                time.sleep(0.2)
-        yield endpoint
-    finally:
-        server.terminate()
-        server.wait(30)
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+    server = S3Server(bucket=BUCKET)
+    with tempfile.TemporaryDirectory(prefix="bench-s3-") as logs:
+        try:
+            server.start(Path(logs) / "s3.log")
+            os.environ.update(server.env)
+            os.environ.pop("AWS_PROFILE", None)
+            yield server.env["AWS_ENDPOINT_URL"]
+        finally:
+            server.stop()
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
 
 
 def _say(what: str) -> None:
