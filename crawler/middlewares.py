@@ -1,4 +1,5 @@
-"""Downloader middlewares: same-site guard, retries with backoff and Retry-After, WARC archive."""
+"""Downloader middlewares: same-site guard, retries with backoff and Retry-After, robots.txt fetched
+once, WARC archive."""
 
 from __future__ import annotations
 
@@ -13,8 +14,10 @@ from urllib.parse import urlsplit
 
 from scrapy import signals
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
+from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.utils.defer import maybe_deferred_to_future
+from scrapy.utils.misc import build_from_crawler
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
@@ -180,6 +183,25 @@ class BackoffRetryMiddleware(RetryMiddleware):
             from twisted.internet import task
 
             await maybe_deferred_to_future(task.deferLater(_reactor, seconds, lambda: None))
+
+
+class SharedRobotsTxtMiddleware(RobotsTxtMiddleware):
+    """Scrapy's robots.txt middleware, fed by the spider's own fetch of robots.txt.
+
+    Discovery fetches robots.txt itself (its ``Sitemap:`` lines are where discovery starts), and Scrapy's
+    middleware then fetched the same file again for the next request: two requests for one file at the
+    start of every crawl. Here the answer to any request for ``/robots.txt`` (after redirects and
+    retries, whatever its status, as Scrapy reads it) becomes the middleware's rules for that host, as
+    if the middleware had fetched it. When no such answer came first (a fetch that failed, a crawl with
+    no robots discovery), the middleware fetches robots.txt itself, as before."""
+
+    def process_response(self, request: Request, response: Response, spider: Any = None) -> Response:
+        origin = urlsplit((request.meta.get("redirect_urls") or [request.url])[0])
+        if origin.path == "/robots.txt" and origin.netloc not in self._parsers:
+            self._parsers[origin.netloc] = build_from_crawler(self._parserimpl, self.crawler, response.body)
+            self._stats.inc_value("robotstxt/response_count")
+            self._stats.inc_value(f"robotstxt/response_status_count/{response.status}")
+        return response
 
 
 def _reason(status: int) -> str:

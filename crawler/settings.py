@@ -66,6 +66,9 @@ DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.middlewares.BackoffRetryMiddleware": 550,
     "crawler.middlewares.SameSiteMiddleware": 90,
+    # the spider's own robots.txt fetch (discovery) serves as the rules: robots.txt is fetched once
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "crawler.middlewares.SharedRobotsTxtMiddleware": 100,
     "crawler.middlewares.TimeBudgetMiddleware": 60,
     "crawler.middlewares.WarcArchiveMiddleware": 950,
 }

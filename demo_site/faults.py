@@ -5,7 +5,8 @@ A ``FaultConfig`` gives each per-URL fault kind a rate (the share of in-scope pa
 can force kinds on exact paths. Each path gets at most one kind: the first kind in ``KINDS`` order whose
 seeded hash falls under its rate. Transient kinds hit only the first ``burst`` requests of a path (a
 retrying crawler then succeeds); the others hit every request. Site-wide switches cover discovery:
-tracking-parameter duplicates, hostile or gzipped sitemaps, and removing whole discovery sources.
+tracking-parameter duplicates, hostile or gzipped sitemaps, removing whole discovery sources, and a lag
+on every new connection's first request (``connect_lag``).
 
 Spec string (CLI ``--faults``, env ``NEWSLINE_DEMO_FAULTS``, ``/_newsline/faults?spec=``), e.g.
 ``error=0.1,throttle=0.05,burst=2,seed=7,remove=feeds+listings,hostile=xxe,gzip_sitemaps=1,tracking=0.2,
@@ -67,6 +68,9 @@ class FaultConfig:
     hostile_target: str = "/sitemap-news.xml"
     gzip_sitemaps: bool = False  # the index lists children as .xml.gz
     remove: frozenset[str] = frozenset()  # discovery sources answered with 404 and unlisted
+    # seconds by which the first request on every new connection reaches the site late (what a slow
+    # name lookup, TCP or TLS handshake does to a crawler's first request): the request log stamps it then
+    connect_lag: float = 0.0
 
     def __post_init__(self) -> None:
         unknown = set(self.rates) - set(KINDS) | set(self.force.values()) - set(KINDS)
@@ -82,6 +86,7 @@ class FaultConfig:
     def active(self) -> bool:
         return bool(
             any(self.rates.values()) or self.force or self.tracking or self.hostile or self.gzip_sitemaps or self.remove
+            or self.connect_lag
         )
 
     @classmethod
@@ -98,6 +103,7 @@ class FaultConfig:
             "oversized_bytes": int,
             "bomb_bytes": int,
             "tracking": float,
+            "connect_lag": float,
         }
         for part in spec.split(","):
             part = part.strip()

@@ -99,6 +99,12 @@ class _Handler(BaseHTTPRequestHandler):
     def version_string(self) -> str:
         return "nginx"
 
+    def setup(self) -> None:
+        super().setup()
+        lag = self.server.demo.plan.config.connect_lag
+        if lag > 0:  # a new connection: its first request reaches the site (and the request log) late
+            time.sleep(lag)
+
     def do_GET(self) -> None:  # noqa: N802 - http.server naming
         self._serve(head=False)
 
