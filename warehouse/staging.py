@@ -23,6 +23,7 @@ from warehouse.paths import is_remote, join
 from warehouse.storage import (
     LocalStorage,
     conform,
+    exchange_paths,
     fsync_dir,
     fsync_file,
     parquet_bytes,
@@ -105,7 +106,9 @@ def publish_dir(work: Path, dest: str) -> str:
 
     Local staging: the files made durable (fsync), then one rename (``work`` must be on the same file
     system), itself made durable, so a power cut after a caller went on (say, deleted what ``dest``
-    now holds a copy of) cannot lose ``dest``. S3 staging: every file is uploaded under ``dest/``, all
+    now holds a copy of) cannot lose ``dest``. An older ``dest`` is swapped with ``work`` in the same
+    single step (``exchange_paths``) and then removed under ``work``'s name; only where the file system
+    cannot swap is it removed first (a crash in between leaves no ``dest``, which a retry rebuilds). S3 staging: every file is uploaded under ``dest/``, all
     at once, then ``crawl.json`` (the folder is complete once it is there); objects of an older attempt
     that this one did not write are deleted, and the local folder is removed."""
     if not is_remote(dest):
@@ -115,6 +118,12 @@ def publish_dir(work: Path, dest: str) -> str:
             if path.is_file():
                 fsync_file(str(path))
         fsync_dir(str(work))
+        if final.exists() and exchange_paths(str(work), str(final)):
+            # one step: readers see the old folder or the new one, never none and never a half-deleted one
+            fsync_dir(str(final.parent))
+            fsync_dir(str(work.parent))
+            shutil.rmtree(work)  # the old folder, now under the private name (swept if we die here)
+            return dest
         if final.exists():
             shutil.rmtree(final)
         os.replace(work, final)

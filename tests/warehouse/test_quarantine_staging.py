@@ -13,6 +13,7 @@ from core.schema import ARTICLES_SCHEMA, QUARANTINE_SCHEMA
 from tests.warehouse.conftest import article, table_of
 from warehouse import paths, staging
 from warehouse.quarantine import write_quarantine
+from warehouse.storage import exchange_paths
 
 DAY = date(2024, 9, 6)
 AT = datetime(2024, 9, 7, 2, 0, tzinfo=UTC)
@@ -81,3 +82,49 @@ def test_table_and_frame_round_trip(tmp_path):
     assert empty.num_rows == 0 and empty.schema.names == ARTICLES_SCHEMA.names
     with pytest.raises(ValueError):
         staging.write_frame(tmp_path / "x.parquet", pa.table({"a": [1]}), kind="nope")
+
+
+def _crawl_folder(folder: Path, tag: str) -> Path:
+    folder.mkdir(parents=True)
+    for name in ("items.jsonl", "rejections.jsonl", "archive.warc.gz", "crawl.json"):
+        (folder / name).write_text(f"{tag} {name}", encoding="utf-8")
+    return folder
+
+
+def _contents(folder: Path) -> dict[str, str]:
+    return {p.name: p.read_text(encoding="utf-8") for p in sorted(folder.iterdir())}
+
+
+def test_exchange_paths_swaps_two_folders_in_one_step(tmp_path) -> None:
+    old, new = _crawl_folder(tmp_path / "crawl", "old"), _crawl_folder(tmp_path / ".crawl-x", "new")
+    assert exchange_paths(str(new), str(old))
+    assert set(_contents(old).values()) == {f"new {n}" for n in _contents(old)}
+    assert set(_contents(new).values()) == {f"old {n}" for n in _contents(new)}
+    with pytest.raises(FileNotFoundError):
+        exchange_paths(str(tmp_path / "missing"), str(old))
+
+
+def test_republishing_a_crawl_folder_never_leaves_it_missing_or_half_deleted(tmp_path, monkeypatch) -> None:
+    """A retry publishes its crawl folder over an older attempt's. The older one is swapped out in one
+    step and only then removed: a crash while removing it (injected: the removal dies after one file)
+    leaves the new folder whole in place. Removing the old folder first, as before, left it half-deleted
+    (crawl.json, the "complete" marker, beside missing items)."""
+    dest = tmp_path / "run" / "crawl"
+    _crawl_folder(dest, "old")
+    work = _crawl_folder(tmp_path / "run" / ".crawl-retry", "new")
+
+    def dies_after_one_file(path, *args, **kwargs):
+        next(p for p in sorted(Path(path).iterdir()) if p.name != "crawl.json").unlink()
+        raise KeyboardInterrupt("killed while removing")
+
+    monkeypatch.setattr(staging.shutil, "rmtree", dies_after_one_file)
+    with pytest.raises(KeyboardInterrupt):
+        staging.publish_dir(work, str(dest))
+    assert _contents(dest) == {n: f"new {n}" for n in ("archive.warc.gz", "crawl.json", "items.jsonl",
+                                                        "rejections.jsonl")}
+    monkeypatch.undo()
+    # what the crash left under the private name is the old attempt, swept like any killed attempt's folder
+    assert set(_contents(work).values()) <= {f"old {n}" for n in _contents(work)}
+    staging.publish_dir(_crawl_folder(tmp_path / "run" / ".crawl-again", "again"), str(dest))
+    assert set(_contents(dest).values()) == {f"again {n}" for n in _contents(dest)}
+    assert sorted(p.name for p in dest.parent.iterdir()) == [".crawl-retry", "crawl"]
