@@ -200,6 +200,8 @@ def _crawl_process(spec: RunSpec, dest: str, *, incremental: bool, extra: tuple[
             finally:
                 _stop_process_group(proc)
     (work / OWNER_FILE).unlink(missing_ok=True)
+    if known_index is not None:  # an input read once, 32 bytes a stored article: not kept in the run folder
+        known_index.unlink(missing_ok=True)
     stats = _read_json(work / "crawl.json")
     if fetched_dest is not None and proc.returncode == 0 and stats is not None and stats.get("mode") == "crawl":
         stats = merge_reports(stats, [])

@@ -86,7 +86,7 @@ def local_day(tmp_path_factory):
         yield {"tmp": tmp, "server": server, "spec": spec, "shards": shards, "results": results,
                "crawled": crawled, "window": (started, finished), "log": log, "summary": summary,
                "urls": _day_urls(server), "shards2": shards2, "crawled2": crawled2, "log2": log2,
-               "summary2": summary2}
+               "summary2": summary2, "run2": again.run_dir}
 
 
 def test_one_discovery_split_into_the_profiles_shards(local_day) -> None:
@@ -274,6 +274,8 @@ def test_a_second_run_skips_every_unchanged_article_in_discovery(local_day) -> N
     assert summary["status"] == "ok" and summary["articles_new"] == 0
     paths = {urlsplit(u).path for u in urls}
     assert not [t for _, _, t in local_day["log2"] if urlsplit(t).path in paths], "an unchanged article was fetched"
+    # the known index was the crawler's input only (32 bytes a stored article): not kept in the run folder
+    assert not list(local_day["run2"].rglob("known_index*")), sorted(local_day["run2"].rglob("*"))
 
 
 @pytest.mark.parametrize("spare", [0, -1], ids=["exactly-one-shard", "one-url-over"])
