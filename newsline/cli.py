@@ -182,6 +182,20 @@ def cmd_ingest_warc(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_prune_runs(args: argparse.Namespace) -> int:
+    from core.config import load_settings
+    from newsline.retention import prune_runs
+
+    settings = load_settings(**_overrides(args))
+    result = prune_runs(settings.staging, args.older_than, archive=args.archive or settings.archive, site=args.site,
+                        including_archives=args.including_archives, dry_run=args.dry_run)
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2, sort_keys=True))
+    else:
+        print(result.text())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="newsline", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true")
@@ -255,6 +269,19 @@ def build_parser() -> argparse.ArgumentParser:
                    help="write a DuckDB database file with the views (default <warehouse>/_duckdb/newsline.duckdb)")
     p.add_argument("--warehouse", help="warehouse root, local path or s3:// (default: $NEWSLINE_WAREHOUSE)")
     p.set_defaults(func=cmd_query)
+
+    p = sub.add_parser("prune-runs", help="delete what run folders unchanged for N days no longer need "
+                                          "(summaries, crawl reports and unarchived WARCs are kept)")
+    p.add_argument("--older-than", dest="older_than", type=float, required=True, metavar="DAYS",
+                   help="prune run folders none of whose files changed in this many days (at least 1)")
+    p.add_argument("--archive", help="archive root holding copies of the raw archives (default: $NEWSLINE_ARCHIVE)")
+    p.add_argument("--including-archives", dest="including_archives", action="store_true",
+                   help="also delete raw archives (WARC) that have no copy under the archive root: "
+                        "`newsline reprocess` can then no longer rebuild those days")
+    p.add_argument("--dry-run", dest="dry_run", action="store_true", help="say what would go, delete nothing")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    _add_settings_flags(p, site_required=False)
+    p.set_defaults(func=cmd_prune_runs)
 
     p = sub.add_parser("report", help="write the daily HTML report for a day, from every run of the day")
     p.add_argument("--date", required=True, help="publication day YYYY-MM-DD (site timezone)")

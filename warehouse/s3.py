@@ -154,6 +154,20 @@ class S3Storage:
             return []
         return sorted(f"s3://{p}" for p in found)
 
+    def list_stats(self, prefix: str) -> dict[str, tuple[float, int]]:
+        """One listing (no HEAD per object): LastModified and Size come with it."""
+        try:
+            found = self.fs.find(_key(prefix).rstrip("/"), detail=True)
+        except FileNotFoundError:
+            return {}
+        return {f"s3://{key}": (float(info["LastModified"].timestamp()), int(info.get("size") or 0))
+                for key, info in sorted(found.items()) if info.get("type", "file") != "directory"}
+
+    def delete_many(self, paths: list[str]) -> None:
+        """DeleteObjects, up to 1,000 keys a request (a missing key is no error on S3)."""
+        if paths:
+            self.fs.rm([_key(path) for path in paths])
+
     def read_many(self, paths: list[str]) -> dict[str, bytes]:
         """One GET per object, all at once (s3fs gathers them on its event loop); a missing object is
         left out, any other failure raises (never a file silently missing from a read)."""

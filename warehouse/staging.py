@@ -146,10 +146,20 @@ def list_files(prefix: str | Path) -> list[str]:
     return storage_for(str(prefix)).list_files(str(prefix))
 
 
+def list_stats(prefix: str | Path) -> dict[str, tuple[float, int]]:
+    """Every file under a staging folder with (modified, epoch seconds; size, bytes): one listing."""
+    return storage_for(str(prefix)).list_stats(str(prefix))
+
+
 def delete_files(paths: Iterable[str | Path]) -> None:
-    """Remove staged files (local paths or ``s3://`` URIs); a missing one is no error."""
-    for path in paths:
-        storage_for(str(path)).delete(str(path))
+    """Remove staged files (local paths or ``s3://`` URIs), in bulk; a missing one is no error."""
+    names = [str(p) for p in paths]
+    remote = [p for p in names if is_remote(p)]
+    local = [p for p in names if not is_remote(p)]
+    if remote:
+        storage_for(remote[0]).delete_many(remote)
+    if local:
+        LocalStorage(os.sep).delete_many(local)
 
 
 def modified_at(path: str | Path) -> float:

@@ -66,6 +66,11 @@ class Storage(Protocol):
 
     def list_files(self, prefix: str) -> list[str]: ...
 
+    # every file under a prefix with (modification time in epoch seconds, size in bytes)
+    def list_stats(self, prefix: str) -> dict[str, tuple[float, int]]: ...
+
+    def delete_many(self, paths: list[str]) -> None: ...  # in bulk where the store can; missing ones are no error
+
     def read_many(self, paths: list[str]) -> dict[str, bytes]: ...  # concurrently where the store can; missing left out
 
     def existing(self, paths: list[str]) -> set[str]: ...  # which of these files exist; concurrently where the store can
@@ -137,6 +142,25 @@ class LocalStorage:
             dirnames.sort()
             out.extend(f"{dirpath}/{name}" for name in sorted(filenames))
         return out
+
+    def list_stats(self, prefix: str) -> dict[str, tuple[float, int]]:
+        out: dict[str, tuple[float, int]] = {}
+        for path in self.list_files(prefix):
+            with contextlib.suppress(FileNotFoundError):
+                st = os.stat(path)
+                out[path] = (st.st_mtime, st.st_size)
+        return out
+
+    def delete_many(self, paths: list[str]) -> None:
+        """Unlink each file, then make each folder's removals durable once (not once a file)."""
+        folders: set[str] = set()
+        for path in paths:
+            target = _local_path(path)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(target)
+                folders.add(os.path.dirname(target))
+        for folder in sorted(folders):
+            fsync_dir(folder)
 
     def read_many(self, paths: list[str]) -> dict[str, bytes]:
         found = {path: self.read_bytes(path) for path in paths}
