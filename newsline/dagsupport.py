@@ -204,3 +204,26 @@ def final_try(context: Mapping[str, Any]) -> bool:
     if not isinstance(try_number, int) or not isinstance(max_tries, int):
         return True
     return try_number > max_tries
+
+
+#: Days a run folder must be unchanged before ``newsline_retention`` prunes it (``newsline prune-runs``).
+RETENTION_DAYS_ENV = "NEWSLINE_RUN_RETENTION_DAYS"
+RETENTION_DAYS_DEFAULT = 30.0
+
+
+def prune_old_runs(params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """``newsline prune-runs`` over the configured staging root, for the retention DAG: the DAG's params
+    (``older_than_days``, ``including_archives``, and the settings in ``SETTING_PARAMS``) or
+    ``NEWSLINE_RUN_RETENTION_DAYS``; what it pruned is the task's return value and its log line."""
+    import os
+
+    from core.config import load_settings
+    from newsline.retention import prune_runs
+
+    params = params or {}
+    settings = load_settings(**settings_overrides(params))
+    days = params.get("older_than_days") or float(os.environ.get(RETENTION_DAYS_ENV) or RETENTION_DAYS_DEFAULT)
+    result = prune_runs(settings.staging, float(days), archive=settings.archive or None,
+                        including_archives=bool(params.get("including_archives")))
+    log.info("%s", result.text())
+    return result.to_dict()

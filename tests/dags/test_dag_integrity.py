@@ -106,7 +106,7 @@ def test_a_task_process_builds_only_its_own_site_dag(dagbag, monkeypatch: pytest
 
     from newsline.dagfactory import site_dags
 
-    every = {d for d in dagbag.dags if d != "newsline_quality" and d != "ccnews_daily"}
+    every = {d for d in dagbag.dags if d not in ("newsline_quality", "ccnews_daily", "newsline_retention")}
     assert dag_id in every or dag_id == "no_such_daily"
     monkeypatch.setenv(_AIRFLOW_PARSING_CONTEXT_DAG_ID, dag_id)
     built = site_dags()
@@ -157,3 +157,22 @@ def test_the_parse_probe_catches_bad_dag_files(tmp_path: Path, body: str) -> Non
                           cwd=str(REPO), timeout=120)
     heavy = proc.returncode == 0 and json.loads(proc.stdout.strip().splitlines()[-1])["heavy"]
     assert proc.returncode != 0 or heavy
+
+
+def test_the_retention_dag_prunes_old_run_folders_and_starts_paused(dagbag, tmp_path, monkeypatch) -> None:
+    """``newsline_retention`` is opt-in (paused when first deployed) and its one task runs
+    ``newsline prune-runs`` over the configured staging root with NEWSLINE_RUN_RETENTION_DAYS."""
+    dag = dagbag.dags["newsline_retention"]
+    assert dag.is_paused_upon_creation is True and [t.task_id for t in dag.tasks] == ["prune_runs"]
+    run = tmp_path / "runs" / "japannews" / "2024-09-06" / "r1"
+    (run / "crawl").mkdir(parents=True)
+    for name in ("summary.json", "crawl/crawl.json", "crawl/items.jsonl", "crawl/archive.warc.gz", "clean.parquet"):
+        (run / name).write_text(name, encoding="utf-8")
+        os.utime(run / name, (1_700_000_000, 1_700_000_000))  # November 2023
+    monkeypatch.setenv("NEWSLINE_STAGING", str(tmp_path / "runs"))
+    monkeypatch.delenv("NEWSLINE_ARCHIVE", raising=False)
+    monkeypatch.setenv("NEWSLINE_RUN_RETENTION_DAYS", "400")
+    result = dag.get_task("prune_runs").python_callable(params={})
+    assert result["runs_pruned"] == 1 and result["files_deleted"] == 2 and result["older_than_days"] == 400
+    assert sorted(p.name for p in run.rglob("*") if p.is_file()) == ["archive.warc.gz", "crawl.json", "summary.json"]
+    assert dag.get_task("prune_runs").python_callable(params={"older_than_days": 100_000})["runs_recent"] == 1
