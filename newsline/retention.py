@@ -68,7 +68,7 @@ def prune_runs(staging: str, older_than_days: float, *, archive: str | None = No
     ``archive``: the archive root (``NEWSLINE_ARCHIVE``); a run's raw archive is deleted only when its
     copy there exists with the same size, or with ``including_archives``. ``site``: only that site's."""
     if not older_than_days or older_than_days < 1:
-        raise ValueError(f"--older-than must be at least 1 day (a younger run may still be running), got {older_than_days}")
+        raise ValueError(f"--older-than must be at least 1 day (a younger run may still be running), got {older_than_days:g}")
     now = time.time() if now is None else now
     cutoff = now - older_than_days * 86400
     result = PruneResult(older_than_days=older_than_days, dry_run=dry_run)
