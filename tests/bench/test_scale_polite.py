@@ -39,8 +39,9 @@ def test_sites_crawled_at_once_each_keep_their_profile_delay(tmp_path) -> None:
     for h in hosts:
         assert h.delay == profile_delay(h.site) > 0
         assert h.requests >= 10, h
-        # never a burst (loopback requests sent together arrive a few ms apart; Scrapy waits at least
-        # half the delay, minus what a loaded machine adds to one arrival and not the next) ...
+        # never a burst (loopback requests sent together arrive a few ms apart). A crawl's first request,
+        # which opens the connection, once reached the site ~0.23 s late on a loaded CI machine and the
+        # next followed it 17 ms later; the delay now restarts at its answer (crawler.downloader) ...
         assert h.min_gap > 0.02, h
         # ... and on average never faster than the profile allows: the mean wait is at least the delay
         assert 0 < h.rate <= 1.05 / h.delay, h
