@@ -3,7 +3,10 @@ once, WARC archive."""
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
+import os
 import uuid
 from datetime import UTC, datetime
 from http import HTTPStatus
@@ -22,6 +25,7 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from core.timeutil import retry_after_seconds
+from crawler.run import ROBOTS_FILE
 
 if TYPE_CHECKING:
     from typing import Self
@@ -186,21 +190,49 @@ class BackoffRetryMiddleware(RetryMiddleware):
 
 
 class SharedRobotsTxtMiddleware(RobotsTxtMiddleware):
-    """Scrapy's robots.txt middleware, fed by the spider's own fetch of robots.txt.
+    """Scrapy's robots.txt middleware, fed by the spider's own fetch of robots.txt, or by the copy a
+    discovery run saved.
 
     Discovery fetches robots.txt itself (its ``Sitemap:`` lines are where discovery starts), and Scrapy's
     middleware then fetched the same file again for the next request: two requests for one file at the
     start of every crawl. Here the answer to any request for ``/robots.txt`` (after redirects and
     retries, whatever its status, as Scrapy reads it) becomes the middleware's rules for that host, as
-    if the middleware had fetched it. When no such answer came first (a fetch that failed, a crawl with
-    no robots discovery), the middleware fetches robots.txt itself, as before."""
+    if the middleware had fetched it, and is saved as ``ROBOTS_FILE`` in the crawl's output folder. A
+    crawl given such a file (``NEWSLINE_ROBOTS_FILE``: each shard of a sharded day gets the discovery
+    run's) obeys it and does not fetch robots.txt for that host: one fetch a day, whatever the number of
+    shards, and every shard obeys the same rules. When neither came first (a fetch that failed, a crawl
+    with no robots discovery, an unreadable file), the middleware fetches robots.txt itself, as before."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        super().__init__(crawler)
+        out = crawler.settings.get("NEWSLINE_OUT_DIR")
+        self._save_to = Path(out) / ROBOTS_FILE if out else None
+        given = crawler.settings.get("NEWSLINE_ROBOTS_FILE")
+        if given:
+            try:
+                saved = json.loads(Path(given).read_text(encoding="utf-8"))
+                body = base64.b64decode(saved["body"])
+                netloc = urlsplit(saved["url"]).netloc
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                log.warning("robots.txt copy %s unreadable (%s): fetching robots.txt instead", given, exc)
+            else:
+                self._parsers[netloc] = build_from_crawler(self._parserimpl, crawler, body)
+                self._stats.inc_value("robotstxt/from_file")
 
     def process_response(self, request: Request, response: Response, spider: Any = None) -> Response:
-        origin = urlsplit((request.meta.get("redirect_urls") or [request.url])[0])
+        url = (request.meta.get("redirect_urls") or [request.url])[0]
+        origin = urlsplit(url)
         if origin.path == "/robots.txt" and origin.netloc not in self._parsers:
             self._parsers[origin.netloc] = build_from_crawler(self._parserimpl, self.crawler, response.body)
             self._stats.inc_value("robotstxt/response_count")
             self._stats.inc_value(f"robotstxt/response_status_count/{response.status}")
+            if self._save_to is not None:
+                self._save_to.parent.mkdir(parents=True, exist_ok=True)
+                tmp = self._save_to.with_name(f".{ROBOTS_FILE}.tmp")
+                tmp.write_text(json.dumps({"url": url, "status": response.status,
+                                           "body": base64.b64encode(response.body).decode("ascii")}),
+                               encoding="utf-8")
+                os.replace(tmp, self._save_to)
         return response
 
 

@@ -60,6 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "them in this process as a crawl would (the report's mode is then 'crawl')")
     p.add_argument("--urls", help=f"sharded crawls: fetch exactly the article URLs of this file (lines of a "
                                   f"{URLS_FILE}), no discovery")
+    p.add_argument("--robots", metavar="FILE",
+                   help="robots.txt as another crawl of the day saved it (its robots.json): obeyed, not fetched")
     p.add_argument("--replay", action="append", metavar="ARCHIVE",
                    help="answer every request from this WARC archive (repeatable; the newest response per URL "
                         "wins) instead of the network: crawler.replay")
@@ -70,6 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
 #: Written by ``--discover-only`` into ``--out``: one JSON line per article URL to fetch
 #: (``url``, ``lastmod``, ``known``, ``sources``); a shard's ``--urls`` file has the same lines.
 URLS_FILE = "article_urls.jsonl"
+#: Written into ``--out`` by a crawl that fetched robots.txt (``{"url", "status", "body"}``, the body
+#: base64; ``crawler.middlewares.SharedRobotsTxtMiddleware``): ``--robots`` gives it to another crawl.
+ROBOTS_FILE = "robots.json"
 
 
 def is_loopback(url: str) -> bool:
@@ -124,6 +129,8 @@ def scrapy_settings(args: argparse.Namespace, base_url: str) -> Any:
             extra["NEWSLINE_FETCH_AT_MOST"] = args.fetch_if_at_most
     if getattr(args, "urls", None):
         extra["NEWSLINE_URLS_FILE"] = str(Path(args.urls).resolve())
+    if getattr(args, "robots", None):
+        extra["NEWSLINE_ROBOTS_FILE"] = str(Path(args.robots).resolve())
     settings.setdict(
         {
             **extra,

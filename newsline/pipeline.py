@@ -165,11 +165,18 @@ def _crawl_process(spec: RunSpec, dest: str, *, incremental: bool, extra: tuple[
         known_index = _write_known_index(spec, work)
     cmd = _crawl_command(spec, work, known_index, page_budget=0 if urls is not None else None) + list(extra)
     if urls is not None:
+        from crawler.run import ROBOTS_FILE
+        from warehouse.paths import join
         from warehouse.staging import read_bytes
 
         local_urls = work / SHARD_URLS_FILE  # published with the shard's output: what it was given
         local_urls.write_bytes(read_bytes(urls))
         cmd += ["--urls", str(local_urls)]
+        try:  # the robots.txt the discovery run fetched: obeyed as it is, not fetched once a shard
+            (work / ROBOTS_FILE).write_bytes(read_bytes(join(_run_loc(spec), DISCOVER_DIR, ROBOTS_FILE)))
+            cmd += ["--robots", str(work / ROBOTS_FILE)]
+        except FileNotFoundError:
+            log.info("no robots.txt saved by the discovery run: the shard fetches it")
     log.info("crawling %s day %s from %s (run %s, %s)", spec.site, spec.day, spec.base_url, spec.run_id, dest)
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH", "")]))

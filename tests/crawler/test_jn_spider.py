@@ -303,3 +303,30 @@ def test_truncated_and_reset_responses_are_retried(site: MiniSite, tmp_path: Pat
     assert rejection["url"].endswith(dead) and rejection["kind"] == "failed" and rejection["http_status"] is None
     items = {i["url"][len(site.base_url) - 1:]: i for i in jsonl(tmp_path / "items.jsonl")}
     assert len(items[truncated]["paragraphs"]) == 5, "the truncated first answer must not be the stored one"
+
+
+def test_a_shard_obeys_the_saved_robots_txt_and_never_fetches_it(site: MiniSite, tmp_path: Path) -> None:
+    """A crawl saves the robots.txt it fetched (``robots.json``, once: discovery's own fetch is the rules).
+    A shard given such a copy (``--robots``) obeys it for the host without asking the site: here the copy
+    forbids an article the live robots.txt allows, and that article is refused, not fetched."""
+    import base64
+
+    proc, report = run_crawl(site, tmp_path / "discover")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    saved = json.loads((tmp_path / "discover" / "robots.json").read_text("utf-8"))
+    assert saved["status"] == 200 and base64.b64decode(saved["body"]) == site.routes["/robots.txt"][2]
+    assert site.fetched_paths().count("/robots.txt") == 1
+    urls = sorted(report["discovered_urls"])[:3]
+    forbidden = "/" + urls[0][len(site.base_url):]
+    copy = {**saved, "body": base64.b64encode(f"User-agent: *\nDisallow: {forbidden}\n".encode()).decode()}
+    (tmp_path / "robots.json").write_text(json.dumps(copy), encoding="utf-8")
+    (tmp_path / "urls.jsonl").write_text("".join(json.dumps({"url": u}) + "\n" for u in urls), encoding="utf-8")
+    before = len(site.fetched_paths())
+    proc, shard = run_crawl(site, tmp_path / "shard", "--urls", str(tmp_path / "urls.jsonl"),
+                            "--robots", str(tmp_path / "robots.json"))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    fetched = site.fetched_paths()[before:]
+    assert "/robots.txt" not in fetched and forbidden not in fetched
+    assert paths(urls[1:], site.base_url) <= set(fetched) and shard["items_scraped"] == 2
+    [refused] = jsonl(tmp_path / "shard" / "rejections.jsonl")
+    assert refused["url"] == urls[0] and "robots" in refused["reason"], refused

@@ -102,6 +102,10 @@ def test_one_discovery_split_into_the_profiles_shards(local_day) -> None:
     discovery_reads = [t for _, _, t in local_day["log"] if "sitemap" in t or t == "/robots.txt"]
     assert discovery_reads and not any("sitemap" in t and discovery_reads.count(t) > 1 for t in discovery_reads), \
         "each sitemap read once, by the discovery run"
+    # robots.txt too: the shards obey the copy the discovery run saved (the same rules for the whole day)
+    assert discovery_reads.count("/robots.txt") == 1, discovery_reads
+    saved = (run / "discover" / "robots.json").read_bytes()
+    assert all((run / "shards" / f"{n:03d}" / "robots.json").read_bytes() == saved for n in range(SHARDS))
     assert [r["pages_fetched"] for r in local_day["results"]] == [len(p) for p in given]
 
 
@@ -178,7 +182,8 @@ def _snapshot(files) -> dict:
 def test_after_the_merge_the_parts_keep_their_reports_not_a_second_copy(local_day) -> None:
     """A merged sharded day stores its items, rejections and WARC once in its run folder (``crawl/``, each
     article once) and its WARC once in the archive: the discovery run and every shard keep only what
-    documents them (crawl.json, whose per-shard counts add up to the day's, crawler.log, their URL lists)."""
+    documents them (crawl.json, whose per-shard counts add up to the day's, crawler.log, their URL lists,
+    the robots.txt they obeyed)."""
     from newsline.pipeline import CRAWL_DIR, MERGED_FILES, SHARD_URLS_DIR
     from warehouse.paths import archive_location
 
@@ -186,10 +191,12 @@ def test_after_the_merge_the_parts_keep_their_reports_not_a_second_copy(local_da
     run = spec.run_dir
     assert _bulky(run) == sorted(f"{CRAWL_DIR}/{name}" for name in MERGED_FILES)
     discovery, *shards = _parts(run)
-    assert sorted(p.name for p in discovery.iterdir()) == ["article_urls.jsonl", "crawl.json", "crawler.log"]
+    assert sorted(p.name for p in discovery.iterdir()) == ["article_urls.jsonl", "crawl.json", "crawler.log",
+                                                           "robots.json"]
     assert len(shards) == SHARDS
     for shard in shards:
-        assert sorted(p.name for p in shard.iterdir()) == ["crawl.json", "crawler.log", "shard_urls.jsonl"]
+        assert sorted(p.name for p in shard.iterdir()) == ["crawl.json", "crawler.log", "robots.json",
+                                                           "shard_urls.jsonl"]
         assert (run / SHARD_URLS_DIR / f"{shard.name}.jsonl").is_file()
     counts = [json.loads((shard / "crawl.json").read_text())["items_scraped"] for shard in shards]
     assert sum(counts) == local_day["crawled"]["items_scraped"] == len(urls) and all(counts)
