@@ -14,6 +14,7 @@ retry is never touched. A folder a killed attempt left (``.crawl-*``) goes whole
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from collections.abc import Callable
@@ -129,10 +130,8 @@ def _archive_copies(archive: str | None) -> Callable[[str, str, str], int | None
 
 
 def _remove_empty_folders(root: str, folders: set[str]) -> None:
-    """Local staging: the folders pruning emptied, deepest first, up to (not including) the run folder's
-    day."""
-    import os
-
+    """Local staging: remove the folders inside run folders that pruning emptied, deepest first (a run
+    folder itself keeps its summary)."""
     for folder in sorted(folders, key=lambda f: f.count("/"), reverse=True):
         current = folder
         while current.rstrip("/") != root and current.count("/") > root.count("/") + 3:
