@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import time
+import uuid
 from pathlib import Path
 
 import pandas as pd
@@ -130,23 +131,24 @@ def test_pruning_run_folders_on_s3() -> None:
     from tests.s3server import moto_s3
     from warehouse.staging import list_stats, write_bytes
 
-    with moto_s3("runs"):
-        run = f"s3://runs/staging/japannews/{DAY}"
+    with moto_s3("newsline-retention"):
+        top = f"s3://newsline-retention/{uuid.uuid4().hex[:10]}"  # moto's objects outlive its server
+        run = f"{top}/staging/japannews/{DAY}"
         written = {f"{run}/r1/summary.json": b"{}", f"{run}/r1/crawl/crawl.json": b"{}",
                    f"{run}/r1/crawl/items.jsonl": b"x" * 100, f"{run}/r1/crawl/archive.warc.gz": b"w" * 50,
                    f"{run}/r1/shards/000/crawler.log": b"l" * 10, f"{run}/r2/crawl/archive.warc.gz": b"v" * 60,
                    f"{run}/r2/clean.parquet": b"p" * 7,
-                   f"s3://runs/archive/japannews/{DAY}/r1.warc.gz": b"w" * 50,
-                   f"s3://runs/archive/japannews/{DAY}/r2.warc.gz": b"v" * 59}  # a partial copy: not a copy
+                   f"{top}/archive/japannews/{DAY}/r1.warc.gz": b"w" * 50,
+                   f"{top}/archive/japannews/{DAY}/r2.warc.gz": b"v" * 59}  # a partial copy: not a copy
         for path, data in written.items():
             write_bytes(path, data)
-        stats = list_stats("s3://runs/staging")
+        stats = list_stats(f"{top}/staging")
         assert {p: size for p, (_t, size) in stats.items()} == {
-            p: len(d) for p, d in written.items() if p.startswith("s3://runs/staging/")}
+            p: len(d) for p, d in written.items() if p.startswith(f"{top}/staging/")}
         assert all(abs(t - time.time()) < 120 for t, _ in stats.values())
-        result = prune_runs("s3://runs/staging", 1, archive="s3://runs/archive", now=time.time() + TWO_DAYS)
+        result = prune_runs(f"{top}/staging", 1, archive=f"{top}/archive", now=time.time() + TWO_DAYS)
         assert (result.runs_pruned, result.files_deleted, result.bytes_freed) == (2, 4, 100 + 50 + 10 + 7)
         assert result.archives_kept == [f"{run}/r2/crawl/archive.warc.gz"]
-        assert sorted(list_stats("s3://runs/staging")) == [f"{run}/r1/crawl/crawl.json", f"{run}/r1/summary.json",
+        assert sorted(list_stats(f"{top}/staging")) == [f"{run}/r1/crawl/crawl.json", f"{run}/r1/summary.json",
                                                            f"{run}/r2/crawl/archive.warc.gz"]
-        assert len(list_stats("s3://runs/archive")) == 2
+        assert len(list_stats(f"{top}/archive")) == 2
