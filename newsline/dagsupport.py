@@ -4,6 +4,7 @@ stay thin and so the logic is tested without a scheduler."""
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -215,8 +216,6 @@ def prune_old_runs(params: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """``newsline prune-runs`` over the configured staging root, for the retention DAG: the DAG's params
     (``older_than_days``, ``including_archives``, and the settings in ``SETTING_PARAMS``) or
     ``NEWSLINE_RUN_RETENTION_DAYS``; what it pruned is the task's return value and its log line."""
-    import os
-
     from core.config import load_settings
     from newsline.retention import prune_runs
 

@@ -108,9 +108,10 @@ def publish_dir(work: Path, dest: str) -> str:
     system), itself made durable, so a power cut after a caller went on (say, deleted what ``dest``
     now holds a copy of) cannot lose ``dest``. An older ``dest`` is swapped with ``work`` in the same
     single step (``exchange_paths``) and then removed under ``work``'s name; only where the file system
-    cannot swap is it removed first (a crash in between leaves no ``dest``, which a retry rebuilds). S3 staging: every file is uploaded under ``dest/``, all
-    at once, then ``crawl.json`` (the folder is complete once it is there); objects of an older attempt
-    that this one did not write are deleted, and the local folder is removed."""
+    cannot swap is it removed first (a crash in between leaves no ``dest``, which a retry rebuilds).
+    S3 staging: every file is uploaded under ``dest/``, all at once, then ``crawl.json`` (the folder is
+    complete once it is there); objects of an older attempt that this one did not write are deleted,
+    and the local folder is removed."""
     if not is_remote(dest):
         final = Path(dest)
         final.parent.mkdir(parents=True, exist_ok=True)
