@@ -103,6 +103,8 @@ class AirflowServices:
             except ProcessLookupError:
                 pass
             codes[name] = proc.wait(timeout=10)
+        for proc in self.procs.values():
+            _wait_group_gone(proc.pid)
         return codes
 
     def alive(self) -> dict[str, bool]:
@@ -115,6 +117,18 @@ class AirflowServices:
             lines = path.read_text(errors="replace").splitlines()[-tail:] if path.exists() else []
             out.append(f"--- {name} ---\n" + "\n".join(lines))
         return "\n".join(out)
+
+
+def _wait_group_gone(pgid: int, timeout: float = 10) -> None:
+    """Wait until no process of the group is left: members SIGKILLed with their leader exit, and are
+    reaped, a moment after the signal (a clean-clone CI run once found one still there right after)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
 
 
 def dag_runs(env: dict[str, str], dag_id: str) -> list[dict[str, Any]]:
