@@ -675,23 +675,23 @@ def archives_for_day(spec: RunSpec) -> list[str]:
     """Every raw archive of the day, one per earlier run, oldest first: the run's own folder, or
     its copy under the archive root when the run folder is gone (local paths or s3:// URIs)."""
     from warehouse.paths import archive_location, day_runs_location
-    from warehouse.staging import list_files, modified_at
+    from warehouse.staging import list_stats
 
     s = spec.settings
-    by_run: dict[str, str] = {}
+    by_run: dict[str, tuple[float, str]] = {}  # run id -> (modified, path)
     day_dir = day_runs_location(s.staging, spec.site, spec.logical_day)
-    for path in list_files(day_dir):
+    for path, (modified, _size) in list_stats(day_dir).items():
         parts = path[len(day_dir):].strip("/").split("/")
         if len(parts) == 3 and parts[1:] == [CRAWL_DIR, "archive.warc.gz"]:
-            by_run[parts[0]] = path
+            by_run[parts[0]] = (modified, path)
     if s.archive:
         folder = archive_location(s.archive, spec.site, spec.logical_day, spec.run_id).rsplit("/", 1)[0]
-        for path in list_files(folder):
+        for path, (modified, _size) in list_stats(folder).items():
             name = path.rsplit("/", 1)[-1]
             if name.endswith(".warc.gz") and "/" not in path[len(folder) + 1:]:
-                by_run.setdefault(name.removesuffix(".warc.gz"), path)
+                by_run.setdefault(name.removesuffix(".warc.gz"), (modified, path))
     by_run.pop(spec.run_id, None)
-    return sorted(by_run.values(), key=lambda p: (modified_at(p), p))
+    return [path for _modified, path in sorted(by_run.values())]
 
 
 def reprocess_crawl(spec: RunSpec) -> dict[str, Any]:
@@ -921,12 +921,12 @@ def reason_counts(quarantine: Any) -> dict[str, int]:
 def latest_summary(staging: str, site: str, day: date) -> dict[str, Any] | None:
     """The summary of the most recent run of a site and day, if any."""
     from warehouse.paths import day_runs_location
-    from warehouse.staging import list_files, modified_at, read_json
+    from warehouse.staging import list_stats, read_json
 
     day_dir = day_runs_location(staging, site, day)
-    found = sorted((p for p in list_files(day_dir) if p[len(day_dir):].strip("/").split("/")[1:] == [SUMMARY_FILE]),
-                   key=modified_at)
-    return read_json(found[-1]) if found else None
+    found = sorted((modified, p) for p, (modified, _size) in list_stats(day_dir).items()
+                   if p[len(day_dir):].strip("/").split("/")[1:] == [SUMMARY_FILE])
+    return read_json(found[-1][1]) if found else None
 
 
 def run_day(spec: RunSpec, *, incremental: bool = True, reprocess: bool = False) -> dict[str, Any]:

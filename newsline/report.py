@@ -136,7 +136,7 @@ def day_summaries(staging: str, site: str | None, day: date) -> list[dict[str, A
     storage layer. Unreadable summaries are skipped."""
     from newsline.pipeline import SUMMARY_FILE
     from warehouse.paths import day_runs_location, is_remote
-    from warehouse.staging import list_files, modified_at, read_json
+    from warehouse.staging import list_files, list_stats, read_json
 
     if site is not None:
         sites = [site]
@@ -151,7 +151,7 @@ def day_summaries(staging: str, site: str | None, day: date) -> list[dict[str, A
             folder = day_runs_location(staging, name, day)
         except ValueError:  # not a site folder
             continue
-        for path in list_files(folder):
+        for path, (modified, _size) in list_stats(folder).items():
             rel = path[len(folder):].strip("/").split("/")
             if len(rel) != 2 or rel[1] != SUMMARY_FILE:
                 continue
@@ -159,7 +159,7 @@ def day_summaries(staging: str, site: str | None, day: date) -> list[dict[str, A
             if summary is None:
                 log.warning("unreadable run summary %s skipped", path)
                 continue
-            found.append((modified_at(path), str(summary.get("run_id") or rel[0]), summary))
+            found.append((modified, str(summary.get("run_id") or rel[0]), summary))
     return [s for _t, _r, s in sorted(found, key=lambda item: (item[0], item[1]))]
 
 

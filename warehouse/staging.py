@@ -163,18 +163,6 @@ def delete_files(paths: Iterable[str | Path]) -> None:
         LocalStorage(os.sep).delete_many(local)
 
 
-def modified_at(path: str | Path) -> float:
-    """When a staged file was last written (seconds since the epoch)."""
-    if not is_remote(str(path)):
-        return Path(path).stat().st_mtime
-    from warehouse.s3 import S3Storage
-
-    store = storage_for(str(path))
-    assert isinstance(store, S3Storage)
-    stamp = store.fs.info(str(path).removeprefix("s3://"))["LastModified"]
-    return float(stamp.timestamp())
-
-
 def local_copy(path: str, folder: Path) -> Path:
     """A local file with the contents of ``path``: the file itself when local, else a download into ``folder``."""
     if not is_remote(path):
