@@ -19,6 +19,7 @@ import argparse
 import contextlib
 import dataclasses
 import gzip
+import io
 import json
 import logging
 import os
@@ -92,6 +93,41 @@ def truth_json(records: list[dict[str, Any]]) -> bytes:
     return json.dumps(records, ensure_ascii=False, default=default, indent=1).encode("utf-8")
 
 
+#: Linux's SO_TIMESTAMP (``SO_TIMESTAMP_OLD``; the socket module does not name it): with it set, each
+#: read of a TCP socket carries the kernel's receive time of the data read, as a ``struct timeval``.
+SO_TIMESTAMP = getattr(socket, "SO_TIMESTAMP", 29 if sys.platform.startswith("linux") else None)
+_TIMEVAL = struct.Struct("@ll")
+
+
+class _StampedSocketReader(io.RawIOBase):
+    """A connection's bytes, each read remembering when the kernel received them (``stamp``, Unix
+    seconds; None where the platform gives no receive time).
+
+    The request log gives each request that time, not the time a server thread got to it: on a loaded
+    machine the thread can run a good part of a second late, and two requests a crawler sent a delay
+    apart were then logged a few milliseconds apart, a burst no site saw."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        super().__init__()
+        self._sock = sock
+        self.stamp: float | None = None
+        self._ancillary = socket.CMSG_SPACE(_TIMEVAL.size) if SO_TIMESTAMP is not None else 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if not self._ancillary:
+            return self._sock.recv_into(buffer)
+        n, ancillary, _flags, _addr = self._sock.recvmsg_into([buffer], self._ancillary)
+        self.stamp = None
+        for level, kind, data in ancillary:
+            if level == socket.SOL_SOCKET and kind == SO_TIMESTAMP and len(data) >= _TIMEVAL.size:
+                seconds, micros = _TIMEVAL.unpack_from(data)
+                self.stamp = seconds + micros / 1e6
+        return n
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: _HTTPServer
     protocol_version = "HTTP/1.1"
@@ -101,9 +137,19 @@ class _Handler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         super().setup()
+        self.rfile.close()  # the socket file StreamRequestHandler made: requests are read through this one
+        self.rfile = io.BufferedReader(_StampedSocketReader(self.connection), io.DEFAULT_BUFFER_SIZE)
+        self._not_before = 0.0  # no request on this connection is logged as arriving earlier
         lag = self.server.demo.plan.config.connect_lag
         if lag > 0:  # a new connection: its first request reaches the site (and the request log) late
             time.sleep(lag)
+            self._not_before = time.time()
+
+    def parse_request(self) -> bool:
+        # the request line has just been read: the kernel's receive time of its bytes is the arrival
+        stamp = self.rfile.raw.stamp
+        self.arrived = max(stamp if stamp is not None else time.time(), self._not_before)
+        return super().parse_request()
 
     def do_GET(self) -> None:  # noqa: N802 - http.server naming
         self._serve(head=False)
@@ -122,7 +168,7 @@ class _Handler(BaseHTTPRequestHandler):
         split = urlsplit(self.path)
         query = parse_qs(split.query, keep_blank_values=True)
         path = split.path or "/"
-        demo.record(self.command, self.path)
+        demo.record(self.command, self.path, self.arrived)
         with demo.serving():
             self._serve_path(path, query, head)
 
@@ -265,6 +311,11 @@ class _HTTPServer(ThreadingHTTPServer):
     request_queue_size = 512
     demo: DemoServer
 
+    def server_bind(self) -> None:
+        if SO_TIMESTAMP is not None:  # accepted connections inherit it, so their first bytes are stamped too
+            self.socket.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMP, 1)
+        super().server_bind()
+
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client that hangs up an idle keep-alive connection (a crawler exiting) is no error."""
         if isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
@@ -368,10 +419,11 @@ class DemoServer:
         """Ground truth at the server's clock (or ``as_of``) with URLs under this server's base URL."""
         return self.site.truth(self.base_url, as_of or self.as_of, day)
 
-    def record(self, method: str, target: str) -> None:
+    def record(self, method: str, target: str, at: float | None = None) -> None:
+        """Log a request; ``at`` is its arrival (Unix seconds; now if not given)."""
         with self._lock:
             self._requests.append((method, target))
-            self._request_times.append(time.time())
+            self._request_times.append(time.time() if at is None else at)
 
     @contextlib.contextmanager
     def serving(self) -> Iterator[None]:
