@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
-from faultkit import DAY, crawl_outputs, spec, stored, truth
+from faultkit import DAY, FAST, crawl_outputs, spec, stored, truth
 
 from newsline.pipeline import RunFailed, run_day
 
@@ -124,6 +126,13 @@ def test_the_profile_concurrency_bounds_requests_in_flight_with_no_delay(demo, t
     assert stored(tmp_path) == truth(demo)
 
 
+def request_gaps(demo) -> list[tuple[float, str]]:
+    """(seconds since the previous request, target) of every crawl request in the demo site's log, in
+    arrival order (the kernel's receive times)."""
+    log = sorted((at, target) for at, _m, target in demo.timed_requests if not target.startswith("/_newsline/"))
+    return [(round(b - a, 3), target) for (a, _), (b, target) in zip(log, log[1:], strict=False)]
+
+
 def test_a_late_first_request_does_not_bring_the_next_one_closer(demo, tmp_path) -> None:
     """A crawl's first request to a host opens the connection (name lookup, handshake), so it may reach the
     site well after Scrapy sent it. Scrapy counts the delay from the send, so the next request could follow
@@ -133,8 +142,26 @@ def test_a_late_first_request_does_not_bring_the_next_one_closer(demo, tmp_path)
     demo.set_faults("connect_lag=0.2")
     run_day(spec(tmp_path, demo.base_url, "lag", download_delay=delay, concurrency_per_domain=2, page_budget=3),
             incremental=False)
-    times = sorted(at for at, _m, target in demo.timed_requests if not target.startswith("/_newsline/"))
-    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
-    assert len(times) >= 6
+    gaps = request_gaps(demo)
+    assert len(gaps) >= 5
     # a request on a reused connection reaches the loopback site within a few ms of its send
-    assert min(gaps) >= delay - 0.03, [(round(g, 3), t) for g, (_a, _m, t) in zip(gaps, demo.timed_requests[1:])]
+    assert min(g for g, _ in gaps) >= delay - 0.03, gaps
+
+
+def test_a_request_sent_late_by_a_stalled_crawler_does_not_bring_the_next_one_closer(demo, tmp_path,
+                                                                                       monkeypatch) -> None:
+    """The crawler process stalls (a loaded machine does not run it) after a request left the queue and
+    before it reached the wire: it reaches the site late. Scrapy counts the next one's delay from the
+    queue, so it followed the late one at once (seen in CI: two requests 2 ms apart at a 0.25 s delay).
+    The delay restarts at the answer: the site never sees two requests closer than the delay."""
+    delay, stall = 0.25, 0.4
+    monkeypatch.setenv("NEWSLINE_SCRAPY_SETTINGS", json.dumps({
+        **FAST, "DOWNLOAD_HANDLERS": {"http": "tests.crawl_faults.stalls.StallingHandler"},
+        "NEWSLINE_TEST_STALL_AT": 4, "NEWSLINE_TEST_STALL_SECONDS": stall}))
+    run_day(spec(tmp_path, demo.base_url, "stall", download_delay=delay, concurrency_per_domain=2, page_budget=3),
+            incremental=False)
+    gaps = request_gaps(demo)
+    assert len(gaps) >= 5
+    # the stall happened: the 4th request reached the site the stall later than its turn
+    assert gaps[2][0] >= delay + stall - 0.05, gaps
+    assert min(g for g, _ in gaps) >= delay - 0.03, gaps
