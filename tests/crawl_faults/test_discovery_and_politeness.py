@@ -151,9 +151,10 @@ def test_a_late_first_request_does_not_bring_the_next_one_closer(demo, tmp_path)
 def test_a_request_sent_late_by_a_stalled_crawler_does_not_bring_the_next_one_closer(demo, tmp_path,
                                                                                        monkeypatch) -> None:
     """The crawler process stalls (a loaded machine does not run it) after a request left the queue and
-    before it reached the wire: it reaches the site late. Scrapy counts the next one's delay from the
-    queue, so it followed the late one at once (seen in CI: two requests 2 ms apart at a 0.25 s delay).
-    The delay restarts at the answer: the site never sees two requests closer than the delay."""
+    before it reached the wire, past the next one's turn: it reaches the site late. Scrapy counts the next
+    one's delay from the queue, so it followed the late one at once (seen in CI: two requests 2 ms apart
+    at a 0.25 s delay; 14 ms here without the fix). A turn that comes late means the crawler was stalled:
+    the delay starts again (crawler.downloader), so the site never sees two requests closer than it."""
     delay, stall = 0.25, 0.4
     monkeypatch.setenv("NEWSLINE_SCRAPY_SETTINGS", json.dumps({
         **FAST, "DOWNLOAD_HANDLERS": {"http": "tests.crawl_faults.stalls.StallingHandler"},
