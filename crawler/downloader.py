@@ -75,6 +75,8 @@ class PoliteDownloader(Downloader):
         super().__init__(crawler)
         # per slot key (a host): the first request sent to it while unanswered, None once answered
         self._first: dict[str, Any] = {}
+        # per slot (by id) with a timer set: when its turn is due at the latest, and the delay then
+        self._due: dict[int, tuple[float, float]] = {}
 
     def _get_slot(self, request: Any, spider: Any = None) -> tuple[str, Slot]:
         key, slot = super()._get_slot(request)
@@ -88,15 +90,17 @@ class PoliteDownloader(Downloader):
     def _process_queue(self, slot: Slot) -> None:
         if slot.delay and slot.queue and self._first.get(slot.queue[0][0].meta[self.DOWNLOAD_SLOT]) is not None:
             return  # the host's first request is not answered yet: its answer restarts the queue
+        timer = slot.latercall
         super()._process_queue(slot)
+        if slot.latercall is not None and slot.latercall is not timer:
+            # the host's next turn was just set: the latest it can be due (Scrapy draws each delay within
+            # ±jitter), with the delay of this moment (AutoThrottle changes it as answers come in)
+            self._due[id(slot)] = (slot.lastseen + slot.delay * (1 + slot.jitter), slot.delay)
 
     def _latercall(self, slot: Slot) -> None:
-        if slot.delay:
-            # the latest the turn can have been due (Scrapy draws the delay within ±jitter; the download's
-            # start may have moved lastseen on since, which only makes this later)
-            due = slot.lastseen + slot.delay * (1 + slot.jitter)
-            if monotonic() - due > STALL_SHARE * slot.delay:
-                _restart_delay(slot)  # the crawler was stalled: the last request may have left only now
+        due, delay = self._due.pop(id(slot), (None, 0.0))
+        if due is not None and monotonic() - due > STALL_SHARE * delay:
+            _restart_delay(slot)  # the turn came late, the crawler was stalled: the last request may have left only now
         super()._latercall(slot)
 
     async def _download(self, slot: Slot, request: Any) -> Any:
