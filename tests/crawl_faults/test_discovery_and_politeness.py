@@ -137,15 +137,17 @@ def test_a_late_first_request_does_not_bring_the_next_one_closer(demo, tmp_path)
     """A crawl's first request to a host opens the connection (name lookup, handshake), so it may reach the
     site well after Scrapy sent it. Scrapy counts the delay from the send, so the next request could follow
     the late one at once (seen on a loaded CI machine: two requests 17 ms apart at a 0.25 s delay). The
-    delay starts again when that first answer arrives: the site never sees two requests closer than it."""
+    delay starts again when that first answer arrives, so the next one waits a whole delay after it."""
     delay = 0.25
     demo.set_faults("connect_lag=0.2")
     run_day(spec(tmp_path, demo.base_url, "lag", download_delay=delay, concurrency_per_domain=2, page_budget=3),
             incremental=False)
     gaps = request_gaps(demo)
     assert len(gaps) >= 5
-    # a request on a reused connection reaches the loopback site within a few ms of its send
-    assert min(g for g, _ in gaps) >= delay - 0.03, gaps
+    # without the hold the request after the late first one followed it 0.032 s later. Every gap is the
+    # delay to within a few ms on an idle machine; a loaded one may stall the crawler for part of a delay
+    # before a turn, which shortens that gap by as much (crawler.downloader), so the bar is half the delay
+    assert min(g for g, _ in gaps) >= delay / 2, gaps
 
 
 def test_a_request_sent_late_by_a_stalled_crawler_does_not_bring_the_next_one_closer(demo, tmp_path,
@@ -154,7 +156,7 @@ def test_a_request_sent_late_by_a_stalled_crawler_does_not_bring_the_next_one_cl
     before it reached the wire, past the next one's turn: it reaches the site late. Scrapy counts the next
     one's delay from the queue, so it followed the late one at once (seen in CI: two requests 2 ms apart
     at a 0.25 s delay; 14 ms here without the fix). A turn that comes late means the crawler was stalled:
-    the delay starts again (crawler.downloader), so the site never sees two requests closer than it."""
+    the delay starts again (crawler.downloader), so the next one waits a whole delay after the late one."""
     delay, stall = 0.25, 0.4
     monkeypatch.setenv("NEWSLINE_SCRAPY_SETTINGS", json.dumps({
         **FAST, "DOWNLOAD_HANDLERS": {"http": "tests.crawl_faults.stalls.StallingHandler"},
@@ -165,4 +167,5 @@ def test_a_request_sent_late_by_a_stalled_crawler_does_not_bring_the_next_one_cl
     assert len(gaps) >= 5
     # the stall happened: the 4th request reached the site the stall later than its turn
     assert gaps[2][0] >= delay + stall - 0.05, gaps
-    assert min(g for g, _ in gaps) >= delay - 0.03, gaps
+    # without the restart the next request followed 0.014 s later (half the delay: see the lag test above)
+    assert min(g for g, _ in gaps) >= delay / 2, gaps
